@@ -1,0 +1,132 @@
+//! The commands: discover, provision, run the checks, build one report, render it. Whatever
+//! happens after provisioning (failure, error, Ctrl-C, SIGTERM), the provider tears down
+//! before dbgate exits.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::catalog::Catalog;
+use crate::checks::{self, Options};
+use crate::cli::ListArgs;
+use crate::config::{self, CheckSettings, ProviderChoice};
+use crate::discovery::{discover, Discovery};
+use crate::error::Error;
+use crate::execute::connect;
+use crate::provider::{local::LocalProvider, url::UrlProvider, Database, Provider};
+use crate::report::{self, Environment, Report, Verdict};
+
+pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
+    let started = Instant::now();
+    let discovery = discover(&settings.root, &settings.sources)?;
+    let mut signals = Signals::install()?;
+    let report = match &settings.provider {
+        ProviderChoice::Local { pg_bin } => run_with(LocalProvider::new(pg_bin.clone()), &discovery, &settings, &mut signals, started).await?,
+        ProviderChoice::Url { url } => {
+            let texts = discovery.migrations.iter().flat_map(|m| std::iter::once(&m.up).chain(&m.down)).map(|s| s.text().to_string());
+            run_with(UrlProvider::new(url.clone(), texts), &discovery, &settings, &mut signals, started).await?
+        }
+    };
+    print!("{}", report::console::render(&report, report::console::Style { color: settings.color }));
+    let _ = std::io::stdout().flush();
+    if let Some(path) = &settings.junit {
+        let xml = report::junit::render(&report).map_err(|e| Error::Write { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+        write_file(path, &xml)?;
+    }
+    if let Some(path) = &settings.json {
+        write_file(path, &report::json::render(&report))?;
+    }
+    Ok(report.verdict)
+}
+
+async fn run_with<P: Provider>(mut provider: P, discovery: &Discovery, settings: &CheckSettings, signals: &mut Signals, started: Instant) -> Result<Report, Error> {
+    let outcome = tokio::select! {
+        signal = signals.recv() => Err(Error::Interrupted(signal)),
+        outcome = async {
+            let database = provider.provision().await?;
+            run_checks(&database, provider.name(), discovery, settings, started).await
+        } => outcome,
+    };
+    for warning in provider.teardown().await {
+        eprintln!("dbgate: warning: {warning}");
+    }
+    outcome
+}
+
+async fn run_checks(database: &Database, provider: &str, discovery: &Discovery, settings: &CheckSettings, started: Instant) -> Result<Report, Error> {
+    let client = connect(&database.config).await.map_err(Error::Connect)?;
+    let version_row = client
+        .query_one("SELECT current_setting('server_version'), current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(Error::Connect)?;
+    let server_version: String = version_row.get(0);
+    let catalog = Catalog::for_server(version_row.get::<_, i32>(1) as u32);
+    let options = Options { migration_timeout: settings.migration_timeout };
+    let results = checks::run(&client, &catalog, &discovery.migrations, &options).await?;
+    let environment = Environment { provider: provider.to_string(), server: database.description.clone(), server_version };
+    Ok(Report::new(environment, discovery, results, started.elapsed().as_millis() as u64))
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
+    std::fs::write(path, contents).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+}
+
+/// Ctrl-C and SIGTERM, caught so that cleanup runs before exit.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, Error> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).map_err(Error::Signals)?,
+            terminate: signal(SignalKind::terminate()).map_err(Error::Signals)?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "Ctrl-C (SIGINT)",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+/// `dbgate list`: what was found and how each migration will run; no database.
+pub fn list(args: &ListArgs) -> Result<String, Error> {
+    let (root, sources) = config::sources(&args.source)?;
+    let discovery = discover(&root, &sources)?;
+    let mut out = String::new();
+    out.push_str(&format!("migrations: {}\n", discovery.migrations_dir.display()));
+    if let Some(dir) = &discovery.rollbacks_dir {
+        out.push_str(&format!("rollbacks:  {}\n", dir.display()));
+    }
+    for warning in &discovery.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
+    out.push('\n');
+    for (index, migration) in discovery.migrations.iter().enumerate() {
+        out.push_str(&format!("{:>4}. {} {}  [{}]\n", index + 1, migration.version, migration.name, migration.layout.describe()));
+        out.push_str(&format!("        up:       {}  {}\n", migration.up.path.display(), how_it_runs(&migration.up)));
+        match &migration.down {
+            Some(down) => out.push_str(&format!("        rollback: {}  {}\n", down.path.display(), how_it_runs(down))),
+            None => out.push_str("        rollback: none\n"),
+        }
+    }
+    let with_rollback = discovery.migrations.iter().filter(|m| m.down.is_some()).count();
+    out.push_str(&format!("\n{} migrations, {} with a rollback\n", discovery.migrations.len(), with_rollback));
+    Ok(out)
+}
+
+fn how_it_runs(script: &crate::script::Script) -> String {
+    match script.statements() {
+        Ok(statements) => format!("(runs {})", script.run_mode(&statements).describe()),
+        Err(meta) => {
+            let at = script.position(meta.offset);
+            format!("(cannot run: psql meta-command `{}` at line {})", meta.command, at.line)
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Differences between two snapshots, object by object, attribute by attribute.
+
+use super::{ObjectId, Snapshot};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Difference {
+    pub object: ObjectId,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// There now, not expected.
+    Added,
+    /// Expected, not there.
+    Removed,
+    /// There, with one attribute different.
+    Changed { attribute: String, expected: Option<String>, actual: Option<String> },
+}
+
+impl serde::Serialize for ObjectId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("ObjectId", 2)?;
+        s.serialize_field("kind", &self.kind)?;
+        s.serialize_field("name", &self.name)?;
+        s.end()
+    }
+}
+
+pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut expected_objects = expected.objects.iter().peekable();
+    let mut actual_objects = actual.objects.iter().peekable();
+    // Both maps are sorted: walk them together.
+    loop {
+        match (expected_objects.peek(), actual_objects.peek()) {
+            (None, None) => break,
+            (Some((id, _)), None) => {
+                out.push(Difference { object: (*id).clone(), change: Change::Removed });
+                expected_objects.next();
+            }
+            (None, Some((id, _))) => {
+                out.push(Difference { object: (*id).clone(), change: Change::Added });
+                actual_objects.next();
+            }
+            (Some((e_id, e_attrs)), Some((a_id, a_attrs))) => match e_id.cmp(a_id) {
+                std::cmp::Ordering::Less => {
+                    out.push(Difference { object: (*e_id).clone(), change: Change::Removed });
+                    expected_objects.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(Difference { object: (*a_id).clone(), change: Change::Added });
+                    actual_objects.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if !std::sync::Arc::ptr_eq(e_attrs, a_attrs) && e_attrs != a_attrs {
+                        let keys: std::collections::BTreeSet<&String> = e_attrs.keys().chain(a_attrs.keys()).collect();
+                        for key in keys {
+                            let (e, a) = (e_attrs.get(key), a_attrs.get(key));
+                            if e != a {
+                                out.push(Difference {
+                                    object: (*e_id).clone(),
+                                    change: Change::Changed { attribute: key.clone(), expected: e.cloned(), actual: a.cloned() },
+                                });
+                            }
+                        }
+                    }
+                    expected_objects.next();
+                    actual_objects.next();
+                }
+            },
+        }
+    }
+    // An object that is added or removed takes its columns, privileges and the like with it:
+    // name the object, not each of its parts.
+    let gone: Vec<String> = out
+        .iter()
+        .filter(|d| matches!(d.change, Change::Added | Change::Removed) && !matches!(d.object.kind.as_str(), "privilege" | "column"))
+        .map(|d| d.object.to_string())
+        .collect();
+    out.retain(|d| match d.change {
+        Change::Added | Change::Removed => !is_part_of(&d.object, &gone),
+        Change::Changed { .. } => true,
+    });
+    out
+}
+
+/// A column of a table, a privilege on an object, an index on a table... that is itself listed.
+fn is_part_of(object: &ObjectId, listed: &[String]) -> bool {
+    listed.iter().any(|whole| {
+        let Some((kind, name)) = whole.split_once(' ') else { return false };
+        match object.kind.as_str() {
+            "column" => object.name.strip_prefix(name).is_some_and(|rest| rest.starts_with('.')) && is_relation(kind),
+            "privilege" => object.name.contains(&format!(" on {whole} to ")) || object.name.contains(&format!(" on column {name}.")),
+            "index" | "constraint" | "trigger" | "policy" | "rule" => object.name.ends_with(&format!(" on {name}")) && is_relation(kind),
+            _ => false,
+        }
+    })
+}
+
+fn is_relation(kind: &str) -> bool {
+    matches!(kind, "table" | "view" | "materialized view" | "foreign table")
+}
+
+/// How the differences of one comparison are put into words.
+pub struct Wording {
+    /// What an object that should not be there "is" ("is still there", "is new").
+    pub added: &'static str,
+    /// When the state was seen ("after 002_x_rollback.sql").
+    pub after: String,
+    /// When the expected state was seen ("before 002_x.sql").
+    pub before: String,
+}
+
+impl Difference {
+    /// One sentence, and for long values the two versions to show under it.
+    pub fn describe(&self, wording: &Wording) -> (String, Option<String>) {
+        let object = &self.object;
+        match &self.change {
+            Change::Added => (format!("{object} {} {}", wording.added, wording.after), None),
+            Change::Removed => (format!("{object} is missing {} (it existed {})", wording.after, wording.before), None),
+            Change::Changed { attribute, expected, actual } => {
+                let long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.contains('\n') || v.chars().count() > 60);
+                if long(expected) || long(actual) {
+                    let detail = format!("{}:\n{}\n{}:\n{}", wording.before, indent(expected), wording.after, indent(actual));
+                    (format!("{attribute} of {object} differs"), Some(detail))
+                } else {
+                    (format!("{attribute} of {object} is {}, was {}", show(actual), show(expected)), None)
+                }
+            }
+        }
+    }
+}
+
+fn show(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("not set")
+}
+
+fn indent(value: &Option<String>) -> String {
+    const MAX_LINES: usize = 20;
+    let text = show(value);
+    let mut lines: Vec<String> = text.lines().take(MAX_LINES).map(|l| format!("    {l}")).collect();
+    if text.lines().count() > MAX_LINES {
+        lines.push(format!("    ... ({} more lines)", text.lines().count() - MAX_LINES));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn snapshot(objects: &[(&str, &str, &[(&str, &str)])]) -> Snapshot {
+        Snapshot {
+            objects: objects
+                .iter()
+                .map(|(kind, name, attrs)| {
+                    let attrs = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                    (ObjectId { kind: kind.to_string(), name: name.to_string() }, Arc::new(attrs))
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn names_what_was_added_removed_and_changed() {
+        let before = snapshot(&[("column", "public.t.status", &[("default", "'draft'::text")]), ("function", "public.f()", &[])]);
+        let after = snapshot(&[
+            ("column", "public.t.status", &[("default", "'old'::text")]),
+            ("index", "i on public.t", &[("definition", "CREATE INDEX i ON public.t USING btree (x)")]),
+        ]);
+        let wording = Wording { added: "is still there", after: "after r.sql".into(), before: "before m.sql".into() };
+        let sentences: Vec<String> = after.differences_from(&before).iter().map(|d| d.describe(&wording).0).collect();
+        assert_eq!(
+            sentences,
+            vec![
+                "default of column public.t.status is 'old'::text, was 'draft'::text",
+                "function public.f() is missing after r.sql (it existed before m.sql)",
+                "index i on public.t is still there after r.sql",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_left_behind_is_named_once_not_with_every_part() {
+        let before = snapshot(&[]);
+        let after = snapshot(&[
+            ("table", "public.t", &[]),
+            ("column", "public.t.id", &[]),
+            ("privilege", "SELECT on table public.t to bob", &[]),
+            ("index", "t_pkey on public.t", &[]),
+        ]);
+        let diffs = after.differences_from(&before);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert_eq!(diffs[0].object.to_string(), "table public.t");
+    }
+}

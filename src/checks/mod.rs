@@ -1,0 +1,235 @@
+//! Checks: the replay of every migration and the proof of every rollback.
+//!
+//! For each migration with a rollback: snapshot S0, run up (S1), run down (S2 must equal S0), run
+//! up again (S3 must equal S1), and go on from there. After the last migration the rollbacks run
+//! in reverse order, each of which must restore the schema from before its migration; the last
+//! one restores the schema the chain began from.
+
+use std::time::{Duration, Instant};
+
+use tokio_postgres::Client;
+
+use crate::catalog::{Catalog, Difference, Snapshot, Wording};
+use crate::discovery::Migration;
+use crate::execute::{run_script, Ran, ScriptError};
+use crate::report::{CheckKind, CheckResult, Failure, Location, MigrationResult};
+use crate::script::Script;
+
+pub struct Options {
+    /// How long one script may run before it is cancelled.
+    pub migration_timeout: Duration,
+}
+
+/// The catalog could not be read: the server, not the migrations, is at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the catalog of the throwaway database: {}", crate::execute::describe(.0))]
+pub struct CatalogError(#[from] pub tokio_postgres::Error);
+
+struct Chain<'a> {
+    client: &'a Client,
+    catalog: &'a Catalog,
+    options: &'a Options,
+}
+
+pub async fn run(client: &Client, catalog: &Catalog, migrations: &[Migration], options: &Options) -> Result<Vec<MigrationResult>, CatalogError> {
+    let chain = Chain { client, catalog, options };
+    let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
+    let mut current = catalog.snapshot(client, None).await?;
+    // The schema before each migration, for its rollback in the reverse chain.
+    let mut before: Vec<Snapshot> = Vec::with_capacity(migrations.len());
+    let mut stopped: Option<String> = None;
+
+    for (migration, result) in migrations.iter().zip(results.iter_mut()) {
+        if let Some(reason) = &stopped {
+            skip(result, &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply], reason);
+            continue;
+        }
+        before.push(current.clone());
+        let s0 = &current;
+        let started = Instant::now();
+        let up = run_script(client, &migration.up, options.migration_timeout).await;
+        match up {
+            Ok(Ran { run_mode, duration }) => {
+                result.run_mode = Some(run_mode);
+                result.duration_ms = millis(duration);
+                result.checks.push(CheckResult::passed(CheckKind::Replay, millis(duration)));
+            }
+            Err(error) => {
+                let lost = matches!(error, ScriptError::ConnectionLost(_));
+                if let ScriptError::Failed { run_mode, .. } = &error {
+                    result.run_mode = run_mode.clone();
+                }
+                result.checks.push(CheckResult::failed(CheckKind::Replay, millis(started.elapsed()), None, vec![error.failure().clone()]));
+                skip(result, &[CheckKind::Rollback, CheckKind::Reapply], &format!("{} failed", file_name(&migration.up)));
+                stopped = Some(if lost {
+                    format!("the connection to the server was lost while running {}", migration.up.path.display())
+                } else {
+                    format!("{} failed, so later migrations cannot run", migration.up.path.display())
+                });
+                continue;
+            }
+        }
+        let s1 = catalog.snapshot(client, Some(s0)).await?;
+        let Some(down) = &migration.down else {
+            skip(result, &[CheckKind::Rollback, CheckKind::Reapply], "no rollback");
+            current = s1;
+            continue;
+        };
+
+        // Rollback: S2 must equal S0.
+        let started = Instant::now();
+        match run_script(client, down, options.migration_timeout).await {
+            Err(ScriptError::ConnectionLost(failure)) => {
+                result.checks.push(CheckResult::failed(CheckKind::Rollback, millis(started.elapsed()), Some(format!("{} failed", down.path.display())), vec![failure]));
+                skip(result, &[CheckKind::Reapply], "the rollback failed");
+                stopped = Some(format!("the connection to the server was lost while running {}", down.path.display()));
+                continue;
+            }
+            Err(ScriptError::Failed { failure, .. }) => {
+                result.checks.push(CheckResult::failed(CheckKind::Rollback, millis(started.elapsed()), Some(format!("{} failed", down.path.display())), vec![failure]));
+                skip(result, &[CheckKind::Reapply], "the rollback failed");
+                // A rollback that failed in its transaction left the schema as the migration made it.
+                let now = catalog.snapshot(client, Some(&s1)).await?;
+                if now != s1 {
+                    stopped = Some(format!("{} failed part way, leaving the schema in between", down.path.display()));
+                }
+                current = now;
+                continue;
+            }
+            Ok(_) => {
+                let s2 = catalog.snapshot(client, Some(&s1)).await?;
+                let wording = Wording { added: "is still there", after: format!("after {}", file_name(down)), before: format!("before {}", file_name(&migration.up)) };
+                let headline = format!("{} does not restore the schema from before {}", down.path.display(), migration.up.path.display());
+                result.checks.push(chain.compare(CheckKind::Rollback, started, &s2, &before[before.len() - 1], &wording, headline, down));
+            }
+        }
+
+        // Reapply: S3 must equal S1.
+        let started = Instant::now();
+        match run_script(client, &migration.up, options.migration_timeout).await {
+            Err(error) => {
+                let lost = matches!(error, ScriptError::ConnectionLost(_));
+                let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));
+                result.checks.push(CheckResult::failed(CheckKind::Reapply, millis(started.elapsed()), Some(headline), vec![error.failure().clone()]));
+                stopped = Some(if lost {
+                    format!("the connection to the server was lost while running {} again", migration.up.path.display())
+                } else {
+                    format!("{} could not be run again after its rollback, so the chain cannot go on", migration.up.path.display())
+                });
+            }
+            Ok(_) => {
+                let s3 = catalog.snapshot(client, Some(&s1)).await?;
+                let wording = Wording {
+                    added: "is new",
+                    after: format!("after running {} again", file_name(&migration.up)),
+                    before: "after its first run".to_string(),
+                };
+                let headline = format!("{}, run again after {}, does not give the schema its first run gave", migration.up.path.display(), file_name(down));
+                result.checks.push(chain.compare(CheckKind::Reapply, started, &s3, &s1, &wording, headline, &migration.up));
+                current = s3;
+            }
+        }
+    }
+
+    chain.reverse(migrations, &mut results, &before, stopped.as_deref()).await?;
+    Ok(results)
+}
+
+impl Chain<'_> {
+    /// A check that passes when `actual` equals `expected`; each difference is a failure placed
+    /// at the start of `script`.
+    #[allow(clippy::too_many_arguments)]
+    fn compare(&self, kind: CheckKind, started: Instant, actual: &Snapshot, expected: &Snapshot, wording: &Wording, headline: String, script: &Script) -> CheckResult {
+        let differences = actual.differences_from(expected);
+        let duration = millis(started.elapsed());
+        if differences.is_empty() {
+            return CheckResult::passed(kind, duration);
+        }
+        let failures = differences.into_iter().map(|d| difference_failure(d, wording, script)).collect();
+        CheckResult::failed(kind, duration, Some(headline), failures)
+    }
+
+    /// The reverse chain: from the last migration back to the first, each rollback must restore
+    /// the schema from before its migration.
+    async fn reverse(&self, migrations: &[Migration], results: &mut [MigrationResult], before: &[Snapshot], stopped: Option<&str>) -> Result<(), CatalogError> {
+        let mut reason: Option<String> = stopped.map(|why| format!("the forward chain stopped: {why}"));
+        for (index, migration) in migrations.iter().enumerate().rev() {
+            let result = &mut results[index];
+            if let Some(why) = &reason {
+                result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, why.clone()));
+                continue;
+            }
+            let Some(down) = &migration.down else {
+                result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, "no rollback"));
+                reason = Some(format!("the reverse chain stops at {}, which has no rollback", migration.up.path.display()));
+                continue;
+            };
+            let started = Instant::now();
+            match run_script(self.client, down, self.options.migration_timeout).await {
+                Err(error) => {
+                    let headline = format!("in the reverse chain, {} failed", down.path.display());
+                    result.checks.push(CheckResult::failed(CheckKind::RollbackChain, millis(started.elapsed()), Some(headline), vec![error.failure().clone()]));
+                    reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
+                }
+                Ok(_) => {
+                    let now = self.catalog.snapshot(self.client, Some(&before[index])).await?;
+                    let wording = Wording {
+                        added: "is still there",
+                        after: format!("after {} in the reverse chain", file_name(down)),
+                        before: format!("before {}", file_name(&migration.up)),
+                    };
+                    let headline = format!("in the reverse chain, {} does not restore the schema from before {}", down.path.display(), migration.up.path.display());
+                    let check = self.compare(CheckKind::RollbackChain, started, &now, &before[index], &wording, headline, down);
+                    if check.status == crate::report::Status::Failed {
+                        reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
+                    }
+                    result.checks.push(check);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn difference_failure(difference: Difference, wording: &Wording, script: &Script) -> Failure {
+    let (message, detail) = difference.describe(wording);
+    let position = script.position(script.body.start);
+    let mut failure = Failure::new(message, Some(Location { file: script.path.clone(), line: position.line, column: 1 }));
+    failure.details.extend(detail);
+    failure.difference = Some(difference);
+    failure
+}
+
+fn new_result(migration: &Migration) -> MigrationResult {
+    MigrationResult {
+        version: migration.version.text.clone(),
+        name: migration.name.clone(),
+        file: migration.up.path.clone(),
+        rollback: migration.down.as_ref().map(|d| d.path.clone()),
+        layout: migration.layout,
+        run_mode: None,
+        duration_ms: 0,
+        checks: Vec::new(),
+    }
+}
+
+fn skip(result: &mut MigrationResult, kinds: &[CheckKind], reason: &str) {
+    for kind in kinds {
+        result.checks.push(CheckResult::skipped(*kind, reason));
+    }
+}
+
+/// The name a sentence uses for a script: its file name, or the section of a dbmate file.
+fn file_name(script: &Script) -> String {
+    let name = script.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    if script.body.start > 0 && script.text().len() < script.source.len() {
+        let section = if script.source[..script.body.start].contains("-- migrate:down") { "down" } else { "up" };
+        format!("the {section} section of {name}")
+    } else {
+        name
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis() as u64
+}

@@ -1,0 +1,82 @@
+//! The command line, as clap reads it. Validation into settings happens in `config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "dbgate", version, about = "A PostgreSQL migration gate: replays every migration and proves every rollback on a throwaway Postgres")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay every migration and prove every rollback on a throwaway database.
+    Check(CheckArgs),
+    /// List the migrations found, in the order they run, with their rollbacks and how each runs.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Folder holding the migrations [default: the first of supabase/migrations, db/migrations, migrations]
+    #[arg(long, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// Folder holding rollbacks kept apart from the migrations [default: rollback/ or rollbacks/ beside the migrations folder]
+    #[arg(long, value_name = "DIR")]
+    pub rollbacks: Option<PathBuf>,
+    /// Configuration file [default: dbgate.toml, when present]
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Where the throwaway database comes from [default: url when a database URL is given, else local]
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderKind>,
+    /// Server for the url provider; dbgate creates, uses and drops its own database there
+    #[arg(long, value_name = "URL", env = "DBGATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder with the PostgreSQL server binaries (initdb, postgres) for the local provider
+    #[arg(long, value_name = "DIR")]
+    pub pg_bin: Option<PathBuf>,
+    /// Write a JUnit XML report here
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Cancel a migration or rollback that runs longer than this [default: 300]
+    #[arg(long, value_name = "SECONDS")]
+    pub migration_timeout: Option<u64>,
+    /// Colour the console report
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// A temporary cluster from the PostgreSQL server binaries on this machine
+    Local,
+    /// A fresh database on an existing server (--database-url)
+    Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

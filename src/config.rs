@@ -1,0 +1,132 @@
+//! Configuration: the command line and `dbgate.toml`, validated once into settings the rest of
+//! dbgate reads. The command line wins over the file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::{CheckArgs, ColorChoice, ProviderKind, SourceArgs};
+use crate::discovery::Sources;
+
+pub const CONFIG_FILE: &str = "dbgate.toml";
+const DEFAULT_MIGRATION_TIMEOUT: u64 = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// `dbgate.toml`. Unknown keys are errors, so that a typo does not silently do nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    migrations: MigrationsSection,
+    #[serde(default)]
+    database: DatabaseSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrationsSection {
+    dir: Option<PathBuf>,
+    rollbacks: Option<PathBuf>,
+    timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseSection {
+    provider: Option<ProviderKind>,
+    url: Option<String>,
+    pg_bin: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProviderChoice {
+    Local { pg_bin: Option<PathBuf> },
+    Url { url: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    pub root: PathBuf,
+    pub sources: Sources,
+    pub provider: ProviderChoice,
+    pub junit: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub migration_timeout: Duration,
+    pub color: bool,
+}
+
+/// The repo root, the sources and the parsed config file.
+struct Loaded {
+    root: PathBuf,
+    sources: Sources,
+    file: ConfigFile,
+}
+
+fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
+    let root = PathBuf::new();
+    let (path, required) = match &args.config {
+        Some(path) => (path.clone(), true),
+        None => (root.join(CONFIG_FILE), false),
+    };
+    let file = if required || path.is_file() { read_config(&path)? } else { ConfigFile::default() };
+    // Paths in the file are relative to the file's folder.
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let sources = Sources {
+        migrations: args.migrations.clone().or_else(|| file.migrations.dir.as_ref().map(|d| base.join(d))),
+        rollbacks: args.rollbacks.clone().or_else(|| file.migrations.rollbacks.as_ref().map(|d| base.join(d))),
+    };
+    Ok(Loaded { root, sources, file })
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })
+}
+
+pub fn sources(args: &SourceArgs) -> Result<(PathBuf, Sources), ConfigError> {
+    let loaded = load(args)?;
+    Ok((loaded.root, loaded.sources))
+}
+
+pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
+    let Loaded { root, sources, file } = load(&args.source)?;
+    let url = args.database_url.clone().or(file.database.url);
+    let kind = args.provider.or(file.database.provider).unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Local });
+    let provider = match kind {
+        ProviderKind::Local => ProviderChoice::Local { pg_bin: args.pg_bin.clone().or(file.database.pg_bin) },
+        ProviderKind::Url => ProviderChoice::Url {
+            url: url.ok_or_else(|| ConfigError::Usage("--provider url needs --database-url URL (or DBGATE_DATABASE_URL, or [database] url in dbgate.toml)".into()))?,
+        },
+    };
+    let timeout = args.migration_timeout.or(file.migrations.timeout_seconds).unwrap_or(DEFAULT_MIGRATION_TIMEOUT);
+    if timeout == 0 {
+        return Err(ConfigError::Usage("the migration timeout must be at least 1 second".into()));
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            use std::io::IsTerminal;
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    Ok(CheckSettings {
+        root,
+        sources,
+        provider,
+        junit: args.junit.clone(),
+        json: args.json.clone(),
+        migration_timeout: Duration::from_secs(timeout),
+        color,
+    })
+}

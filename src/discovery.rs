@@ -1,0 +1,529 @@
+//! Discovery: finds a repo's migrations and their rollbacks, in the layouts the common migration
+//! tools use, and orders them as those tools do.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use walkdir::WalkDir;
+
+use crate::script::Script;
+
+/// Folders searched for migrations, in order, when none is given.
+pub const MIGRATION_DIRS: [&str; 3] = ["supabase/migrations", "db/migrations", "migrations"];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}", render_problems(.problems))]
+pub struct DiscoveryError {
+    pub problems: Vec<String>,
+}
+
+fn render_problems(problems: &[String]) -> String {
+    match problems {
+        [one] => one.clone(),
+        many => format!("{} problems with the migrations:\n{}", many.len(), many.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")),
+    }
+}
+
+/// The layout a migration was written in, named after the tools that use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// `<version>_<name>.up.sql` + `.down.sql` (golang-migrate, sqlx)
+    UpDown,
+    /// `<version>_<name>.sql`, with `_rollback.sql`/`.down.sql` beside it or a rollback folder
+    Plain,
+    /// `<version>_<name>/up.sql` + `down.sql`
+    Diesel,
+    /// one file with `-- migrate:up` / `-- migrate:down`
+    Dbmate,
+    /// `V<version>__<name>.sql` + `U<version>__<name>.sql`, and `R__<name>.sql`
+    Flyway,
+}
+
+impl Layout {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Layout::UpDown => "up/down files",
+            Layout::Plain => "plain",
+            Layout::Diesel => "diesel folder",
+            Layout::Dbmate => "dbmate sections",
+            Layout::Flyway => "flyway",
+        }
+    }
+}
+
+/// A migration version, compared as its tool compares it: numerically, part by part
+/// (`1.2 < 1.10`, `2 < 10`, `001 == 1`); Flyway's repeatable migrations come after all others.
+#[derive(Debug, Clone)]
+pub struct Version {
+    /// As written in the file name.
+    pub text: String,
+    key: VersionKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum VersionKey {
+    Numbered(Vec<Number>),
+    Repeatable(String),
+}
+
+/// A number of any length, compared by value (timestamps overflow nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Number(String);
+
+impl Ord for Number {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.len().cmp(&other.0.len()).then_with(|| self.0.cmp(&other.0))
+    }
+}
+impl PartialOrd for Number {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Version {
+    /// A version made of digits separated by `.`, `_` or `-` (`20240101120000`, `1.2.10`,
+    /// `2024-01-15-093000`). Diesel's dashes are part of one timestamp; dots and underscores
+    /// separate Flyway's parts.
+    fn parse(text: &str) -> Option<Version> {
+        if text.is_empty() || !text.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        let mut parts = Vec::new();
+        for part in text.split(['.', '_']) {
+            let digits: String = part.chars().filter(|c| *c != '-').collect();
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let trimmed = digits.trim_start_matches('0');
+            parts.push(Number(if trimmed.is_empty() { "0".into() } else { trimmed.into() }));
+        }
+        // Flyway: 1.0 is 1.
+        while parts.len() > 1 && parts.last().is_some_and(|p| p.0 == "0") {
+            parts.pop();
+        }
+        Some(Version { text: text.to_string(), key: VersionKey::Numbered(parts) })
+    }
+
+    fn repeatable(name: &str) -> Version {
+        Version { text: "R".to_string(), key: VersionKey::Repeatable(name.to_string()) }
+    }
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Version {}
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub version: Version,
+    pub name: String,
+    pub layout: Layout,
+    pub up: Script,
+    pub down: Option<Script>,
+}
+
+impl Migration {
+    /// The file a user knows the migration by.
+    pub fn file(&self) -> &Path {
+        &self.up.path
+    }
+}
+
+#[derive(Debug)]
+pub struct Discovery {
+    pub migrations_dir: PathBuf,
+    pub rollbacks_dir: Option<PathBuf>,
+    pub migrations: Vec<Migration>,
+    /// Files passed over, with why.
+    pub warnings: Vec<String>,
+}
+
+/// Where to look; `None` means the defaults below `root`.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub migrations: Option<PathBuf>,
+    pub rollbacks: Option<PathBuf>,
+}
+
+pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryError> {
+    let problem = |p: String| DiscoveryError { problems: vec![p] };
+    let migrations_dir = match &sources.migrations {
+        Some(dir) => {
+            let dir = root.join(dir);
+            if !dir.is_dir() {
+                return Err(problem(format!("the migrations folder {} does not exist", display(root, &dir).display())));
+            }
+            dir
+        }
+        None => MIGRATION_DIRS.iter().map(|d| root.join(d)).find(|d| d.is_dir()).ok_or_else(|| {
+            problem(format!(
+                "no migrations folder in {}: looked for {}; name one with --migrations DIR",
+                if root.as_os_str().is_empty() { Path::new(".") } else { root }.display(),
+                MIGRATION_DIRS.join(", ")
+            ))
+        })?,
+    };
+    let rollbacks_dir = match &sources.rollbacks {
+        Some(dir) => {
+            let dir = root.join(dir);
+            if !dir.is_dir() {
+                return Err(problem(format!("the rollback folder {} does not exist", display(root, &dir).display())));
+            }
+            Some(dir)
+        }
+        None => {
+            let parent = migrations_dir.parent().unwrap_or(root);
+            ["rollback", "rollbacks"].iter().map(|d| parent.join(d)).find(|d| d.is_dir())
+        }
+    };
+
+    let mut found = Found { root, ups: BTreeMap::new(), downs: BTreeMap::new(), problems: Vec::new(), warnings: Vec::new() };
+    found.scan_migrations(&migrations_dir, rollbacks_dir.as_deref());
+    if let Some(dir) = &rollbacks_dir {
+        found.scan_rollback_folder(dir);
+    }
+    let Found { ups, mut downs, mut problems, warnings, .. } = found;
+
+    let mut migrations = Vec::new();
+    for (key, mut candidates) in ups {
+        if candidates.len() > 1 {
+            let files: Vec<String> = candidates.iter().map(|m| m.up.path.display().to_string()).collect();
+            problems.push(format!("duplicate version {}: {}", candidates[0].version, files.join(", ")));
+            continue;
+        }
+        let mut migration = candidates.remove(0);
+        if let Some(mut rollbacks) = downs.remove(&key) {
+            if migration.down.is_some() {
+                rollbacks.insert(0, migration.down.take().unwrap());
+            }
+            if rollbacks.len() > 1 {
+                let files: Vec<String> = rollbacks.iter().map(|s| s.path.display().to_string()).collect();
+                problems.push(format!("more than one rollback for version {}: {}", migration.version, files.join(", ")));
+                continue;
+            }
+            migration.down = rollbacks.pop();
+        }
+        migrations.push(migration);
+    }
+    for (_, rollbacks) in downs {
+        for rollback in rollbacks {
+            problems.push(format!("rollback {} has no migration with its version", rollback.path.display()));
+        }
+    }
+    if problems.is_empty() && migrations.is_empty() {
+        problems.push(format!("no migrations in {}", display(root, &migrations_dir).display()));
+    }
+    if !problems.is_empty() {
+        return Err(DiscoveryError { problems });
+    }
+    Ok(Discovery { migrations_dir: display(root, &migrations_dir), rollbacks_dir: rollbacks_dir.map(|d| display(root, &d)), migrations, warnings })
+}
+
+/// A path as shown to the user: relative to the repo root when below it.
+fn display(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+struct Found<'a> {
+    root: &'a Path,
+    ups: BTreeMap<Version, Vec<Migration>>,
+    downs: BTreeMap<Version, Vec<Script>>,
+    problems: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// What a file name says about the file.
+enum Role {
+    Up { version: Version, name: String, layout: Layout },
+    Down { version: Version },
+}
+
+impl Found<'_> {
+    fn scan_migrations(&mut self, dir: &Path, rollbacks_dir: Option<&Path>) {
+        for entry in sorted_entries(dir, &mut self.problems) {
+            let path = entry.path();
+            if entry.file_type().is_dir() {
+                if Some(path) == rollbacks_dir {
+                    continue;
+                }
+                if path.join("up.sql").is_file() {
+                    self.add_diesel(path);
+                } else {
+                    self.warn(path, "a folder without up.sql");
+                }
+                continue;
+            }
+            if !is_sql(path) {
+                continue;
+            }
+            let file_name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+            let Some(role) = classify(&file_name) else {
+                self.warn(path, "its name has no version (expected <version>_<name>.sql or V<version>__<name>.sql)");
+                continue;
+            };
+            let Some(source) = self.read(path) else { continue };
+            match role {
+                Role::Up { version, name, layout } => {
+                    if layout == Layout::Plain && has_dbmate_marker(&source) {
+                        self.add_dbmate(path, source, version, name);
+                    } else {
+                        let up = self.script(path, source);
+                        self.add_up(Migration { version, name, layout, up, down: None });
+                    }
+                }
+                Role::Down { version } => {
+                    let down = self.script(path, source);
+                    self.downs.entry(version).or_default().push(down);
+                }
+            }
+        }
+    }
+
+    fn scan_rollback_folder(&mut self, dir: &Path) {
+        for entry in sorted_entries(dir, &mut self.problems) {
+            let path = entry.path();
+            if !entry.file_type().is_file() || !is_sql(path) {
+                continue;
+            }
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let stem = ["_rollback", ".down", ".rollback", ".up"].iter().find_map(|s| stem.strip_suffix(s)).unwrap_or(&stem);
+            let Some((version, _)) = split_version(stem) else {
+                self.warn(path, "its name has no version (expected <version>_rollback.sql or <version>_<name>.sql)");
+                continue;
+            };
+            let Some(source) = self.read(path) else { continue };
+            let down = self.script(path, source);
+            self.downs.entry(version).or_default().push(down);
+        }
+    }
+
+    fn add_diesel(&mut self, dir: &Path) {
+        let dir_name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let Some((version, name)) = split_version(&dir_name) else {
+            self.warn(dir, "its name has no version (expected <version>_<name>/up.sql)");
+            return;
+        };
+        let Some(up_source) = self.read(&dir.join("up.sql")) else { return };
+        let mut up = self.script(&dir.join("up.sql"), up_source);
+        // diesel: `run_in_transaction = false` in metadata.toml
+        if let Ok(metadata) = std::fs::read_to_string(dir.join("metadata.toml")) {
+            if metadata.lines().any(|l| l.replace(' ', "") == "run_in_transaction=false") {
+                up.transaction_directive = Some("run_in_transaction = false");
+            }
+        }
+        let down = if dir.join("down.sql").is_file() {
+            self.read(&dir.join("down.sql")).map(|s| self.script(&dir.join("down.sql"), s)).map(|mut d| {
+                d.transaction_directive = up.transaction_directive;
+                d
+            })
+        } else {
+            None
+        };
+        self.add_up(Migration { version, name, layout: Layout::Diesel, up, down });
+    }
+
+    fn add_dbmate(&mut self, path: &Path, source: Arc<str>, version: Version, name: String) {
+        let shown = display(self.root, path);
+        let mut up_range = None;
+        let mut down_range = None;
+        let mut no_transaction = false;
+        let mut offset = 0;
+        let mut current: Option<(bool, usize)> = None;
+        let close = |current: &mut Option<(bool, usize)>, end: usize, up: &mut Option<_>, down: &mut Option<_>| {
+            if let Some((is_up, start)) = current.take() {
+                if is_up { *up = Some(start..end) } else { *down = Some(start..end) }
+            }
+        };
+        for line in source.split_inclusive('\n') {
+            let trimmed = line.trim();
+            if let Some(options) = trimmed.strip_prefix("-- migrate:up") {
+                close(&mut current, offset, &mut up_range, &mut down_range);
+                no_transaction |= options.contains("transaction:false");
+                current = Some((true, offset + line.len()));
+            } else if let Some(options) = trimmed.strip_prefix("-- migrate:down") {
+                close(&mut current, offset, &mut up_range, &mut down_range);
+                no_transaction |= options.contains("transaction:false");
+                current = Some((false, offset + line.len()));
+            }
+            offset += line.len();
+        }
+        close(&mut current, source.len(), &mut up_range, &mut down_range);
+        let Some(up_range) = up_range else {
+            self.problems.push(format!("{} has `-- migrate:down` but no `-- migrate:up` section", shown.display()));
+            return;
+        };
+        let directive = no_transaction.then_some("transaction:false");
+        let mut up = Script::new(shown.clone(), source.clone(), up_range);
+        up.transaction_directive = directive;
+        let down = down_range.map(|range| {
+            let mut down = Script::new(shown, source, range);
+            down.transaction_directive = directive;
+            down
+        });
+        // dbmate writes an empty down section by default: that is no rollback.
+        let down = down.filter(|d| !d.is_empty());
+        self.add_up(Migration { version, name, layout: Layout::Dbmate, up, down });
+    }
+
+    fn add_up(&mut self, migration: Migration) {
+        self.ups.entry(migration.version.clone()).or_default().push(migration);
+    }
+
+    fn script(&self, path: &Path, source: Arc<str>) -> Script {
+        let body = 0..source.len();
+        let mut script = Script::new(display(self.root, path), source, body);
+        // sqlx: `-- no-transaction` on the first line.
+        if script.text().lines().next().is_some_and(|l| l.trim() == "-- no-transaction") {
+            script.transaction_directive = Some("-- no-transaction");
+        }
+        script
+    }
+
+    fn read(&mut self, path: &Path) -> Option<Arc<str>> {
+        let shown = display(self.root, path);
+        match std::fs::read(path) {
+            Err(e) => {
+                self.problems.push(format!("cannot read {}: {e}", shown.display()));
+                None
+            }
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Some(text.into()),
+                Err(e) => {
+                    let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                    let valid = std::str::from_utf8(valid).unwrap_or_default();
+                    let at = crate::script::position_at(valid, valid.len());
+                    self.problems.push(format!(
+                        "{}:{}:{}: not valid UTF-8 (save the file as UTF-8)",
+                        shown.display(),
+                        at.line,
+                        at.column
+                    ));
+                    None
+                }
+            },
+        }
+    }
+
+    fn warn(&mut self, path: &Path, why: &str) {
+        self.warnings.push(format!("skipped {}: {why}", display(self.root, path).display()));
+    }
+}
+
+fn sorted_entries(dir: &Path, problems: &mut Vec<String>) -> Vec<walkdir::DirEntry> {
+    let mut entries = Vec::new();
+    for entry in WalkDir::new(dir).min_depth(1).max_depth(1).sort_by_file_name() {
+        match entry {
+            Ok(entry) => entries.push(entry),
+            Err(e) => problems.push(format!("cannot read {}: {e}", dir.display())),
+        }
+    }
+    entries
+}
+
+fn is_sql(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql"))
+}
+
+fn has_dbmate_marker(source: &str) -> bool {
+    source.lines().any(|l| l.trim_start().starts_with("-- migrate:up"))
+}
+
+/// `<version>_<name>` or `<version>`.
+fn split_version(stem: &str) -> Option<(Version, String)> {
+    let end = stem
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))))
+        .map_or(stem.len(), |(i, _)| i);
+    let (version, rest) = stem.split_at(end);
+    let name = match rest {
+        "" => "",
+        rest => rest.strip_prefix('_')?,
+    };
+    Some((Version::parse(version)?, name.to_string()))
+}
+
+fn classify(file_name: &str) -> Option<Role> {
+    let stem = &file_name[..file_name.len() - 4];
+    // Flyway: V1.2__name, U1.2__name, R__name
+    if let Some(name) = stem.strip_prefix("R__") {
+        return Some(Role::Up { version: Version::repeatable(name), name: name.to_string(), layout: Layout::Flyway });
+    }
+    for (prefix, is_up) in [('V', true), ('U', false)] {
+        if let Some((version, name)) = stem.strip_prefix(prefix).and_then(|rest| rest.split_once("__")) {
+            if let Some(version) = Version::parse(version) {
+                return Some(if is_up {
+                    Role::Up { version, name: name.to_string(), layout: Layout::Flyway }
+                } else {
+                    Role::Down { version }
+                });
+            }
+        }
+    }
+    if let Some(base) = stem.strip_suffix(".up") {
+        let (version, name) = split_version(base)?;
+        return Some(Role::Up { version, name, layout: Layout::UpDown });
+    }
+    if let Some(base) = [".down", "_rollback", ".rollback"].iter().find_map(|s| stem.strip_suffix(s)) {
+        let (version, _) = split_version(base)?;
+        return Some(Role::Down { version });
+    }
+    let (version, name) = split_version(stem)?;
+    Some(Role::Up { version, name, layout: Layout::Plain })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> Version {
+        Version::parse(text).unwrap()
+    }
+
+    #[test]
+    fn versions_order_numerically_part_by_part() {
+        assert!(v("2") < v("10"));
+        assert!(v("1.2") < v("1.10"));
+        assert!(v("1.1") < v("1.2"));
+        assert_eq!(v("001"), v("1"));
+        assert_eq!(v("1.0"), v("1"));
+        assert!(v("20240101120000") < v("20240101120001"));
+        assert!(v("2024-01-15-093000") < v("2024-02-01-000000"));
+        assert!(v("99999999999999999999999") < Version::repeatable("a"));
+    }
+
+    #[test]
+    fn file_names_say_what_a_file_is() {
+        assert!(matches!(classify("001_init.sql"), Some(Role::Up { layout: Layout::Plain, .. })));
+        assert!(matches!(classify("001_init.up.sql"), Some(Role::Up { layout: Layout::UpDown, .. })));
+        assert!(matches!(classify("001_init.down.sql"), Some(Role::Down { .. })));
+        assert!(matches!(classify("001_init_rollback.sql"), Some(Role::Down { .. })));
+        assert!(matches!(classify("001_rollback.sql"), Some(Role::Down { .. })));
+        assert!(matches!(classify("V1.2__init.sql"), Some(Role::Up { layout: Layout::Flyway, .. })));
+        assert!(matches!(classify("U1_2__init.sql"), Some(Role::Down { .. })));
+        assert!(classify("seed.sql").is_none());
+        assert!(classify("001-init.sql").is_none());
+    }
+}

@@ -1,0 +1,50 @@
+//! dbgate: a PostgreSQL migration gate. Discovers a repo's migrations, replays them on a
+//! throwaway PostgreSQL, proves every rollback restores the catalog, and reports.
+//!
+//! Data flows one way: discovery -> provider -> checks -> report model -> renderers.
+
+pub mod app;
+pub mod catalog;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod execute;
+pub mod provider;
+pub mod report;
+pub mod script;
+
+pub use error::{exit, Error};
+
+/// Runs the command line and returns the process exit code. Everything is cleaned up by the
+/// time this returns.
+pub fn run(cli: cli::Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dbgate: cannot start the async runtime: {e}");
+            return exit::ENVIRONMENT;
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Check(args) => match config::check_settings(&args) {
+            Ok(settings) => runtime.block_on(app::check(settings)).map(|verdict| match verdict {
+                report::Verdict::Passed => exit::PASSED,
+                report::Verdict::Failed => exit::GATE_FAILED,
+            }),
+            Err(e) => Err(e.into()),
+        },
+        cli::Command::List(args) => app::list(&args).map(|text| {
+            print!("{text}");
+            exit::PASSED
+        }),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("dbgate: error: {error}");
+            error.exit_code()
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The `local` provider: a temporary cluster from the PostgreSQL server binaries on this machine,
+//! initialised in a temp dir, listening only on a unix socket there, and removed at the end.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::{Pid, User};
+
+use super::{Database, Provider, ProviderError};
+
+/// The superuser the temporary cluster is created with.
+const SUPERUSER: &str = "dbgate";
+/// The port only names the socket file; nothing listens on TCP.
+const PORT: u16 = 5432;
+
+pub struct LocalProvider {
+    pg_bin: Option<PathBuf>,
+    startup_timeout: Duration,
+    cluster: Option<Cluster>,
+}
+
+struct Cluster {
+    // Declared first: dropped (and so stopped) before its directory is removed.
+    server: Server,
+    dir: tempfile::TempDir,
+}
+
+/// The postmaster, killed if still running when dropped (a panic, an early return).
+struct Server(Child);
+
+impl LocalProvider {
+    pub fn new(pg_bin: Option<PathBuf>) -> LocalProvider {
+        LocalProvider { pg_bin, startup_timeout: Duration::from_secs(60), cluster: None }
+    }
+}
+
+impl Provider for LocalProvider {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn provision(&mut self) -> Result<Database, ProviderError> {
+        let bin = find_server_binaries(self.pg_bin.as_deref())?;
+        let dir = tempfile::Builder::new()
+            .prefix("dbgate-")
+            .tempdir()
+            .map_err(|e| ProviderError::Unavailable(format!("cannot create a temporary directory for the cluster: {e}")))?;
+        let owner = server_user()?;
+        if let Some(user) = &owner {
+            std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw()))
+                .map_err(|e| ProviderError::Unavailable(format!("cannot hand {} to user {}: {e}", dir.path().display(), user.name)))?;
+        }
+        let data = dir.path().join("data");
+
+        let mut initdb = command(&bin.join("initdb"), dir.path(), owner.as_ref());
+        initdb.args(["-D"]).arg(&data).args(["-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-locale", "--no-sync"]);
+        let output = initdb
+            .output()
+            .map_err(|e| ProviderError::Unavailable(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
+        if !output.status.success() {
+            return Err(ProviderError::Unavailable(format!(
+                "initdb failed ({}):\n{}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )));
+        }
+
+        let log_path = dir.path().join("server.log");
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| ProviderError::Unavailable(format!("cannot create {}: {e}", log_path.display())))?;
+        if let Some(user) = &owner {
+            let _ = std::os::unix::fs::chown(&log_path, Some(user.uid.as_raw()), Some(user.gid.as_raw()));
+        }
+        let mut postgres = command(&bin.join("postgres"), dir.path(), owner.as_ref());
+        postgres.arg("-D").arg(&data).arg("-k").arg(dir.path()).arg("-p").arg(PORT.to_string());
+        // A throwaway server: durability buys nothing here.
+        for setting in ["listen_addresses=", "fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_wal_senders=0", "wal_level=minimal", "autovacuum=off"] {
+            postgres.arg("-c").arg(setting);
+        }
+        postgres.stdout(Stdio::null()).stderr(log);
+        // The server dies with dbgate even when dbgate is killed outright.
+        unsafe {
+            postgres.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGQUIT).map_err(std::io::Error::from)?;
+                Ok(())
+            });
+        }
+        let server = postgres
+            .spawn()
+            .map_err(|e| ProviderError::Unavailable(format!("cannot start {}: {e}", bin.join("postgres").display())))?;
+        let mut config = tokio_postgres::Config::new();
+        config.host_path(dir.path()).port(PORT).user(SUPERUSER).dbname("postgres").application_name("dbgate");
+        self.cluster = Some(Cluster { server: Server(server), dir });
+        self.wait_until_ready(&config, &log_path).await?;
+        Ok(Database { config, description: format!("temporary cluster from {}", bin.display()) })
+    }
+
+    async fn teardown(&mut self) -> Vec<String> {
+        let Some(mut cluster) = self.cluster.take() else { return Vec::new() };
+        let mut warnings = Vec::new();
+        if let Err(e) = cluster.server.stop() {
+            warnings.push(e);
+        }
+        let path = cluster.dir.path().to_path_buf();
+        if let Err(e) = cluster.dir.close() {
+            warnings.push(format!("could not remove the temporary cluster in {}: {e}", path.display()));
+        }
+        warnings
+    }
+}
+
+impl LocalProvider {
+    async fn wait_until_ready(&mut self, config: &tokio_postgres::Config, log_path: &Path) -> Result<(), ProviderError> {
+        let started = Instant::now();
+        loop {
+            if let Ok((client, connection)) = config.connect(tokio_postgres::NoTls).await {
+                drop(client);
+                let _ = connection.await;
+                return Ok(());
+            }
+            let exited = self.cluster.as_mut().and_then(|c| c.server.0.try_wait().ok().flatten());
+            if exited.is_some() || started.elapsed() > self.startup_timeout {
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+                let what = match exited {
+                    Some(status) => format!("the temporary PostgreSQL server exited during startup ({status})"),
+                    None => format!("the temporary PostgreSQL server was not ready within {} s", self.startup_timeout.as_secs()),
+                };
+                self.teardown().await;
+                return Err(ProviderError::Unavailable(format!("{what}; its log ends with:\n{}", tail.join("\n"))));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Server {
+    /// Fast shutdown, then a kill if the server does not go.
+    fn stop(&mut self) -> Result<(), String> {
+        if self.0.try_wait().ok().flatten().is_some() {
+            return Ok(());
+        }
+        let pid = Pid::from_raw(self.0.id() as i32);
+        let _ = kill(pid, Signal::SIGINT);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.0.kill();
+        self.0.wait().map(|_| ()).map_err(|e| format!("could not stop the temporary server (pid {pid}): {e}"))
+    }
+}
+
+impl Drop for Server {
+    // A panic or an early return must not leave a server running.
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGQUIT);
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn command(program: &Path, dir: &Path, owner: Option<&User>) -> Command {
+    let mut command = Command::new(program);
+    // Outside dbgate's process group, so that a Ctrl-C in the terminal reaches dbgate only and
+    // dbgate shuts the server down in order.
+    command.current_dir(dir).process_group(0).env_remove("PGDATA");
+    if let Some(user) = owner {
+        command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+    }
+    command
+}
+
+/// PostgreSQL refuses to run as root: then the server runs as `postgres` or `nobody`.
+fn server_user() -> Result<Option<User>, ProviderError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    for name in ["postgres", "nobody"] {
+        if let Ok(Some(user)) = User::from_name(name) {
+            return Ok(Some(user));
+        }
+    }
+    Err(ProviderError::Unavailable(
+        "dbgate runs as root and PostgreSQL refuses to; no `postgres` or `nobody` user exists to run it as. Create one (useradd postgres) or run dbgate as another user".into(),
+    ))
+}
+
+/// Where `initdb` and `postgres` are: `--pg-bin`, PATH, `pg_config --bindir`, then the usual
+/// install folders. The error lists every place tried.
+pub fn find_server_binaries(explicit: Option<&Path>) -> Result<PathBuf, ProviderError> {
+    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(dir) = explicit {
+        return if has_server(dir) {
+            Ok(dir.to_path_buf())
+        } else {
+            Err(ProviderError::Unavailable(format!("--pg-bin {} has no initdb and postgres", dir.display())))
+        };
+    }
+    let mut tried = Vec::new();
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if has_server(&dir) {
+                return Ok(dir);
+            }
+        }
+        tried.push("PATH".to_string());
+    }
+    match Command::new("pg_config").arg("--bindir").output() {
+        Ok(output) if output.status.success() => {
+            let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+            if has_server(&dir) {
+                return Ok(dir);
+            }
+            tried.push(format!("pg_config --bindir ({})", dir.display()));
+        }
+        _ => tried.push("pg_config --bindir (no pg_config)".to_string()),
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.into_iter().rev().find(|(_, d)| has_server(d)) {
+        return Ok(dir);
+    }
+    tried.push("/usr/lib/postgresql/*/bin".to_string());
+    for dir in ["/usr/local/pgsql/bin", "/opt/homebrew/bin", "/usr/pgsql/bin"] {
+        if has_server(Path::new(dir)) {
+            return Ok(dir.into());
+        }
+    }
+    tried.push("/usr/local/pgsql/bin, /opt/homebrew/bin".to_string());
+    Err(ProviderError::Unavailable(format!(
+        "no PostgreSQL server binaries (initdb, postgres) found; tried {}. Install the server (apt-get install postgresql, brew install postgresql), point --pg-bin at its bin folder, or use an existing server with --provider url --database-url postgres://...",
+        tried.join(", ")
+    )))
+}

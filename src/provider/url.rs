@@ -1,0 +1,135 @@
+//! The `url` provider: an existing server. dbgate creates a database with a random name, works
+//! only there, and at the end drops it and the roles the migrations created. Every other
+//! database and role is left as it was.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use tokio_postgres::Client;
+
+use super::{Database, Provider, ProviderError};
+use crate::execute::{connect, describe};
+
+pub struct UrlProvider {
+    url: String,
+    /// Lowercased words of every migration and rollback: a role is only dropped at the end if
+    /// the migrations name it, so that a role someone else creates meanwhile is never touched.
+    migration_words: BTreeSet<String>,
+    state: Option<State>,
+}
+
+struct State {
+    admin: Client,
+    database: String,
+    roles_before: BTreeSet<String>,
+    server_version_num: u32,
+}
+
+impl UrlProvider {
+    pub fn new(url: String, migration_texts: impl IntoIterator<Item = String>) -> UrlProvider {
+        let migration_words = migration_texts
+            .into_iter()
+            .flat_map(|text| {
+                text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).map(str::to_lowercase).collect::<Vec<_>>()
+            })
+            .collect();
+        UrlProvider { url, migration_words, state: None }
+    }
+}
+
+/// The URL without its password, for messages.
+fn redacted(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    format!(
+        "{}@{}:{}/{}",
+        config.get_user().unwrap_or("?"),
+        hosts.join(","),
+        config.get_ports().first().copied().unwrap_or(5432),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+impl Provider for UrlProvider {
+    fn name(&self) -> &'static str {
+        "url"
+    }
+
+    async fn provision(&mut self) -> Result<Database, ProviderError> {
+        let mut config = tokio_postgres::Config::from_str(&self.url)
+            .map_err(|e| ProviderError::Unavailable(format!("--database-url is not a PostgreSQL connection URL: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("dbgate");
+        }
+        let shown = redacted(&config);
+        let admin = connect(&config)
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("cannot connect to {shown}: {}; check the URL, that the server runs, and that it accepts this user", describe(&e))))?;
+        let server_version_num: u32 = admin
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await
+            .map(|row| row.get::<_, i32>(0) as u32)
+            .map_err(|e| ProviderError::Refused(format!("cannot read the server version of {shown}: {}", describe(&e))))?;
+        let roles_before = role_names(&admin).await.map_err(|e| ProviderError::Refused(format!("cannot list the roles on {shown}: {}", describe(&e))))?;
+        let database = format!("dbgate_{}_{:08x}", std::process::id(), random_u32());
+        // template0: a session connected to template1 would make CREATE DATABASE fail.
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0"))
+            .await
+            .map_err(|e| ProviderError::Refused(format!("cannot create a database on {shown} (the user needs CREATEDB): {}", describe(&e))))?;
+        config.dbname(&database);
+        self.state = Some(State { admin, database: database.clone(), roles_before, server_version_num });
+        Ok(Database { config, description: format!("database {database} on {shown}, dropped at the end") })
+    }
+
+    async fn teardown(&mut self) -> Vec<String> {
+        let Some(state) = self.state.take() else { return Vec::new() };
+        let mut warnings = Vec::new();
+        let name = &state.database;
+        let drop = if state.server_version_num >= 130000 {
+            state.admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await
+        } else {
+            let _ = state
+                .admin
+                .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", &[name])
+                .await;
+            state.admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await
+        };
+        if let Err(e) = drop {
+            warnings.push(format!("could not drop the database {name}: {}; drop it by hand", describe(&e)));
+        }
+        match role_names(&state.admin).await {
+            Ok(now) => {
+                for role in now.difference(&state.roles_before) {
+                    if !self.migration_words.contains(&role.to_lowercase()) {
+                        continue;
+                    }
+                    let quoted = format!("\"{}\"", role.replace('"', "\"\""));
+                    if let Err(e) = state.admin.batch_execute(&format!("DROP ROLE IF EXISTS {quoted}")).await {
+                        warnings.push(format!("could not drop the role {role} that the migrations created: {}", describe(&e)));
+                    }
+                }
+            }
+            Err(e) => warnings.push(format!("could not list roles to drop those the migrations created: {}", describe(&e))),
+        }
+        warnings
+    }
+}
+
+async fn role_names(client: &Client) -> Result<BTreeSet<String>, tokio_postgres::Error> {
+    Ok(client.query("SELECT rolname::text FROM pg_roles", &[]).await?.iter().map(|r| r.get(0)).collect())
+}
+
+
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.finish() as u32
+}

@@ -1,0 +1,136 @@
+//! The console report: one line per migration that passes, the details of each that does not.
+
+use std::fmt::Write;
+
+use super::{CheckResult, Failure, MigrationResult, Report, Status, Verdict};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint("31;1", t)
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+}
+
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let env = &report.environment;
+    let _ = writeln!(
+        out,
+        "dbgate {} · {} provider · PostgreSQL {} · {} migration{} in {}",
+        report.dbgate_version,
+        env.provider,
+        env.server_version,
+        report.migrations.len(),
+        if report.migrations.len() == 1 { "" } else { "s" },
+        report.migrations_dir.display()
+    );
+    for warning in &report.warnings {
+        let _ = writeln!(out, "{} {warning}", style.yellow("warning:"));
+    }
+    let _ = writeln!(out);
+    let width = report.migrations.iter().map(|m| m.file.display().to_string().chars().count()).max().unwrap_or(0);
+    for migration in &report.migrations {
+        render_migration(&mut out, migration, width, style);
+    }
+    let summary = &report.summary;
+    let _ = writeln!(out);
+    let counts = format!(
+        "{} checks passed, {} failed, {} skipped, in {:.1} s",
+        summary.checks_passed,
+        summary.checks_failed,
+        summary.checks_skipped,
+        report.duration_ms as f64 / 1000.0
+    );
+    let _ = match report.verdict {
+        Verdict::Passed => writeln!(out, "{} {counts}", style.green("PASSED")),
+        Verdict::Failed => {
+            let failed = report.migrations.iter().filter(|m| m.status() == Status::Failed).count();
+            writeln!(out, "{} {failed} of {} migrations failed; {counts}", style.red("FAILED"), report.migrations.len())
+        }
+    };
+    out
+}
+
+fn render_migration(out: &mut String, migration: &MigrationResult, width: usize, style: Style) {
+    let file = migration.file.display().to_string();
+    let ran: Vec<&str> = migration.checks.iter().filter(|c| c.status == Status::Passed).map(|c| c.kind.name()).collect();
+    let time = style.dim(&format!("{:>6} ms", migration.duration_ms));
+    match migration.status() {
+        Status::Passed => {
+            let skipped: Vec<String> = migration
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Skipped)
+                .filter_map(|c| c.skip_reason.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let note = if skipped.is_empty() { String::new() } else { style.dim(&format!(" ({})", skipped.join("; "))) };
+            let _ = writeln!(out, "  {}  {file:<width$} {time}  {}{note}", style.green("PASS"), ran.join(", "));
+        }
+        Status::Skipped => {
+            let reason = migration.checks.first().and_then(|c| c.skip_reason.clone()).unwrap_or_default();
+            let _ = writeln!(out, "  {}  {file:<width$}             {}", style.yellow("SKIP"), style.dim(&reason));
+        }
+        Status::Failed => {
+            let _ = writeln!(out, "  {}  {file:<width$} {time}", style.red("FAIL"));
+            for check in &migration.checks {
+                render_check(out, check, style);
+            }
+        }
+    }
+}
+
+fn render_check(out: &mut String, check: &CheckResult, style: Style) {
+    let name = format!("{:<15}", check.kind.name());
+    match check.status {
+        Status::Passed => {
+            let _ = writeln!(out, "        {name}{}", style.green("passed"));
+        }
+        Status::Skipped => {
+            let _ = writeln!(out, "        {name}{}", style.dim(&format!("skipped: {}", check.skip_reason.as_deref().unwrap_or(""))));
+        }
+        Status::Failed => {
+            let headline = check.headline.as_deref().unwrap_or("");
+            let _ = writeln!(out, "        {name}{} {headline}", style.red("FAILED"));
+            for failure in &check.failures {
+                render_failure(out, failure);
+            }
+        }
+    }
+}
+
+fn render_failure(out: &mut String, failure: &Failure) {
+    let message = match (&failure.location, &failure.difference) {
+        // A difference is about the whole rollback file: its sentence names the file already.
+        (_, Some(_)) => format!("- {}", failure.message),
+        (Some(_), None) => failure.located_message(),
+        (None, None) => failure.message.clone(),
+    };
+    let _ = writeln!(out, "          {message}");
+    for detail in &failure.details {
+        for line in detail.lines() {
+            let _ = writeln!(out, "            {line}");
+        }
+    }
+}
