@@ -112,7 +112,10 @@ pub fn list(args: &ListArgs) -> Result<String, Error> {
         out.push_str(&format!("{:>4}. {} {}  [{}]\n", index + 1, migration.version, migration.name, migration.layout.describe()));
         out.push_str(&format!("        up:       {}  {}\n", migration.up.path.display(), how_it_runs(&migration.up)));
         match &migration.down {
-            Some(down) => out.push_str(&format!("        rollback: {}  {}\n", down.path.display(), how_it_runs(down))),
+            Some(down) => {
+                let section = if down.path == migration.up.path { format!(", the down section from line {}", down.position(down.body.start).line) } else { String::new() };
+                out.push_str(&format!("        rollback: {}{section}  {}\n", down.path.display(), how_it_runs(down)))
+            }
             None => out.push_str("        rollback: none\n"),
         }
     }

@@ -212,6 +212,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         if candidates.len() > 1 {
             let files: Vec<String> = candidates.iter().map(|m| m.up.path.display().to_string()).collect();
             problems.push(format!("duplicate version {}: {}", candidates[0].version, files.join(", ")));
+            downs.remove(&key);
             continue;
         }
         let mut migration = candidates.remove(0);
@@ -234,7 +235,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         }
     }
     if problems.is_empty() && migrations.is_empty() {
-        problems.push(format!("no migrations in {}", display(root, &migrations_dir).display()));
+        problems.push(format!("the migrations folder {} holds no migrations (no .sql files with a version in their name)", display(root, &migrations_dir).display()));
     }
     if !problems.is_empty() {
         return Err(DiscoveryError { problems });

@@ -136,7 +136,8 @@ impl Difference {
 }
 
 fn show(value: &Option<String>) -> &str {
-    value.as_deref().unwrap_or("not set")
+    // Function bodies usually carry the white space around them; it says nothing.
+    value.as_deref().map_or("not set", str::trim)
 }
 
 fn indent(value: &Option<String>) -> String {

@@ -194,6 +194,8 @@ fn server_user() -> Result<Option<User>, ProviderError> {
     ))
 }
 
+const USE_URL: &str = "or use an existing server with --provider url --database-url postgres://...";
+
 /// Where `initdb` and `postgres` are: `--pg-bin`, PATH, `pg_config --bindir`, then the usual
 /// install folders. The error lists every place tried.
 pub fn find_server_binaries(explicit: Option<&Path>) -> Result<PathBuf, ProviderError> {
@@ -202,7 +204,10 @@ pub fn find_server_binaries(explicit: Option<&Path>) -> Result<PathBuf, Provider
         return if has_server(dir) {
             Ok(dir.to_path_buf())
         } else {
-            Err(ProviderError::Unavailable(format!("--pg-bin {} has no initdb and postgres", dir.display())))
+            Err(ProviderError::Unavailable(format!(
+                "--pg-bin {} has no initdb and postgres; point it at the folder that holds them (pg_config --bindir prints it), {USE_URL}",
+                dir.display()
+            )))
         };
     }
     let mut tried = Vec::new();
@@ -242,7 +247,7 @@ pub fn find_server_binaries(explicit: Option<&Path>) -> Result<PathBuf, Provider
     }
     tried.push("/usr/local/pgsql/bin, /opt/homebrew/bin".to_string());
     Err(ProviderError::Unavailable(format!(
-        "no PostgreSQL server binaries (initdb, postgres) found; tried {}. Install the server (apt-get install postgresql, brew install postgresql), point --pg-bin at its bin folder, or use an existing server with --provider url --database-url postgres://...",
+        "no PostgreSQL server binaries (initdb, postgres) found; tried {}. Install the server (apt-get install postgresql, brew install postgresql), point --pg-bin at its bin folder, {USE_URL}",
         tried.join(", ")
     )))
 }

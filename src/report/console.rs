@@ -77,15 +77,19 @@ fn render_migration(out: &mut String, migration: &MigrationResult, width: usize,
     let time = style.dim(&format!("{:>6} ms", migration.duration_ms));
     match migration.status() {
         Status::Passed => {
-            let skipped: Vec<String> = migration
-                .checks
-                .iter()
-                .filter(|c| c.status == Status::Skipped)
-                .filter_map(|c| c.skip_reason.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let note = if skipped.is_empty() { String::new() } else { style.dim(&format!(" ({})", skipped.join("; "))) };
+            let mut notes = Vec::new();
+            if let Some(crate::script::RunMode::NoTransaction(why)) = &migration.run_mode {
+                notes.push(format!("no transaction: {why}"));
+            }
+            if migration.rollback.is_none() {
+                notes.push("no rollback".to_string());
+            } else {
+                let skipped: Vec<&str> = migration.checks.iter().filter(|c| c.status == Status::Skipped).map(|c| c.kind.name()).collect();
+                if !skipped.is_empty() {
+                    notes.push(format!("skipped: {}", skipped.join(", ")));
+                }
+            }
+            let note = if notes.is_empty() { String::new() } else { style.dim(&format!(" ({})", notes.join("; "))) };
             let _ = writeln!(out, "  {}  {file:<width$} {time}  {}{note}", style.green("PASS"), ran.join(", "));
         }
         Status::Skipped => {
@@ -111,8 +115,8 @@ fn render_check(out: &mut String, check: &CheckResult, style: Style) {
             let _ = writeln!(out, "        {name}{}", style.dim(&format!("skipped: {}", check.skip_reason.as_deref().unwrap_or(""))));
         }
         Status::Failed => {
-            let headline = check.headline.as_deref().unwrap_or("");
-            let _ = writeln!(out, "        {name}{} {headline}", style.red("FAILED"));
+            let headline = check.headline.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
+            let _ = writeln!(out, "        {name}{}{headline}", style.red("FAILED"));
             for failure in &check.failures {
                 render_failure(out, failure);
             }

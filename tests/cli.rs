@@ -1,0 +1,384 @@
+//! The one integration test binary: it drives the real `dbgate` binary against the fixture repos
+//! under tests/fixtures/, on real PostgreSQL servers started from the machine's server binaries.
+
+mod support;
+
+use std::fs;
+
+use support::{fixture, Dbgate, TestServer};
+
+// ---------------------------------------------------------------------------------------------
+// The example schema at the repo root, and every layout: they pass.
+
+#[test]
+fn example_schema_at_the_repo_root_passes() {
+    let out = Dbgate::at(env!("CARGO_MANIFEST_DIR")).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/001_app_foundation.sql");
+    out.stdout_has("PASS  migrations/006_users_locale.sql");
+    out.stdout_has("PASSED 24 checks passed, 0 failed, 0 skipped");
+}
+
+macro_rules! layout_passes {
+    ($($test:ident: $fixture:literal, $migrations:literal, [$($in_order:literal),*];)*) => {$(
+        #[test]
+        fn $test() {
+            let out = Dbgate::fixture($fixture).args(["check"]).run();
+            out.code(0);
+            out.stdout_has(concat!(" · ", $migrations, " migrations in "));
+            out.in_order(&[$($in_order),*]);
+        }
+    )*};
+}
+
+layout_passes! {
+    golang_migrate_up_down_files_pass: "layout-golang-migrate", "3", ["000001_create_users.up.sql", "000002_create_posts.up.sql", "000010_index_posts_user.up.sql"];
+    sqlx_timestamps_and_no_transaction_directive_pass: "layout-sqlx", "3", ["20240101120000", "20240102090000", "20240103080000_index_invoices_account.up.sql", "no transaction: `-- no-transaction`"];
+    rollbacks_beside_migrations_order_numerically: "layout-rollback-beside", "3", ["1_create_authors.sql", "2_create_books.sql", "10_create_reviews.sql"];
+    rollback_folder_is_found_beside_the_migrations: "layout-rollback-folder", "3", ["20240101000000_init.sql", "20240103000000_add_order_notes.sql"];
+    diesel_folders_pass: "layout-diesel", "3", ["2024-01-15-093000_create_teams/up.sql", "2024-02-01-080000_add_player_number/up.sql"];
+    dbmate_sections_and_transaction_false_pass: "layout-dbmate", "3", ["20240102000000_create_tasks.sql", "20240103000000_index_tasks_project.sql", "no transaction: `transaction:false`"];
+    flyway_dotted_versions_order_numerically: "layout-flyway", "4", ["V1__create_regions.sql", "V1.1__create_stores.sql", "V1.2__create_products.sql", "V1.10__add_product_store.sql"];
+    supabase_migrations_without_rollbacks_replay: "layout-supabase", "3", ["20240105103000_create_profiles.sql", "replay (no rollback)", "20240107120000_posts_rls.sql"];
+    concurrently_is_detected_and_runs_without_a_transaction: "non-transactional", "2", ["002_index_events_created.sql", "no transaction: CREATE INDEX CONCURRENTLY at line 1"];
+}
+
+#[test]
+fn supabase_migrations_without_rollbacks_skip_the_rollback_checks_not_pass_them() {
+    let out = Dbgate::fixture("layout-supabase").args(["check"]).run();
+    out.stdout_has("3 checks passed, 0 failed, 9 skipped");
+}
+
+#[test]
+fn list_shows_order_rollbacks_and_how_each_runs() {
+    let out = Dbgate::fixture("layout-dbmate").args(["list"]).run();
+    out.code(0);
+    insta::assert_snapshot!("list_dbmate", out.stdout);
+}
+
+#[test]
+fn list_names_meta_commands_without_a_database() {
+    let out = Dbgate::fixture("meta-command").args(["list"]).run();
+    out.code(0);
+    out.stdout_has("(cannot run: psql meta-command `\\i` at line 3)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollbacks that do not restore: each names the object, in words, and the files.
+
+macro_rules! rollback_fails {
+    ($($test:ident: $fixture:literal, $rollback:literal, $sentence:literal;)*) => {$(
+        #[test]
+        fn $test() {
+            let out = Dbgate::fixture($fixture).args(["check"]).run();
+            out.code(1);
+            out.stdout_has(concat!("rollback       FAILED migrations/", $rollback, " does not restore the schema from before migrations/"));
+            out.stdout_has(concat!("- ", $sentence));
+            out.stdout_has("FAILED 1 of 2 migrations failed");
+        }
+    )*};
+}
+
+rollback_fails! {
+    index_left_behind_is_named: "rollback-leaves-index", "002_add_order_note_and_index_rollback.sql",
+        "index idx_orders_created on public.orders is still there after 002_add_order_note_and_index_rollback.sql";
+    policy_left_behind_is_named: "rollback-leaves-policy", "002_documents_rls_rollback.sql",
+        "policy documents_owner_only on public.documents is still there after 002_documents_rls_rollback.sql";
+    changed_default_is_named_with_both_values: "rollback-changes-default", "002_articles_default_open_rollback.sql",
+        "default of column public.articles.status is 'old'::text, was 'draft'::text";
+    changed_function_body_is_named: "rollback-function-body", "002_raise_vat_rate_rollback.sql",
+        "body of function public.vat_rate() is SELECT 0.19, was SELECT 0.20";
+    enum_type_left_behind_is_named: "rollback-leaves-enum", "002_ticket_priority_rollback.sql",
+        "enum type public.ticket_priority is still there after 002_ticket_priority_rollback.sql";
+    lost_not_null_is_named: "rollback-loses-not-null", "002_customers_phone_rollback.sql",
+        "nullability of column public.customers.email is nullable, was NOT NULL";
+    privilege_left_granted_is_named: "rollback-leaves-privilege", "002_grant_reporter_rollback.sql",
+        "privilege SELECT on table public.sales to reporter is still there after 002_grant_reporter_rollback.sql";
+    rls_left_enabled_is_named: "rollback-leaves-rls", "002_ledger_tenant_rls_rollback.sql",
+        "row level security of table public.ledger is enabled, was disabled";
+    role_left_behind_is_named: "rollback-leaves-role", "002_create_auditor_rollback.sql",
+        "role auditor is still there after 002_create_auditor_rollback.sql";
+}
+
+#[test]
+fn a_rollback_that_errors_is_reported_at_its_line() {
+    let out = Dbgate::fixture("rollback-errors").args(["check"]).run();
+    out.code(1);
+    out.stdout_has("rollback       FAILED migrations/002_create_refunds_rollback.sql failed");
+    out.stdout_has("migrations/002_create_refunds_rollback.sql:3:1: table \"refund\" does not exist");
+    out.stdout_has("reapply        skipped: the rollback failed");
+}
+
+#[test]
+fn a_migration_that_does_not_reapply_the_same_way_fails_the_reapply_check() {
+    let out = Dbgate::fixture("reapply-differs").args(["check"]).run();
+    out.code(1);
+    out.stdout_has("rollback       passed");
+    out.stdout_has("- table public.batch_1 is missing after running 002_create_batch_table.sql again (it existed after its first run)");
+    out.stdout_has("- table public.batch_2 is new after running 002_create_batch_table.sql again");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors in migrations: file, line, column, SQLSTATE, the line with a caret.
+
+#[test]
+fn a_syntax_error_is_reported_at_its_line_and_character_column() {
+    let out = Dbgate::fixture("syntax-error").args(["check"]).run();
+    out.code(1);
+    // Comments with multi-byte characters above, and on the line itself: a byte column would be 46.
+    out.stdout_has("migrations/001_init.sql:7:42: syntax error at or near \",\"");
+    out.stdout_has("SQLSTATE 42601");
+    out.stdout_has("7 |     name text DEFAULT 'ünïcødé' NOT NULL,, id int\n");
+    out.stdout_has(&format!("  | {}^\n", " ".repeat(41)));
+}
+
+#[test]
+fn an_error_without_a_server_position_points_at_its_statement() {
+    let out = Dbgate::fixture("runtime-error").args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_create_plans.sql:8:1: duplicate key value violates unique constraint \"plans_pkey\"");
+    out.stdout_has("detail: Key (code)=(basic) already exists.");
+}
+
+#[test]
+fn a_psql_meta_command_is_rejected_at_its_line() {
+    let out = Dbgate::fixture("meta-command").args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_init.sql:3:1: `\\i` is a psql meta-command, not SQL");
+}
+
+#[test]
+fn a_migration_that_kills_its_own_connection_fails_cleanly() {
+    let out = Dbgate::fixture("kills-connection").args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_init.sql:2:1: the server closed the connection while running this statement");
+    out.stdout_has("the connection to the server was lost while running migrations/001_init.sql");
+}
+
+#[test]
+fn a_migration_that_hangs_is_cancelled_at_the_timeout() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_slow.sql", "CREATE TABLE t (id int);\n\nSELECT pg_sleep(60);\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--migration-timeout", "1"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_slow.sql:3:1: did not finish within 1 s");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: a clear error naming the files, exit 2, nothing started.
+
+#[test]
+fn duplicate_versions_name_both_files() {
+    let out = Dbgate::fixture("duplicate-versions").args(["check"]).run();
+    out.code(2);
+    out.stderr_has("duplicate version 001: migrations/001_a.sql, migrations/001_b.sql");
+}
+
+#[test]
+fn a_rollback_without_its_migration_is_named() {
+    let out = Dbgate::fixture("orphan-rollback").args(["check"]).run();
+    out.code(2);
+    out.stderr_has("rollback migrations/003_gone_rollback.sql has no migration with its version");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_named_with_its_position() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_ok.sql", "CREATE TABLE a (id int);\n");
+    repo.write_bytes("migrations/002_latin1.sql", b"-- caf\xe9\nCREATE TABLE b (id int);\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("migrations/002_latin1.sql:1:7: not valid UTF-8");
+}
+
+#[test]
+fn an_empty_migrations_folder_is_an_error() {
+    let repo = support::TempRepo::new();
+    fs::create_dir_all(repo.path().join("migrations")).unwrap();
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("the migrations folder migrations holds no migrations");
+}
+
+#[test]
+fn no_migrations_folder_says_where_it_looked() {
+    let repo = support::TempRepo::new();
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("looked for supabase/migrations, db/migrations, migrations; name one with --migrations DIR");
+}
+
+#[test]
+fn an_unknown_config_key_names_the_file_line_and_key() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n");
+    repo.write("dbgate.toml", "[migrations]\ndir = \"migrations\"\ntimeout = 5\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("dbgate.toml: TOML parse error at line 3, column 1");
+    out.stderr_has("unknown field `timeout`");
+}
+
+#[test]
+fn the_config_file_names_the_migrations_folder() {
+    let repo = support::TempRepo::new();
+    repo.write("schema/changes/001_a.sql", "CREATE TABLE a (id int);\n");
+    repo.write("schema/changes/001_a_rollback.sql", "DROP TABLE a;\n");
+    repo.write("dbgate.toml", "[migrations]\ndir = \"schema/changes\"\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("PASS  schema/changes/001_a.sql");
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    let out = Dbgate::fixture("layout-golang-migrate").args(["check", "--no-such-flag"]).run();
+    out.code(2);
+}
+
+#[test]
+fn no_usable_postgres_is_an_environment_error_that_says_how_to_fix_it() {
+    let out = Dbgate::fixture("layout-golang-migrate").args(["check", "--pg-bin", "/nonexistent"]).run();
+    out.code(3);
+    out.stderr_has("--pg-bin /nonexistent has no initdb and postgres; point it at the folder that holds them");
+    out.stderr_has("or use an existing server with --provider url --database-url");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports.
+
+#[test]
+fn console_report_of_a_failing_run() {
+    let out = Dbgate::fixture("rollback-leaves-index").args(["check"]).run();
+    insta::assert_snapshot!("console_rollback_leaves_index", support::normalize(&out.stdout));
+}
+
+#[test]
+fn junit_report_has_a_suite_per_check_and_file_line_in_failures() {
+    let repo = support::TempRepo::new();
+    let junit = repo.path().join("junit.xml");
+    let out = Dbgate::fixture("rollback-errors").args(["check", "--junit"]).arg(&junit).run();
+    out.code(1);
+    let xml = fs::read_to_string(&junit).unwrap();
+    insta::assert_snapshot!("junit_rollback_errors", support::normalize(&xml));
+}
+
+#[test]
+fn json_report_carries_the_whole_result() {
+    let repo = support::TempRepo::new();
+    let json = repo.path().join("report.json");
+    let out = Dbgate::fixture("syntax-error").args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "failed");
+    assert_eq!(report["environment"]["provider"], "local");
+    let failure = &report["migrations"][0]["checks"][0]["failures"][0];
+    assert_eq!(failure["location"]["file"], "migrations/001_init.sql");
+    assert_eq!(failure["location"]["line"], 7);
+    assert_eq!(failure["location"]["column"], 42);
+    assert_eq!(failure["sqlstate"], "42601");
+}
+
+#[test]
+fn json_report_describes_differences_as_objects() {
+    let repo = support::TempRepo::new();
+    let json = repo.path().join("report.json");
+    Dbgate::fixture("rollback-changes-default").args(["check", "--json"]).arg(&json).run().code(1);
+    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let rollback = &report["migrations"][1]["checks"][1];
+    assert_eq!(rollback["kind"], "rollback");
+    assert_eq!(rollback["status"], "failed");
+    let difference = &rollback["failures"][0]["difference"];
+    assert_eq!(difference["object"]["kind"], "column");
+    assert_eq!(difference["object"]["name"], "public.articles.status");
+    assert_eq!(difference["change"], "changed");
+    assert_eq!(difference["attribute"], "default");
+    assert_eq!(difference["expected"], "'draft'::text");
+    assert_eq!(difference["actual"], "'old'::text");
+}
+
+#[test]
+fn a_report_path_that_cannot_be_written_is_an_input_error() {
+    let out = Dbgate::fixture("layout-golang-migrate").args(["check", "--json", "/nonexistent/dir/report.json"]).run();
+    out.code(2);
+    out.stderr_has("cannot write /nonexistent/dir/report.json");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: nothing left behind, on success, failure and interruption.
+
+#[test]
+fn the_local_provider_leaves_no_cluster_behind() {
+    let tmp = support::TempRepo::new();
+    Dbgate::fixture("rollback-leaves-role").args(["check"]).env("TMPDIR", tmp.path()).run().code(1);
+    assert_eq!(support::entries(tmp.path()), Vec::<String>::new());
+    assert!(!support::postgres_running_under(tmp.path()));
+}
+
+#[test]
+fn the_local_provider_cleans_up_after_ctrl_c() {
+    let tmp = support::TempRepo::new();
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_slow.sql", "SELECT pg_sleep(60);\n");
+    let child = Dbgate::at(repo.path()).args(["check"]).env("TMPDIR", tmp.path()).spawn();
+    // Wait until the migration runs: the server is up and busy.
+    support::wait_for(|| support::postgres_running_under(tmp.path()));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = support::interrupt(child, nix::sys::signal::Signal::SIGINT);
+    out.code(130);
+    out.stderr_has("interrupted by Ctrl-C (SIGINT)");
+    assert_eq!(support::entries(tmp.path()), Vec::<String>::new());
+    assert!(!support::postgres_running_under(tmp.path()));
+}
+
+#[test]
+fn the_url_provider_leaves_other_databases_and_roles_as_they_were() {
+    let server = TestServer::start();
+    server.sql("postgres", "CREATE ROLE keeper NOLOGIN");
+    server.sql("postgres", "CREATE DATABASE keepme");
+    server.sql("keepme", "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1);");
+    let before = server.inventory();
+
+    let out = Dbgate::fixture("url-provider").args(["check", "--provider", "url", "--database-url", &server.url()]).run();
+    out.code(0);
+    out.stdout_has("url provider");
+    assert_eq!(server.inventory(), before);
+    assert_eq!(server.sql("keepme", "SELECT count(*) FROM kept"), "1");
+
+    // A failing run that leaves a role behind: the role is dropped with the database.
+    let out = Dbgate::fixture("rollback-leaves-role").args(["check", "--database-url", &server.url()]).run();
+    out.code(1);
+    out.stdout_has("role auditor is still there");
+    assert_eq!(server.inventory(), before);
+}
+
+#[test]
+fn the_url_provider_cleans_up_after_sigterm() {
+    let server = TestServer::start();
+    let before = server.inventory();
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_role.sql", "CREATE ROLE dbgate_sigterm_role NOLOGIN;\n");
+    repo.write("migrations/001_role_rollback.sql", "DROP ROLE dbgate_sigterm_role;\n");
+    repo.write("migrations/002_slow.sql", "SELECT pg_sleep(60);\n");
+    let child = Dbgate::at(repo.path()).args(["check", "--database-url", &server.url()]).spawn();
+    support::wait_for(|| server.sql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'") == "1");
+    let out = support::interrupt(child, nix::sys::signal::Signal::SIGTERM);
+    out.code(130);
+    out.stderr_has("interrupted by SIGTERM");
+    assert_eq!(server.inventory(), before);
+}
+
+#[test]
+fn the_url_provider_reports_an_unreachable_server_as_an_environment_error() {
+    let repo = support::TempRepo::new();
+    let out = Dbgate::fixture("layout-golang-migrate")
+        .args(["check", "--database-url", &format!("host={} port=1 user=nobody dbname=postgres", repo.path().display())])
+        .run();
+    out.code(3);
+    out.stderr_has("cannot connect to nobody@");
+}
+
+#[test]
+fn fixture_paths_exist() {
+    assert!(fixture("layout-flyway").join("migrations/V1.10__add_product_store.sql").is_file());
+}

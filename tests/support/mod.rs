@@ -1,0 +1,248 @@
+//! The test builder: run the real binary in a fixture repo and assert on what it printed, plus
+//! real PostgreSQL servers for the url provider.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub struct Dbgate {
+    command: Command,
+}
+
+impl Dbgate {
+    pub fn at(dir: impl AsRef<Path>) -> Dbgate {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dbgate"));
+        command.current_dir(dir).env_remove("DBGATE_DATABASE_URL").env("NO_COLOR", "1");
+        Dbgate { command }
+    }
+
+    pub fn fixture(name: &str) -> Dbgate {
+        Dbgate::at(fixture(name))
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Dbgate {
+        self.command.args(args);
+        self
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Dbgate {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Dbgate {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Output {
+        Output::from(self.command.output().expect("dbgate runs"))
+    }
+
+    pub fn spawn(mut self) -> Child {
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("dbgate starts")
+    }
+}
+
+pub struct Output {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Output {
+    fn show(&self) -> String {
+        format!("--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}", self.status, self.stdout, self.stderr)
+    }
+
+    pub fn code(&self, expected: i32) -> &Output {
+        assert_eq!(self.status, Some(expected), "unexpected exit code\n{}", self.show());
+        self
+    }
+
+    pub fn stdout_has(&self, needle: &str) -> &Output {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{}", self.show());
+        self
+    }
+
+    pub fn stderr_has(&self, needle: &str) -> &Output {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{}", self.show());
+        self
+    }
+
+    /// Each needle appears in stdout after the one before it.
+    pub fn in_order(&self, needles: &[&str]) -> &Output {
+        let mut from = 0;
+        for needle in needles {
+            match self.stdout[from..].find(needle) {
+                Some(at) => from += at + needle.len(),
+                None => panic!("stdout lacks {needle:?} after byte {from}\n{}", self.show()),
+            }
+        }
+        self
+    }
+}
+
+/// A scratch directory, removed at the end of the test.
+pub struct TempRepo(tempfile::TempDir);
+
+impl TempRepo {
+    pub fn new() -> TempRepo {
+        TempRepo(tempfile::Builder::new().prefix("dbgate-test-").tempdir().unwrap())
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        self.write_bytes(relative, text.as_bytes());
+    }
+
+    pub fn write_bytes(&self, relative: &str, bytes: &[u8]) {
+        let path = self.0.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// A postgres process whose command line mentions `dir` (its data or socket directory).
+pub fn postgres_running_under(dir: &Path) -> bool {
+    let needle = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        cmdline.contains("postgres") && cmdline.contains(&needle)
+    })
+}
+
+pub fn wait_for(mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "condition not met within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `signal` to a running dbgate and collects what it printed.
+pub fn interrupt(child: Child, signal: nix::sys::signal::Signal) -> Output {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+    Output::from(child.wait_with_output().unwrap())
+}
+
+/// Durations and versions vary from run to run; snapshots keep the rest.
+pub fn normalize(text: &str) -> String {
+    let rules = [
+        (r"\d+ ms\b", "N ms"),
+        (r"in \d+\.\d s", "in N s"),
+        (r#"time="[0-9.e-]+""#, r#"time="N""#),
+        (r#"timestamp="[^"]*""#, r#"timestamp="T""#),
+        (r#"hostname="[^"]*""#, r#"hostname="H""#),
+        (r"PostgreSQL \d+\.\d+[^·\n]*", "PostgreSQL X "),
+        (r"dbgate \d+\.\d+\.\d+", "dbgate X"),
+    ];
+    let mut out = text.to_string();
+    for (pattern, replacement) in rules {
+        out = regex::Regex::new(pattern).unwrap().replace_all(&out, replacement).into_owned();
+    }
+    out
+}
+
+/// A real PostgreSQL server of the test's own, on a unix socket in a temp dir; stopped on drop.
+pub struct TestServer {
+    dir: tempfile::TempDir,
+    server: Child,
+}
+
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+fn bin_dir() -> PathBuf {
+    std::env::var_os("DBGATE_TEST_PG_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(BIN))
+}
+
+fn as_server_user(command: &mut Command) {
+    if nix::unistd::geteuid().is_root() {
+        let user = nix::unistd::User::from_name("postgres").ok().flatten().or_else(|| nix::unistd::User::from_name("nobody").ok().flatten()).unwrap();
+        command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+    }
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let dir = tempfile::Builder::new().prefix("dbgate-test-server-").tempdir().unwrap();
+        if nix::unistd::geteuid().is_root() {
+            let user = nix::unistd::User::from_name("postgres").ok().flatten().or_else(|| nix::unistd::User::from_name("nobody").ok().flatten()).unwrap();
+            std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+        }
+        let mut initdb = Command::new(bin_dir().join("initdb"));
+        initdb.current_dir(dir.path()).arg("-D").arg(dir.path().join("data")).args(["-A", "trust", "-U", "dbgate", "--no-sync"]);
+        initdb.stdout(Stdio::null()).stderr(Stdio::null());
+        as_server_user(&mut initdb);
+        assert!(initdb.status().unwrap().success(), "initdb failed");
+        let mut postgres = Command::new(bin_dir().join("postgres"));
+        postgres.current_dir(dir.path()).arg("-D").arg(dir.path().join("data")).arg("-k").arg(dir.path());
+        postgres.args(["-c", "listen_addresses=", "-c", "fsync=off"]).stdout(Stdio::null()).stderr(Stdio::null());
+        postgres.process_group(0);
+        as_server_user(&mut postgres);
+        let server = postgres.spawn().unwrap();
+        let test_server = TestServer { dir, server };
+        wait_for(|| test_server.try_sql("postgres", "SELECT 1").is_some());
+        test_server
+    }
+
+    pub fn url(&self) -> String {
+        format!("host={} port=5432 user=dbgate dbname=postgres", self.dir.path().display())
+    }
+
+    fn try_sql(&self, database: &str, sql: &str) -> Option<String> {
+        let out = Command::new(bin_dir().join("psql"))
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(self.dir.path())
+            .args(["-U", "dbgate", "-d", database, "-c", sql])
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    pub fn sql(&self, database: &str, sql: &str) -> String {
+        self.try_sql(database, sql).unwrap_or_else(|| panic!("SQL failed on {database}: {sql}"))
+    }
+
+    /// Every database and role on the server, with their attributes.
+    pub fn inventory(&self) -> String {
+        let databases = self.sql("postgres", "SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ', ' ORDER BY datname) FROM pg_database");
+        let roles = self.sql("postgres", "SELECT string_agg(rolname || ':' || rolcanlogin || rolsuper, ', ' ORDER BY rolname) FROM pg_roles");
+        format!("databases: {databases}\nroles: {roles}")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.server.id() as i32), nix::sys::signal::Signal::SIGINT);
+        let _ = self.server.wait();
+    }
+}
