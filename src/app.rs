@@ -23,16 +23,28 @@ pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
     let discovery = discover(&settings.root, &settings.sources)?;
     let mut signals = Signals::install()?;
     let report = match &settings.provider {
-        ProviderChoice::Local { pg_bin } => run_with(LocalProvider::new(pg_bin.clone()), &discovery, &settings, &mut signals, started).await?,
+        ProviderChoice::Local { pg_bin } => {
+            run_with(LocalProvider::new(pg_bin.clone()), &discovery, &settings, &mut signals, started).await?
+        }
         ProviderChoice::Url { url } => {
-            let texts = discovery.migrations.iter().flat_map(|m| std::iter::once(&m.up).chain(&m.down)).map(|s| s.text().to_string());
+            let texts = discovery
+                .migrations
+                .iter()
+                .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+                .map(|s| s.text().to_string());
             run_with(UrlProvider::new(url.clone(), texts), &discovery, &settings, &mut signals, started).await?
         }
     };
-    print!("{}", report::console::render(&report, report::console::Style { color: settings.color }));
+    print!(
+        "{}",
+        report::console::render(&report, report::console::Style { color: settings.color })
+    );
     let _ = std::io::stdout().flush();
     if let Some(path) = &settings.junit {
-        let xml = report::junit::render(&report).map_err(|e| Error::Write { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+        let xml = report::junit::render(&report).map_err(|e| Error::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         write_file(path, &xml)?;
     }
     if let Some(path) = &settings.json {
@@ -41,7 +53,13 @@ pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
     Ok(report.verdict)
 }
 
-async fn run_with<P: Provider>(mut provider: P, discovery: &Discovery, settings: &CheckSettings, signals: &mut Signals, started: Instant) -> Result<Report, Error> {
+async fn run_with<P: Provider>(
+    mut provider: P,
+    discovery: &Discovery,
+    settings: &CheckSettings,
+    signals: &mut Signals,
+    started: Instant,
+) -> Result<Report, Error> {
     let outcome = tokio::select! {
         signal = signals.recv() => Err(Error::Interrupted(signal)),
         outcome = async {
@@ -55,22 +73,40 @@ async fn run_with<P: Provider>(mut provider: P, discovery: &Discovery, settings:
     outcome
 }
 
-async fn run_checks(database: &Database, provider: &str, discovery: &Discovery, settings: &CheckSettings, started: Instant) -> Result<Report, Error> {
+async fn run_checks(
+    database: &Database,
+    provider: &str,
+    discovery: &Discovery,
+    settings: &CheckSettings,
+    started: Instant,
+) -> Result<Report, Error> {
     let client = connect(&database.config).await.map_err(Error::Connect)?;
     let version_row = client
-        .query_one("SELECT current_setting('server_version'), current_setting('server_version_num')::int", &[])
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            &[],
+        )
         .await
         .map_err(Error::Connect)?;
     let server_version: String = version_row.get(0);
     let catalog = Catalog::for_server(version_row.get::<_, i32>(1) as u32);
-    let options = Options { migration_timeout: settings.migration_timeout };
+    let options = Options {
+        migration_timeout: settings.migration_timeout,
+    };
     let results = checks::run(&client, &catalog, &discovery.migrations, &options).await?;
-    let environment = Environment { provider: provider.to_string(), server: database.description.clone(), server_version };
+    let environment = Environment {
+        provider: provider.to_string(),
+        server: database.description.clone(),
+        server_version,
+    };
     Ok(Report::new(environment, discovery, results, started.elapsed().as_millis() as u64))
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
-    std::fs::write(path, contents).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+    std::fs::write(path, contents).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Ctrl-C and SIGTERM, caught so that cleanup runs before exit.
@@ -109,18 +145,40 @@ pub fn list(args: &ListArgs) -> Result<String, Error> {
     }
     out.push('\n');
     for (index, migration) in discovery.migrations.iter().enumerate() {
-        out.push_str(&format!("{:>4}. {} {}  [{}]\n", index + 1, migration.version, migration.name, migration.layout.describe()));
-        out.push_str(&format!("        up:       {}  {}\n", migration.up.path.display(), how_it_runs(&migration.up)));
+        out.push_str(&format!(
+            "{:>4}. {} {}  [{}]\n",
+            index + 1,
+            migration.version,
+            migration.name,
+            migration.layout.describe()
+        ));
+        out.push_str(&format!(
+            "        up:       {}  {}\n",
+            migration.up.path.display(),
+            how_it_runs(&migration.up)
+        ));
         match &migration.down {
             Some(down) => {
-                let section = if down.path == migration.up.path { format!(", the down section from line {}", down.position(down.body.start).line) } else { String::new() };
-                out.push_str(&format!("        rollback: {}{section}  {}\n", down.path.display(), how_it_runs(down)))
+                let section = if down.path == migration.up.path {
+                    format!(", the down section from line {}", down.position(down.body.start).line)
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "        rollback: {}{section}  {}\n",
+                    down.path.display(),
+                    how_it_runs(down)
+                ))
             }
             None => out.push_str("        rollback: none\n"),
         }
     }
     let with_rollback = discovery.migrations.iter().filter(|m| m.down.is_some()).count();
-    out.push_str(&format!("\n{} migrations, {} with a rollback\n", discovery.migrations.len(), with_rollback));
+    out.push_str(&format!(
+        "\n{} migrations, {} with a rollback\n",
+        discovery.migrations.len(),
+        with_rollback
+    ));
     Ok(out)
 }
 

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "dbgate", version, about = "A PostgreSQL migration gate: replays every migration and proves every rollback on a throwaway Postgres")]
+#[command(
+    name = "dbgate",
+    version,
+    about = "A PostgreSQL migration gate: replays every migration and proves every rollback on a throwaway Postgres"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

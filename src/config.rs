@@ -78,19 +78,35 @@ fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
         Some(path) => (path.clone(), true),
         None => (root.join(CONFIG_FILE), false),
     };
-    let file = if required || path.is_file() { read_config(&path)? } else { ConfigFile::default() };
+    let file = if required || path.is_file() {
+        read_config(&path)?
+    } else {
+        ConfigFile::default()
+    };
     // Paths in the file are relative to the file's folder.
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let sources = Sources {
-        migrations: args.migrations.clone().or_else(|| file.migrations.dir.as_ref().map(|d| base.join(d))),
-        rollbacks: args.rollbacks.clone().or_else(|| file.migrations.rollbacks.as_ref().map(|d| base.join(d))),
+        migrations: args
+            .migrations
+            .clone()
+            .or_else(|| file.migrations.dir.as_ref().map(|d| base.join(d))),
+        rollbacks: args
+            .rollbacks
+            .clone()
+            .or_else(|| file.migrations.rollbacks.as_ref().map(|d| base.join(d))),
     };
     Ok(Loaded { root, sources, file })
 }
 
 fn read_config(path: &Path) -> Result<ConfigFile, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })
 }
 
 pub fn sources(args: &SourceArgs) -> Result<(PathBuf, Sources), ConfigError> {
@@ -101,14 +117,26 @@ pub fn sources(args: &SourceArgs) -> Result<(PathBuf, Sources), ConfigError> {
 pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
     let Loaded { root, sources, file } = load(&args.source)?;
     let url = args.database_url.clone().or(file.database.url);
-    let kind = args.provider.or(file.database.provider).unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Local });
+    let kind = args
+        .provider
+        .or(file.database.provider)
+        .unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Local });
     let provider = match kind {
-        ProviderKind::Local => ProviderChoice::Local { pg_bin: args.pg_bin.clone().or(file.database.pg_bin) },
+        ProviderKind::Local => ProviderChoice::Local {
+            pg_bin: args.pg_bin.clone().or(file.database.pg_bin),
+        },
         ProviderKind::Url => ProviderChoice::Url {
-            url: url.ok_or_else(|| ConfigError::Usage("--provider url needs --database-url URL (or DBGATE_DATABASE_URL, or [database] url in dbgate.toml)".into()))?,
+            url: url.ok_or_else(|| {
+                ConfigError::Usage(
+                    "--provider url needs --database-url URL (or DBGATE_DATABASE_URL, or [database] url in dbgate.toml)".into(),
+                )
+            })?,
         },
     };
-    let timeout = args.migration_timeout.or(file.migrations.timeout_seconds).unwrap_or(DEFAULT_MIGRATION_TIMEOUT);
+    let timeout = args
+        .migration_timeout
+        .or(file.migrations.timeout_seconds)
+        .unwrap_or(DEFAULT_MIGRATION_TIMEOUT);
     if timeout == 0 {
         return Err(ConfigError::Usage("the migration timeout must be at least 1 second".into()));
     }

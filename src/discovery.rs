@@ -23,7 +23,11 @@ pub struct DiscoveryError {
 fn render_problems(problems: &[String]) -> String {
     match problems {
         [one] => one.clone(),
-        many => format!("{} problems with the migrations:\n{}", many.len(), many.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")),
+        many => format!(
+            "{} problems with the migrations:\n{}",
+            many.len(),
+            many.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+        ),
     }
 }
 
@@ -106,11 +110,17 @@ impl Version {
         while parts.len() > 1 && parts.last().is_some_and(|p| p.0 == "0") {
             parts.pop();
         }
-        Some(Version { text: text.to_string(), key: VersionKey::Numbered(parts) })
+        Some(Version {
+            text: text.to_string(),
+            key: VersionKey::Numbered(parts),
+        })
     }
 
     fn repeatable(name: &str) -> Version {
-        Version { text: "R".to_string(), key: VersionKey::Repeatable(name.to_string()) }
+        Version {
+            text: "R".to_string(),
+            key: VersionKey::Repeatable(name.to_string()),
+        }
     }
 }
 
@@ -174,7 +184,10 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         Some(dir) => {
             let dir = root.join(dir);
             if !dir.is_dir() {
-                return Err(problem(format!("the migrations folder {} does not exist", display(root, &dir).display())));
+                return Err(problem(format!(
+                    "the migrations folder {} does not exist",
+                    display(root, &dir).display()
+                )));
             }
             dir
         }
@@ -190,7 +203,10 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         Some(dir) => {
             let dir = root.join(dir);
             if !dir.is_dir() {
-                return Err(problem(format!("the rollback folder {} does not exist", display(root, &dir).display())));
+                return Err(problem(format!(
+                    "the rollback folder {} does not exist",
+                    display(root, &dir).display()
+                )));
             }
             Some(dir)
         }
@@ -200,12 +216,24 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         }
     };
 
-    let mut found = Found { root, ups: BTreeMap::new(), downs: BTreeMap::new(), problems: Vec::new(), warnings: Vec::new() };
+    let mut found = Found {
+        root,
+        ups: BTreeMap::new(),
+        downs: BTreeMap::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
     found.scan_migrations(&migrations_dir, rollbacks_dir.as_deref());
     if let Some(dir) = &rollbacks_dir {
         found.scan_rollback_folder(dir);
     }
-    let Found { ups, mut downs, mut problems, warnings, .. } = found;
+    let Found {
+        ups,
+        mut downs,
+        mut problems,
+        warnings,
+        ..
+    } = found;
 
     let mut migrations = Vec::new();
     for (key, mut candidates) in ups {
@@ -222,7 +250,11 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
             }
             if rollbacks.len() > 1 {
                 let files: Vec<String> = rollbacks.iter().map(|s| s.path.display().to_string()).collect();
-                problems.push(format!("more than one rollback for version {}: {}", migration.version, files.join(", ")));
+                problems.push(format!(
+                    "more than one rollback for version {}: {}",
+                    migration.version,
+                    files.join(", ")
+                ));
                 continue;
             }
             migration.down = rollbacks.pop();
@@ -235,17 +267,27 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         }
     }
     if problems.is_empty() && migrations.is_empty() {
-        problems.push(format!("the migrations folder {} holds no migrations (no .sql files with a version in their name)", display(root, &migrations_dir).display()));
+        problems.push(format!(
+            "the migrations folder {} holds no migrations (no .sql files with a version in their name)",
+            display(root, &migrations_dir).display()
+        ));
     }
     if !problems.is_empty() {
         return Err(DiscoveryError { problems });
     }
-    Ok(Discovery { migrations_dir: display(root, &migrations_dir), rollbacks_dir: rollbacks_dir.map(|d| display(root, &d)), migrations, warnings })
+    Ok(Discovery {
+        migrations_dir: display(root, &migrations_dir),
+        rollbacks_dir: rollbacks_dir.map(|d| display(root, &d)),
+        migrations,
+        warnings,
+    })
 }
 
 /// A path as shown to the user: relative to the repo root when below it.
 fn display(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    path.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 struct Found<'a> {
@@ -282,7 +324,10 @@ impl Found<'_> {
             }
             let file_name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
             let Some(role) = classify(&file_name) else {
-                self.warn(path, "its name has no version (expected <version>_<name>.sql or V<version>__<name>.sql)");
+                self.warn(
+                    path,
+                    "its name has no version (expected <version>_<name>.sql or V<version>__<name>.sql)",
+                );
                 continue;
             };
             let Some(source) = self.read(path) else { continue };
@@ -292,7 +337,13 @@ impl Found<'_> {
                         self.add_dbmate(path, source, version, name);
                     } else {
                         let up = self.script(path, source);
-                        self.add_up(Migration { version, name, layout, up, down: None });
+                        self.add_up(Migration {
+                            version,
+                            name,
+                            layout,
+                            up,
+                            down: None,
+                        });
                     }
                 }
                 Role::Down { version } => {
@@ -310,9 +361,15 @@ impl Found<'_> {
                 continue;
             }
             let stem = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
-            let stem = ["_rollback", ".down", ".rollback", ".up"].iter().find_map(|s| stem.strip_suffix(s)).unwrap_or(&stem);
+            let stem = ["_rollback", ".down", ".rollback", ".up"]
+                .iter()
+                .find_map(|s| stem.strip_suffix(s))
+                .unwrap_or(&stem);
             let Some((version, _)) = split_version(stem) else {
-                self.warn(path, "its name has no version (expected <version>_rollback.sql or <version>_<name>.sql)");
+                self.warn(
+                    path,
+                    "its name has no version (expected <version>_rollback.sql or <version>_<name>.sql)",
+                );
                 continue;
             };
             let Some(source) = self.read(path) else { continue };
@@ -336,14 +393,22 @@ impl Found<'_> {
             }
         }
         let down = if dir.join("down.sql").is_file() {
-            self.read(&dir.join("down.sql")).map(|s| self.script(&dir.join("down.sql"), s)).map(|mut d| {
-                d.transaction_directive = up.transaction_directive;
-                d
-            })
+            self.read(&dir.join("down.sql"))
+                .map(|s| self.script(&dir.join("down.sql"), s))
+                .map(|mut d| {
+                    d.transaction_directive = up.transaction_directive;
+                    d
+                })
         } else {
             None
         };
-        self.add_up(Migration { version, name, layout: Layout::Diesel, up, down });
+        self.add_up(Migration {
+            version,
+            name,
+            layout: Layout::Diesel,
+            up,
+            down,
+        });
     }
 
     fn add_dbmate(&mut self, path: &Path, source: Arc<str>, version: Version, name: String) {
@@ -355,7 +420,11 @@ impl Found<'_> {
         let mut current: Option<(bool, usize)> = None;
         let close = |current: &mut Option<(bool, usize)>, end: usize, up: &mut Option<_>, down: &mut Option<_>| {
             if let Some((is_up, start)) = current.take() {
-                if is_up { *up = Some(start..end) } else { *down = Some(start..end) }
+                if is_up {
+                    *up = Some(start..end)
+                } else {
+                    *down = Some(start..end)
+                }
             }
         };
         for line in source.split_inclusive('\n') {
@@ -373,7 +442,8 @@ impl Found<'_> {
         }
         close(&mut current, source.len(), &mut up_range, &mut down_range);
         let Some(up_range) = up_range else {
-            self.problems.push(format!("{} has `-- migrate:down` but no `-- migrate:up` section", shown.display()));
+            self.problems
+                .push(format!("{} has `-- migrate:down` but no `-- migrate:up` section", shown.display()));
             return;
         };
         let directive = no_transaction.then_some("transaction:false");
@@ -386,7 +456,13 @@ impl Found<'_> {
         });
         // dbmate writes an empty down section by default: that is no rollback.
         let down = down.filter(|d| !d.is_empty());
-        self.add_up(Migration { version, name, layout: Layout::Dbmate, up, down });
+        self.add_up(Migration {
+            version,
+            name,
+            layout: Layout::Dbmate,
+            up,
+            down,
+        });
     }
 
     fn add_up(&mut self, migration: Migration) {
@@ -470,13 +546,21 @@ fn classify(file_name: &str) -> Option<Role> {
     let stem = &file_name[..file_name.len() - 4];
     // Flyway: V1.2__name, U1.2__name, R__name
     if let Some(name) = stem.strip_prefix("R__") {
-        return Some(Role::Up { version: Version::repeatable(name), name: name.to_string(), layout: Layout::Flyway });
+        return Some(Role::Up {
+            version: Version::repeatable(name),
+            name: name.to_string(),
+            layout: Layout::Flyway,
+        });
     }
     for (prefix, is_up) in [('V', true), ('U', false)] {
         if let Some((version, name)) = stem.strip_prefix(prefix).and_then(|rest| rest.split_once("__")) {
             if let Some(version) = Version::parse(version) {
                 return Some(if is_up {
-                    Role::Up { version, name: name.to_string(), layout: Layout::Flyway }
+                    Role::Up {
+                        version,
+                        name: name.to_string(),
+                        layout: Layout::Flyway,
+                    }
                 } else {
                     Role::Down { version }
                 });
@@ -485,14 +569,22 @@ fn classify(file_name: &str) -> Option<Role> {
     }
     if let Some(base) = stem.strip_suffix(".up") {
         let (version, name) = split_version(base)?;
-        return Some(Role::Up { version, name, layout: Layout::UpDown });
+        return Some(Role::Up {
+            version,
+            name,
+            layout: Layout::UpDown,
+        });
     }
     if let Some(base) = [".down", "_rollback", ".rollback"].iter().find_map(|s| stem.strip_suffix(s)) {
         let (version, _) = split_version(base)?;
         return Some(Role::Down { version });
     }
     let (version, name) = split_version(stem)?;
-    Some(Role::Up { version, name, layout: Layout::Plain })
+    Some(Role::Up {
+        version,
+        name,
+        layout: Layout::Plain,
+    })
 }
 
 #[cfg(test)]
@@ -518,11 +610,23 @@ mod tests {
     #[test]
     fn file_names_say_what_a_file_is() {
         assert!(matches!(classify("001_init.sql"), Some(Role::Up { layout: Layout::Plain, .. })));
-        assert!(matches!(classify("001_init.up.sql"), Some(Role::Up { layout: Layout::UpDown, .. })));
+        assert!(matches!(
+            classify("001_init.up.sql"),
+            Some(Role::Up {
+                layout: Layout::UpDown,
+                ..
+            })
+        ));
         assert!(matches!(classify("001_init.down.sql"), Some(Role::Down { .. })));
         assert!(matches!(classify("001_init_rollback.sql"), Some(Role::Down { .. })));
         assert!(matches!(classify("001_rollback.sql"), Some(Role::Down { .. })));
-        assert!(matches!(classify("V1.2__init.sql"), Some(Role::Up { layout: Layout::Flyway, .. })));
+        assert!(matches!(
+            classify("V1.2__init.sql"),
+            Some(Role::Up {
+                layout: Layout::Flyway,
+                ..
+            })
+        ));
         assert!(matches!(classify("U1_2__init.sql"), Some(Role::Down { .. })));
         assert!(classify("seed.sql").is_none());
         assert!(classify("001-init.sql").is_none());

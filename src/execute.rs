@@ -90,7 +90,10 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
                     Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
                 );
                 failure.details.push(source_excerpt(script, statement.range.start));
-                return Err(ScriptError::Failed { run_mode: Some(run_mode), failure });
+                return Err(ScriptError::Failed {
+                    run_mode: Some(run_mode),
+                    failure,
+                });
             }
         };
         if is_fatal(client, &error) {
@@ -99,26 +102,37 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
         if in_transaction {
             let _ = client.batch_execute("ROLLBACK").await;
         }
-        return Err(ScriptError::Failed { run_mode: Some(run_mode), failure: sql_failure(script, statement, &error) });
+        return Err(ScriptError::Failed {
+            run_mode: Some(run_mode),
+            failure: sql_failure(script, statement, &error),
+        });
     }
     if in_transaction {
         if let Err(error) = client.batch_execute("COMMIT").await {
             // A deferred constraint fails at COMMIT: point at the end of the script.
-            let last = statements.last().cloned().unwrap_or(Statement { range: script.body.clone() });
+            let last = statements.last().cloned().unwrap_or(Statement {
+                range: script.body.clone(),
+            });
             if is_fatal(client, &error) {
                 return Err(connection_lost(script, Some(&last), &error));
             }
             let mut failure = sql_failure(script, &last, &error);
             failure.message = format!("{} (at COMMIT)", failure.message);
-            return Err(ScriptError::Failed { run_mode: Some(run_mode), failure });
+            return Err(ScriptError::Failed {
+                run_mode: Some(run_mode),
+                failure,
+            });
         }
     }
-    Ok(Ran { run_mode, duration: started.elapsed() })
+    Ok(Ran {
+        run_mode,
+        duration: started.elapsed(),
+    })
 }
 
 /// An error after which the session is gone (a FATAL from the server, or no server at all).
 fn is_fatal(client: &Client, error: &tokio_postgres::Error) -> bool {
-    client.is_closed() || error.as_db_error().map_or(true, |db| matches!(db.severity(), "FATAL" | "PANIC"))
+    client.is_closed() || error.as_db_error().is_none_or(|db| matches!(db.severity(), "FATAL" | "PANIC"))
 }
 
 fn connection_lost(script: &Script, statement: Option<&Statement>, error: &tokio_postgres::Error) -> ScriptError {
@@ -151,7 +165,11 @@ fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgres::E
     let position = script.position(offset);
     let mut failure = Failure::new(
         db.message().to_string(),
-        Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
+        Some(Location {
+            file: script.path.clone(),
+            line: position.line,
+            column: position.column,
+        }),
     );
     failure.sqlstate = Some(db.code().code().to_string());
     failure.details.push(format!("SQLSTATE {}", db.code().code()));
@@ -173,7 +191,11 @@ pub fn source_excerpt(script: &Script, offset: usize) -> String {
     let position = script.position(offset);
     let line = script.line_text(offset);
     // Keep tabs so that the caret lines up under them.
-    let pad: String = line.chars().take(position.column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let pad: String = line
+        .chars()
+        .take(position.column - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
     let number = position.line.to_string();
     format!("{number} | {line}\n{} | {pad}^", " ".repeat(number.len()))
 }

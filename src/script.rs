@@ -64,7 +64,12 @@ impl RunMode {
 
 impl Script {
     pub fn new(path: PathBuf, source: Arc<str>, body: Range<usize>) -> Script {
-        Script { path, source, body, transaction_directive: None }
+        Script {
+            path,
+            source,
+            body,
+            transaction_directive: None,
+        }
     }
 
     pub fn text(&self) -> &str {
@@ -112,7 +117,10 @@ impl Script {
 pub fn position_at(source: &str, offset: usize) -> Position {
     let before = &source[..offset];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Position { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
+    Position {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
 }
 
 /// Byte offset of the 1-based character position `position` that PostgreSQL reports in `text`.
@@ -155,7 +163,9 @@ pub fn split(source: &str, body: Range<usize>) -> Result<Vec<Statement>, MetaCom
             b';' if atomic_depth == 0 => {
                 let from = start.take().unwrap_or(i);
                 if from < i {
-                    statements.push(Statement { range: from..trim_end(source, from, i) });
+                    statements.push(Statement {
+                        range: from..trim_end(source, from, i),
+                    });
                 }
                 words.clear();
                 i += 1;
@@ -197,7 +207,9 @@ pub fn split(source: &str, body: Range<usize>) -> Result<Vec<Statement>, MetaCom
         }
     }
     if let Some(from) = start {
-        statements.push(Statement { range: from..trim_end(source, from, end) });
+        statements.push(Statement {
+            range: from..trim_end(source, from, end),
+        });
     }
     Ok(statements)
 }
@@ -290,9 +302,7 @@ pub fn non_transactional(statement: &str) -> Option<&'static str> {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     let has = |word: &str| w.contains(&word);
     match w.as_slice() {
-        ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..] | ["CREATE", "INDEX", "CONCURRENTLY", ..] => {
-            Some("CREATE INDEX CONCURRENTLY")
-        }
+        ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..] | ["CREATE", "INDEX", "CONCURRENTLY", ..] => Some("CREATE INDEX CONCURRENTLY"),
         ["DROP", "INDEX", "CONCURRENTLY", ..] => Some("DROP INDEX CONCURRENTLY"),
         ["REINDEX", ..] if has("CONCURRENTLY") => Some("REINDEX CONCURRENTLY"),
         ["REINDEX", "SYSTEM" | "DATABASE", ..] => Some("REINDEX DATABASE"),
@@ -321,7 +331,8 @@ mod tests {
 
     #[test]
     fn splits_on_semicolons_outside_quotes_and_comments() {
-        let sql = "-- a; comment\nselect 'a;b', \"x;y\" /* c; /* nested; */ d */ from t;\n\nselect E'it\\'s;';;\nselect $$ ; $$, $f$ $$ ; $f$";
+        let sql =
+            "-- a; comment\nselect 'a;b', \"x;y\" /* c; /* nested; */ d */ from t;\n\nselect E'it\\'s;';;\nselect $$ ; $$, $f$ $$ ; $f$";
         assert_eq!(
             texts(sql),
             vec![
@@ -365,8 +376,14 @@ mod tests {
 
     #[test]
     fn detects_statements_that_cannot_run_in_a_transaction() {
-        assert_eq!(non_transactional("create index concurrently i on t(x)"), Some("CREATE INDEX CONCURRENTLY"));
-        assert_eq!(non_transactional("CREATE UNIQUE INDEX CONCURRENTLY i on t(x)"), Some("CREATE INDEX CONCURRENTLY"));
+        assert_eq!(
+            non_transactional("create index concurrently i on t(x)"),
+            Some("CREATE INDEX CONCURRENTLY")
+        );
+        assert_eq!(
+            non_transactional("CREATE UNIQUE INDEX CONCURRENTLY i on t(x)"),
+            Some("CREATE INDEX CONCURRENTLY")
+        );
         assert_eq!(non_transactional("vacuum analyze t"), Some("VACUUM"));
         assert_eq!(non_transactional("create index i on t(x)"), None);
         assert_eq!(non_transactional("alter system set work_mem = '1MB'"), Some("ALTER SYSTEM"));

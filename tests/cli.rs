@@ -238,7 +238,9 @@ fn an_unknown_flag_is_a_usage_error() {
 
 #[test]
 fn no_usable_postgres_is_an_environment_error_that_says_how_to_fix_it() {
-    let out = Dbgate::fixture("layout-golang-migrate").args(["check", "--pg-bin", "/nonexistent"]).run();
+    let out = Dbgate::fixture("layout-golang-migrate")
+        .args(["check", "--pg-bin", "/nonexistent"])
+        .run();
     out.code(3);
     out.stderr_has("--pg-bin /nonexistent has no initdb and postgres; point it at the folder that holds them");
     out.stderr_has("or use an existing server with --provider url --database-url");
@@ -283,7 +285,11 @@ fn json_report_carries_the_whole_result() {
 fn json_report_describes_differences_as_objects() {
     let repo = support::TempRepo::new();
     let json = repo.path().join("report.json");
-    Dbgate::fixture("rollback-changes-default").args(["check", "--json"]).arg(&json).run().code(1);
+    Dbgate::fixture("rollback-changes-default")
+        .args(["check", "--json"])
+        .arg(&json)
+        .run()
+        .code(1);
     let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     let rollback = &report["migrations"][1]["checks"][1];
     assert_eq!(rollback["kind"], "rollback");
@@ -299,7 +305,9 @@ fn json_report_describes_differences_as_objects() {
 
 #[test]
 fn a_report_path_that_cannot_be_written_is_an_input_error() {
-    let out = Dbgate::fixture("layout-golang-migrate").args(["check", "--json", "/nonexistent/dir/report.json"]).run();
+    let out = Dbgate::fixture("layout-golang-migrate")
+        .args(["check", "--json", "/nonexistent/dir/report.json"])
+        .run();
     out.code(2);
     out.stderr_has("cannot write /nonexistent/dir/report.json");
 }
@@ -310,7 +318,11 @@ fn a_report_path_that_cannot_be_written_is_an_input_error() {
 #[test]
 fn the_local_provider_leaves_no_cluster_behind() {
     let tmp = support::TempRepo::new();
-    Dbgate::fixture("rollback-leaves-role").args(["check"]).env("TMPDIR", tmp.path()).run().code(1);
+    Dbgate::fixture("rollback-leaves-role")
+        .args(["check"])
+        .env("TMPDIR", tmp.path())
+        .run()
+        .code(1);
     assert_eq!(support::entries(tmp.path()), Vec::<String>::new());
     assert!(!support::postgres_running_under(tmp.path()));
 }
@@ -339,14 +351,18 @@ fn the_url_provider_leaves_other_databases_and_roles_as_they_were() {
     server.sql("keepme", "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1);");
     let before = server.inventory();
 
-    let out = Dbgate::fixture("url-provider").args(["check", "--provider", "url", "--database-url", &server.url()]).run();
+    let out = Dbgate::fixture("url-provider")
+        .args(["check", "--provider", "url", "--database-url", &server.url()])
+        .run();
     out.code(0);
     out.stdout_has("url provider");
     assert_eq!(server.inventory(), before);
     assert_eq!(server.sql("keepme", "SELECT count(*) FROM kept"), "1");
 
     // A failing run that leaves a role behind: the role is dropped with the database.
-    let out = Dbgate::fixture("rollback-leaves-role").args(["check", "--database-url", &server.url()]).run();
+    let out = Dbgate::fixture("rollback-leaves-role")
+        .args(["check", "--database-url", &server.url()])
+        .run();
     out.code(1);
     out.stdout_has("role auditor is still there");
     assert_eq!(server.inventory(), before);
@@ -361,7 +377,12 @@ fn the_url_provider_cleans_up_after_sigterm() {
     repo.write("migrations/001_role_rollback.sql", "DROP ROLE dbgate_sigterm_role;\n");
     repo.write("migrations/002_slow.sql", "SELECT pg_sleep(60);\n");
     let child = Dbgate::at(repo.path()).args(["check", "--database-url", &server.url()]).spawn();
-    support::wait_for(|| server.sql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'") == "1");
+    support::wait_for(|| {
+        server.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'",
+        ) == "1"
+    });
     let out = support::interrupt(child, nix::sys::signal::Signal::SIGTERM);
     out.code(130);
     out.stderr_has("interrupted by SIGTERM");
@@ -372,7 +393,11 @@ fn the_url_provider_cleans_up_after_sigterm() {
 fn the_url_provider_reports_an_unreachable_server_as_an_environment_error() {
     let repo = support::TempRepo::new();
     let out = Dbgate::fixture("layout-golang-migrate")
-        .args(["check", "--database-url", &format!("host={} port=1 user=nobody dbname=postgres", repo.path().display())])
+        .args([
+            "check",
+            "--database-url",
+            &format!("host={} port=1 user=nobody dbname=postgres", repo.path().display()),
+        ])
         .run();
     out.code(3);
     out.stderr_has("cannot connect to nobody@");

@@ -17,7 +17,11 @@ pub enum Change {
     /// Expected, not there.
     Removed,
     /// There, with one attribute different.
-    Changed { attribute: String, expected: Option<String>, actual: Option<String> },
+    Changed {
+        attribute: String,
+        expected: Option<String>,
+        actual: Option<String>,
+    },
 }
 
 impl serde::Serialize for ObjectId {
@@ -39,20 +43,32 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
         match (expected_objects.peek(), actual_objects.peek()) {
             (None, None) => break,
             (Some((id, _)), None) => {
-                out.push(Difference { object: (*id).clone(), change: Change::Removed });
+                out.push(Difference {
+                    object: (*id).clone(),
+                    change: Change::Removed,
+                });
                 expected_objects.next();
             }
             (None, Some((id, _))) => {
-                out.push(Difference { object: (*id).clone(), change: Change::Added });
+                out.push(Difference {
+                    object: (*id).clone(),
+                    change: Change::Added,
+                });
                 actual_objects.next();
             }
             (Some((e_id, e_attrs)), Some((a_id, a_attrs))) => match e_id.cmp(a_id) {
                 std::cmp::Ordering::Less => {
-                    out.push(Difference { object: (*e_id).clone(), change: Change::Removed });
+                    out.push(Difference {
+                        object: (*e_id).clone(),
+                        change: Change::Removed,
+                    });
                     expected_objects.next();
                 }
                 std::cmp::Ordering::Greater => {
-                    out.push(Difference { object: (*a_id).clone(), change: Change::Added });
+                    out.push(Difference {
+                        object: (*a_id).clone(),
+                        change: Change::Added,
+                    });
                     actual_objects.next();
                 }
                 std::cmp::Ordering::Equal => {
@@ -63,7 +79,11 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
                             if e != a {
                                 out.push(Difference {
                                     object: (*e_id).clone(),
-                                    change: Change::Changed { attribute: key.clone(), expected: e.cloned(), actual: a.cloned() },
+                                    change: Change::Changed {
+                                        attribute: key.clone(),
+                                        expected: e.cloned(),
+                                        actual: a.cloned(),
+                                    },
                                 });
                             }
                         }
@@ -121,8 +141,15 @@ impl Difference {
         let object = &self.object;
         match &self.change {
             Change::Added => (format!("{object} {} {}", wording.added, wording.after), None),
-            Change::Removed => (format!("{object} is missing {} (it existed {})", wording.after, wording.before), None),
-            Change::Changed { attribute, expected, actual } => {
+            Change::Removed => (
+                format!("{object} is missing {} (it existed {})", wording.after, wording.before),
+                None,
+            ),
+            Change::Changed {
+                attribute,
+                expected,
+                actual,
+            } => {
                 let long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.contains('\n') || v.chars().count() > 60);
                 if long(expected) || long(actual) {
                     let detail = format!("{}:\n{}\n{}:\n{}", wording.before, indent(expected), wording.after, indent(actual));
@@ -155,13 +182,21 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn snapshot(objects: &[(&str, &str, &[(&str, &str)])]) -> Snapshot {
+    type Object<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+    fn snapshot(objects: &[Object]) -> Snapshot {
         Snapshot {
             objects: objects
                 .iter()
                 .map(|(kind, name, attrs)| {
                     let attrs = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                    (ObjectId { kind: kind.to_string(), name: name.to_string() }, Arc::new(attrs))
+                    (
+                        ObjectId {
+                            kind: kind.to_string(),
+                            name: name.to_string(),
+                        },
+                        Arc::new(attrs),
+                    )
                 })
                 .collect(),
         }
@@ -169,12 +204,23 @@ mod tests {
 
     #[test]
     fn names_what_was_added_removed_and_changed() {
-        let before = snapshot(&[("column", "public.t.status", &[("default", "'draft'::text")]), ("function", "public.f()", &[])]);
+        let before = snapshot(&[
+            ("column", "public.t.status", &[("default", "'draft'::text")]),
+            ("function", "public.f()", &[]),
+        ]);
         let after = snapshot(&[
             ("column", "public.t.status", &[("default", "'old'::text")]),
-            ("index", "i on public.t", &[("definition", "CREATE INDEX i ON public.t USING btree (x)")]),
+            (
+                "index",
+                "i on public.t",
+                &[("definition", "CREATE INDEX i ON public.t USING btree (x)")],
+            ),
         ]);
-        let wording = Wording { added: "is still there", after: "after r.sql".into(), before: "before m.sql".into() };
+        let wording = Wording {
+            added: "is still there",
+            after: "after r.sql".into(),
+            before: "before m.sql".into(),
+        };
         let sentences: Vec<String> = after.differences_from(&before).iter().map(|d| d.describe(&wording).0).collect();
         assert_eq!(
             sentences,

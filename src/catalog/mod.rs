@@ -64,8 +64,13 @@ impl Catalog {
         let mut objects = BTreeMap::new();
         for message in messages {
             let SimpleQueryMessage::Row(row) = message else { continue };
-            let (Some(kind), Some(name)) = (row.get(0), row.get(1)) else { continue };
-            let id = ObjectId { kind: kind.to_string(), name: name.to_string() };
+            let (Some(kind), Some(name)) = (row.get(0), row.get(1)) else {
+                continue;
+            };
+            let id = ObjectId {
+                kind: kind.to_string(),
+                name: name.to_string(),
+            };
             let attributes = parse_attributes(row.get(2).unwrap_or("{}"));
             let attributes = match previous.and_then(|p| p.objects.get(&id)) {
                 Some(same) if **same == attributes => same.clone(),
@@ -78,7 +83,9 @@ impl Catalog {
 }
 
 fn parse_attributes(json: &str) -> Attributes {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(json) else { return Attributes::new() };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(json) else {
+        return Attributes::new();
+    };
     map.into_iter()
         .filter_map(|(key, value)| {
             let text = match value {

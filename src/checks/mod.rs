@@ -31,7 +31,12 @@ struct Chain<'a> {
     options: &'a Options,
 }
 
-pub async fn run(client: &Client, catalog: &Catalog, migrations: &[Migration], options: &Options) -> Result<Vec<MigrationResult>, CatalogError> {
+pub async fn run(
+    client: &Client,
+    catalog: &Catalog,
+    migrations: &[Migration],
+    options: &Options,
+) -> Result<Vec<MigrationResult>, CatalogError> {
     let chain = Chain { client, catalog, options };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = catalog.snapshot(client, None).await?;
@@ -59,10 +64,22 @@ pub async fn run(client: &Client, catalog: &Catalog, migrations: &[Migration], o
                 if let ScriptError::Failed { run_mode, .. } = &error {
                     result.run_mode = run_mode.clone();
                 }
-                result.checks.push(CheckResult::failed(CheckKind::Replay, millis(started.elapsed()), None, vec![error.failure().clone()]));
-                skip(result, &[CheckKind::Rollback, CheckKind::Reapply], &format!("{} failed", file_name(&migration.up)));
+                result.checks.push(CheckResult::failed(
+                    CheckKind::Replay,
+                    millis(started.elapsed()),
+                    None,
+                    vec![error.failure().clone()],
+                ));
+                skip(
+                    result,
+                    &[CheckKind::Rollback, CheckKind::Reapply],
+                    &format!("{} failed", file_name(&migration.up)),
+                );
                 stopped = Some(if lost {
-                    format!("the connection to the server was lost while running {}", migration.up.path.display())
+                    format!(
+                        "the connection to the server was lost while running {}",
+                        migration.up.path.display()
+                    )
                 } else {
                     format!("{} failed, so later migrations cannot run", migration.up.path.display())
                 });
@@ -80,13 +97,26 @@ pub async fn run(client: &Client, catalog: &Catalog, migrations: &[Migration], o
         let started = Instant::now();
         match run_script(client, down, options.migration_timeout).await {
             Err(ScriptError::ConnectionLost(failure)) => {
-                result.checks.push(CheckResult::failed(CheckKind::Rollback, millis(started.elapsed()), Some(format!("{} failed", down.path.display())), vec![failure]));
+                result.checks.push(CheckResult::failed(
+                    CheckKind::Rollback,
+                    millis(started.elapsed()),
+                    Some(format!("{} failed", down.path.display())),
+                    vec![failure],
+                ));
                 skip(result, &[CheckKind::Reapply], "the rollback failed");
-                stopped = Some(format!("the connection to the server was lost while running {}", down.path.display()));
+                stopped = Some(format!(
+                    "the connection to the server was lost while running {}",
+                    down.path.display()
+                ));
                 continue;
             }
             Err(ScriptError::Failed { failure, .. }) => {
-                result.checks.push(CheckResult::failed(CheckKind::Rollback, millis(started.elapsed()), Some(format!("{} failed", down.path.display())), vec![failure]));
+                result.checks.push(CheckResult::failed(
+                    CheckKind::Rollback,
+                    millis(started.elapsed()),
+                    Some(format!("{} failed", down.path.display())),
+                    vec![failure],
+                ));
                 skip(result, &[CheckKind::Reapply], "the rollback failed");
                 // A rollback that failed in its transaction left the schema as the migration made it.
                 let now = catalog.snapshot(client, Some(&s1)).await?;
@@ -98,9 +128,25 @@ pub async fn run(client: &Client, catalog: &Catalog, migrations: &[Migration], o
             }
             Ok(_) => {
                 let s2 = catalog.snapshot(client, Some(&s1)).await?;
-                let wording = Wording { added: "is still there", after: format!("after {}", file_name(down)), before: format!("before {}", file_name(&migration.up)) };
-                let headline = format!("{} does not restore the schema from before {}", down.path.display(), migration.up.path.display());
-                result.checks.push(chain.compare(CheckKind::Rollback, started, &s2, &before[before.len() - 1], &wording, headline, down));
+                let wording = Wording {
+                    added: "is still there",
+                    after: format!("after {}", file_name(down)),
+                    before: format!("before {}", file_name(&migration.up)),
+                };
+                let headline = format!(
+                    "{} does not restore the schema from before {}",
+                    down.path.display(),
+                    migration.up.path.display()
+                );
+                result.checks.push(chain.compare(
+                    CheckKind::Rollback,
+                    started,
+                    &s2,
+                    &before[before.len() - 1],
+                    &wording,
+                    headline,
+                    down,
+                ));
             }
         }
 
@@ -110,11 +156,22 @@ pub async fn run(client: &Client, catalog: &Catalog, migrations: &[Migration], o
             Err(error) => {
                 let lost = matches!(error, ScriptError::ConnectionLost(_));
                 let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));
-                result.checks.push(CheckResult::failed(CheckKind::Reapply, millis(started.elapsed()), Some(headline), vec![error.failure().clone()]));
+                result.checks.push(CheckResult::failed(
+                    CheckKind::Reapply,
+                    millis(started.elapsed()),
+                    Some(headline),
+                    vec![error.failure().clone()],
+                ));
                 stopped = Some(if lost {
-                    format!("the connection to the server was lost while running {} again", migration.up.path.display())
+                    format!(
+                        "the connection to the server was lost while running {} again",
+                        migration.up.path.display()
+                    )
                 } else {
-                    format!("{} could not be run again after its rollback, so the chain cannot go on", migration.up.path.display())
+                    format!(
+                        "{} could not be run again after its rollback, so the chain cannot go on",
+                        migration.up.path.display()
+                    )
                 });
             }
             Ok(_) => {
@@ -124,8 +181,14 @@ pub async fn run(client: &Client, catalog: &Catalog, migrations: &[Migration], o
                     after: format!("after running {} again", file_name(&migration.up)),
                     before: "after its first run".to_string(),
                 };
-                let headline = format!("{}, run again after {}, does not give the schema its first run gave", migration.up.path.display(), file_name(down));
-                result.checks.push(chain.compare(CheckKind::Reapply, started, &s3, &s1, &wording, headline, &migration.up));
+                let headline = format!(
+                    "{}, run again after {}, does not give the schema its first run gave",
+                    migration.up.path.display(),
+                    file_name(down)
+                );
+                result
+                    .checks
+                    .push(chain.compare(CheckKind::Reapply, started, &s3, &s1, &wording, headline, &migration.up));
                 current = s3;
             }
         }
@@ -139,7 +202,16 @@ impl Chain<'_> {
     /// A check that passes when `actual` equals `expected`; each difference is a failure placed
     /// at the start of `script`.
     #[allow(clippy::too_many_arguments)]
-    fn compare(&self, kind: CheckKind, started: Instant, actual: &Snapshot, expected: &Snapshot, wording: &Wording, headline: String, script: &Script) -> CheckResult {
+    fn compare(
+        &self,
+        kind: CheckKind,
+        started: Instant,
+        actual: &Snapshot,
+        expected: &Snapshot,
+        wording: &Wording,
+        headline: String,
+        script: &Script,
+    ) -> CheckResult {
         let differences = actual.differences_from(expected);
         let duration = millis(started.elapsed());
         if differences.is_empty() {
@@ -151,7 +223,13 @@ impl Chain<'_> {
 
     /// The reverse chain: from the last migration back to the first, each rollback must restore
     /// the schema from before its migration.
-    async fn reverse(&self, migrations: &[Migration], results: &mut [MigrationResult], before: &[Snapshot], stopped: Option<&str>) -> Result<(), CatalogError> {
+    async fn reverse(
+        &self,
+        migrations: &[Migration],
+        results: &mut [MigrationResult],
+        before: &[Snapshot],
+        stopped: Option<&str>,
+    ) -> Result<(), CatalogError> {
         let mut reason: Option<String> = stopped.map(|why| format!("the forward chain stopped: {why}"));
         for (index, migration) in migrations.iter().enumerate().rev() {
             let result = &mut results[index];
@@ -169,7 +247,12 @@ impl Chain<'_> {
             match run_script(self.client, down, self.options.migration_timeout).await {
                 Err(error) => {
                     let headline = format!("in the reverse chain, {} failed", down.path.display());
-                    result.checks.push(CheckResult::failed(CheckKind::RollbackChain, millis(started.elapsed()), Some(headline), vec![error.failure().clone()]));
+                    result.checks.push(CheckResult::failed(
+                        CheckKind::RollbackChain,
+                        millis(started.elapsed()),
+                        Some(headline),
+                        vec![error.failure().clone()],
+                    ));
                     reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                 }
                 Ok(_) => {
@@ -179,7 +262,11 @@ impl Chain<'_> {
                         after: format!("after {} in the reverse chain", file_name(down)),
                         before: format!("before {}", file_name(&migration.up)),
                     };
-                    let headline = format!("in the reverse chain, {} does not restore the schema from before {}", down.path.display(), migration.up.path.display());
+                    let headline = format!(
+                        "in the reverse chain, {} does not restore the schema from before {}",
+                        down.path.display(),
+                        migration.up.path.display()
+                    );
                     let check = self.compare(CheckKind::RollbackChain, started, &now, &before[index], &wording, headline, down);
                     if check.status == crate::report::Status::Failed {
                         reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
@@ -195,7 +282,14 @@ impl Chain<'_> {
 fn difference_failure(difference: Difference, wording: &Wording, script: &Script) -> Failure {
     let (message, detail) = difference.describe(wording);
     let position = script.position(script.body.start);
-    let mut failure = Failure::new(message, Some(Location { file: script.path.clone(), line: position.line, column: 1 }));
+    let mut failure = Failure::new(
+        message,
+        Some(Location {
+            file: script.path.clone(),
+            line: position.line,
+            column: 1,
+        }),
+    );
     failure.details.extend(detail);
     failure.difference = Some(difference);
     failure
@@ -224,7 +318,11 @@ fn skip(result: &mut MigrationResult, kinds: &[CheckKind], reason: &str) {
 fn file_name(script: &Script) -> String {
     let name = script.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     if script.body.start > 0 && script.text().len() < script.source.len() {
-        let section = if script.source[..script.body.start].contains("-- migrate:down") { "down" } else { "up" };
+        let section = if script.source[..script.body.start].contains("-- migrate:down") {
+            "down"
+        } else {
+            "up"
+        };
         format!("the {section} section of {name}")
     } else {
         name

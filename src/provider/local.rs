@@ -33,7 +33,11 @@ struct Server(Child);
 
 impl LocalProvider {
     pub fn new(pg_bin: Option<PathBuf>) -> LocalProvider {
-        LocalProvider { pg_bin, startup_timeout: Duration::from_secs(60), cluster: None }
+        LocalProvider {
+            pg_bin,
+            startup_timeout: Duration::from_secs(60),
+            cluster: None,
+        }
     }
 }
 
@@ -56,7 +60,10 @@ impl Provider for LocalProvider {
         let data = dir.path().join("data");
 
         let mut initdb = command(&bin.join("initdb"), dir.path(), owner.as_ref());
-        initdb.args(["-D"]).arg(&data).args(["-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-locale", "--no-sync"]);
+        initdb
+            .args(["-D"])
+            .arg(&data)
+            .args(["-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-locale", "--no-sync"]);
         let output = initdb
             .output()
             .map_err(|e| ProviderError::Unavailable(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
@@ -76,9 +83,23 @@ impl Provider for LocalProvider {
             let _ = std::os::unix::fs::chown(&log_path, Some(user.uid.as_raw()), Some(user.gid.as_raw()));
         }
         let mut postgres = command(&bin.join("postgres"), dir.path(), owner.as_ref());
-        postgres.arg("-D").arg(&data).arg("-k").arg(dir.path()).arg("-p").arg(PORT.to_string());
+        postgres
+            .arg("-D")
+            .arg(&data)
+            .arg("-k")
+            .arg(dir.path())
+            .arg("-p")
+            .arg(PORT.to_string());
         // A throwaway server: durability buys nothing here.
-        for setting in ["listen_addresses=", "fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_wal_senders=0", "wal_level=minimal", "autovacuum=off"] {
+        for setting in [
+            "listen_addresses=",
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+            "max_wal_senders=0",
+            "wal_level=minimal",
+            "autovacuum=off",
+        ] {
             postgres.arg("-c").arg(setting);
         }
         postgres.stdout(Stdio::null()).stderr(log);
@@ -93,14 +114,27 @@ impl Provider for LocalProvider {
             .spawn()
             .map_err(|e| ProviderError::Unavailable(format!("cannot start {}: {e}", bin.join("postgres").display())))?;
         let mut config = tokio_postgres::Config::new();
-        config.host_path(dir.path()).port(PORT).user(SUPERUSER).dbname("postgres").application_name("dbgate");
-        self.cluster = Some(Cluster { server: Server(server), dir });
+        config
+            .host_path(dir.path())
+            .port(PORT)
+            .user(SUPERUSER)
+            .dbname("postgres")
+            .application_name("dbgate");
+        self.cluster = Some(Cluster {
+            server: Server(server),
+            dir,
+        });
         self.wait_until_ready(&config, &log_path).await?;
-        Ok(Database { config, description: format!("temporary cluster from {}", bin.display()) })
+        Ok(Database {
+            config,
+            description: format!("temporary cluster from {}", bin.display()),
+        })
     }
 
     async fn teardown(&mut self) -> Vec<String> {
-        let Some(mut cluster) = self.cluster.take() else { return Vec::new() };
+        let Some(mut cluster) = self.cluster.take() else {
+            return Vec::new();
+        };
         let mut warnings = Vec::new();
         if let Err(e) = cluster.server.stop() {
             warnings.push(e);
@@ -128,10 +162,16 @@ impl LocalProvider {
                 let tail: Vec<&str> = log.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
                 let what = match exited {
                     Some(status) => format!("the temporary PostgreSQL server exited during startup ({status})"),
-                    None => format!("the temporary PostgreSQL server was not ready within {} s", self.startup_timeout.as_secs()),
+                    None => format!(
+                        "the temporary PostgreSQL server was not ready within {} s",
+                        self.startup_timeout.as_secs()
+                    ),
                 };
                 self.teardown().await;
-                return Err(ProviderError::Unavailable(format!("{what}; its log ends with:\n{}", tail.join("\n"))));
+                return Err(ProviderError::Unavailable(format!(
+                    "{what}; its log ends with:\n{}",
+                    tail.join("\n")
+                )));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -154,7 +194,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.0.kill();
-        self.0.wait().map(|_| ()).map_err(|e| format!("could not stop the temporary server (pid {pid}): {e}"))
+        self.0
+            .wait()
+            .map(|_| ())
+            .map_err(|e| format!("could not stop the temporary server (pid {pid}): {e}"))
     }
 }
 

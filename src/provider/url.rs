@@ -30,10 +30,16 @@ impl UrlProvider {
         let migration_words = migration_texts
             .into_iter()
             .flat_map(|text| {
-                text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).map(str::to_lowercase).collect::<Vec<_>>()
+                text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                    .map(str::to_lowercase)
+                    .collect::<Vec<_>>()
             })
             .collect();
-        UrlProvider { url, migration_words, state: None }
+        UrlProvider {
+            url,
+            migration_words,
+            state: None,
+        }
     }
 }
 
@@ -68,24 +74,42 @@ impl Provider for UrlProvider {
             config.application_name("dbgate");
         }
         let shown = redacted(&config);
-        let admin = connect(&config)
-            .await
-            .map_err(|e| ProviderError::Unavailable(format!("cannot connect to {shown}: {}; check the URL, that the server runs, and that it accepts this user", describe(&e))))?;
+        let admin = connect(&config).await.map_err(|e| {
+            ProviderError::Unavailable(format!(
+                "cannot connect to {shown}: {}; check the URL, that the server runs, and that it accepts this user",
+                describe(&e)
+            ))
+        })?;
         let server_version_num: u32 = admin
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .await
             .map(|row| row.get::<_, i32>(0) as u32)
             .map_err(|e| ProviderError::Refused(format!("cannot read the server version of {shown}: {}", describe(&e))))?;
-        let roles_before = role_names(&admin).await.map_err(|e| ProviderError::Refused(format!("cannot list the roles on {shown}: {}", describe(&e))))?;
+        let roles_before = role_names(&admin)
+            .await
+            .map_err(|e| ProviderError::Refused(format!("cannot list the roles on {shown}: {}", describe(&e))))?;
         let database = format!("dbgate_{}_{:08x}", std::process::id(), random_u32());
         // template0: a session connected to template1 would make CREATE DATABASE fail.
         admin
             .batch_execute(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0"))
             .await
-            .map_err(|e| ProviderError::Refused(format!("cannot create a database on {shown} (the user needs CREATEDB): {}", describe(&e))))?;
+            .map_err(|e| {
+                ProviderError::Refused(format!(
+                    "cannot create a database on {shown} (the user needs CREATEDB): {}",
+                    describe(&e)
+                ))
+            })?;
         config.dbname(&database);
-        self.state = Some(State { admin, database: database.clone(), roles_before, server_version_num });
-        Ok(Database { config, description: format!("database {database} on {shown}, dropped at the end") })
+        self.state = Some(State {
+            admin,
+            database: database.clone(),
+            roles_before,
+            server_version_num,
+        });
+        Ok(Database {
+            config,
+            description: format!("database {database} on {shown}, dropped at the end"),
+        })
     }
 
     async fn teardown(&mut self) -> Vec<String> {
@@ -93,11 +117,17 @@ impl Provider for UrlProvider {
         let mut warnings = Vec::new();
         let name = &state.database;
         let drop = if state.server_version_num >= 130000 {
-            state.admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await
+            state
+                .admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
         } else {
             let _ = state
                 .admin
-                .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", &[name])
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[name],
+                )
                 .await;
             state.admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await
         };
@@ -112,24 +142,39 @@ impl Provider for UrlProvider {
                     }
                     let quoted = format!("\"{}\"", role.replace('"', "\"\""));
                     if let Err(e) = state.admin.batch_execute(&format!("DROP ROLE IF EXISTS {quoted}")).await {
-                        warnings.push(format!("could not drop the role {role} that the migrations created: {}", describe(&e)));
+                        warnings.push(format!(
+                            "could not drop the role {role} that the migrations created: {}",
+                            describe(&e)
+                        ));
                     }
                 }
             }
-            Err(e) => warnings.push(format!("could not list roles to drop those the migrations created: {}", describe(&e))),
+            Err(e) => warnings.push(format!(
+                "could not list roles to drop those the migrations created: {}",
+                describe(&e)
+            )),
         }
         warnings
     }
 }
 
 async fn role_names(client: &Client) -> Result<BTreeSet<String>, tokio_postgres::Error> {
-    Ok(client.query("SELECT rolname::text FROM pg_roles", &[]).await?.iter().map(|r| r.get(0)).collect())
+    Ok(client
+        .query("SELECT rolname::text FROM pg_roles", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
-
 
 fn random_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
     hasher.finish() as u32
 }

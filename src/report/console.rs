@@ -48,7 +48,12 @@ pub fn render(report: &Report, style: Style) -> String {
         let _ = writeln!(out, "{} {warning}", style.yellow("warning:"));
     }
     let _ = writeln!(out);
-    let width = report.migrations.iter().map(|m| m.file.display().to_string().chars().count()).max().unwrap_or(0);
+    let width = report
+        .migrations
+        .iter()
+        .map(|m| m.file.display().to_string().chars().count())
+        .max()
+        .unwrap_or(0);
     for migration in &report.migrations {
         render_migration(&mut out, migration, width, style);
     }
@@ -65,7 +70,12 @@ pub fn render(report: &Report, style: Style) -> String {
         Verdict::Passed => writeln!(out, "{} {counts}", style.green("PASSED")),
         Verdict::Failed => {
             let failed = report.migrations.iter().filter(|m| m.status() == Status::Failed).count();
-            writeln!(out, "{} {failed} of {} migrations failed; {counts}", style.red("FAILED"), report.migrations.len())
+            writeln!(
+                out,
+                "{} {failed} of {} migrations failed; {counts}",
+                style.red("FAILED"),
+                report.migrations.len()
+            )
         }
     };
     out
@@ -73,7 +83,12 @@ pub fn render(report: &Report, style: Style) -> String {
 
 fn render_migration(out: &mut String, migration: &MigrationResult, width: usize, style: Style) {
     let file = migration.file.display().to_string();
-    let ran: Vec<&str> = migration.checks.iter().filter(|c| c.status == Status::Passed).map(|c| c.kind.name()).collect();
+    let ran: Vec<&str> = migration
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Passed)
+        .map(|c| c.kind.name())
+        .collect();
     let time = style.dim(&format!("{:>6} ms", migration.duration_ms));
     match migration.status() {
         Status::Passed => {
@@ -84,12 +99,21 @@ fn render_migration(out: &mut String, migration: &MigrationResult, width: usize,
             if migration.rollback.is_none() {
                 notes.push("no rollback".to_string());
             } else {
-                let skipped: Vec<&str> = migration.checks.iter().filter(|c| c.status == Status::Skipped).map(|c| c.kind.name()).collect();
+                let skipped: Vec<&str> = migration
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == Status::Skipped)
+                    .map(|c| c.kind.name())
+                    .collect();
                 if !skipped.is_empty() {
                     notes.push(format!("skipped: {}", skipped.join(", ")));
                 }
             }
-            let note = if notes.is_empty() { String::new() } else { style.dim(&format!(" ({})", notes.join("; "))) };
+            let note = if notes.is_empty() {
+                String::new()
+            } else {
+                style.dim(&format!(" ({})", notes.join("; ")))
+            };
             let _ = writeln!(out, "  {}  {file:<width$} {time}  {}{note}", style.green("PASS"), ran.join(", "));
         }
         Status::Skipped => {
@@ -112,7 +136,11 @@ fn render_check(out: &mut String, check: &CheckResult, style: Style) {
             let _ = writeln!(out, "        {name}{}", style.green("passed"));
         }
         Status::Skipped => {
-            let _ = writeln!(out, "        {name}{}", style.dim(&format!("skipped: {}", check.skip_reason.as_deref().unwrap_or(""))));
+            let _ = writeln!(
+                out,
+                "        {name}{}",
+                style.dim(&format!("skipped: {}", check.skip_reason.as_deref().unwrap_or("")))
+            );
         }
         Status::Failed => {
             let headline = check.headline.as_deref().map(|h| format!(" {h}")).unwrap_or_default();

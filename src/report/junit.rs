@@ -10,7 +10,9 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
     for kind in CheckKind::ALL {
         let mut suite = TestSuiteBuilder::new(&format!("dbgate {}", kind.name()));
         for migration in &report.migrations {
-            let Some(check) = migration.checks.iter().find(|c| c.kind == kind) else { continue };
+            let Some(check) = migration.checks.iter().find(|c| c.kind == kind) else {
+                continue;
+            };
             let name = migration.file.display().to_string();
             let time = Duration::milliseconds(check.duration_ms as i64);
             let mut case = match check.status {

@@ -133,15 +133,36 @@ pub struct CheckResult {
 
 impl CheckResult {
     pub fn passed(kind: CheckKind, duration_ms: u64) -> CheckResult {
-        CheckResult { kind, status: Status::Passed, duration_ms, skip_reason: None, headline: None, failures: Vec::new() }
+        CheckResult {
+            kind,
+            status: Status::Passed,
+            duration_ms,
+            skip_reason: None,
+            headline: None,
+            failures: Vec::new(),
+        }
     }
 
     pub fn skipped(kind: CheckKind, reason: impl Into<String>) -> CheckResult {
-        CheckResult { kind, status: Status::Skipped, duration_ms: 0, skip_reason: Some(reason.into()), headline: None, failures: Vec::new() }
+        CheckResult {
+            kind,
+            status: Status::Skipped,
+            duration_ms: 0,
+            skip_reason: Some(reason.into()),
+            headline: None,
+            failures: Vec::new(),
+        }
     }
 
     pub fn failed(kind: CheckKind, duration_ms: u64, headline: Option<String>, failures: Vec<Failure>) -> CheckResult {
-        CheckResult { kind, status: Status::Failed, duration_ms, skip_reason: None, headline, failures }
+        CheckResult {
+            kind,
+            status: Status::Failed,
+            duration_ms,
+            skip_reason: None,
+            headline,
+            failures,
+        }
     }
 }
 
@@ -177,7 +198,13 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(message: impl Into<String>, location: Option<Location>) -> Failure {
-        Failure { message: message.into(), location, details: Vec::new(), difference: None, sqlstate: None }
+        Failure {
+            message: message.into(),
+            location,
+            details: Vec::new(),
+            difference: None,
+            sqlstate: None,
+        }
     }
 
     /// `path:line:column: message`, the form editors and CI logs link.
@@ -190,8 +217,16 @@ impl Failure {
 }
 
 impl Report {
-    pub fn new(environment: Environment, discovery: &crate::discovery::Discovery, migrations: Vec<MigrationResult>, duration_ms: u64) -> Report {
-        let mut summary = Summary { migrations: migrations.len(), ..Summary::default() };
+    pub fn new(
+        environment: Environment,
+        discovery: &crate::discovery::Discovery,
+        migrations: Vec<MigrationResult>,
+        duration_ms: u64,
+    ) -> Report {
+        let mut summary = Summary {
+            migrations: migrations.len(),
+            ..Summary::default()
+        };
         for check in migrations.iter().flat_map(|m| &m.checks) {
             match check.status {
                 Status::Passed => summary.checks_passed += 1,
@@ -201,7 +236,11 @@ impl Report {
         }
         Report {
             dbgate_version: env!("CARGO_PKG_VERSION").to_string(),
-            verdict: if summary.checks_failed == 0 { Verdict::Passed } else { Verdict::Failed },
+            verdict: if summary.checks_failed == 0 {
+                Verdict::Passed
+            } else {
+                Verdict::Failed
+            },
             environment,
             migrations_dir: discovery.migrations_dir.clone(),
             rollbacks_dir: discovery.rollbacks_dir.clone(),

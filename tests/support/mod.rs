@@ -48,7 +48,11 @@ impl Dbgate {
     }
 
     pub fn spawn(mut self) -> Child {
-        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("dbgate starts")
+        self.command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("dbgate starts")
     }
 }
 
@@ -70,7 +74,10 @@ impl From<std::process::Output> for Output {
 
 impl Output {
     fn show(&self) -> String {
-        format!("--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}", self.status, self.stdout, self.stderr)
+        format!(
+            "--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.status, self.stdout, self.stderr
+        )
     }
 
     pub fn code(&self, expected: i32) -> &Output {
@@ -125,7 +132,10 @@ impl TempRepo {
 }
 
 pub fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
@@ -178,15 +188,27 @@ pub struct TestServer {
     server: Child,
 }
 
-const BIN: &str = "/usr/lib/postgresql/15/bin";
-
+/// The server binaries, found as dbgate's local provider finds them.
 fn bin_dir() -> PathBuf {
-    std::env::var_os("DBGATE_TEST_PG_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(BIN))
+    dbgate::provider::local::find_server_binaries(None).expect("PostgreSQL server binaries for the tests")
+}
+
+fn psql() -> PathBuf {
+    let beside = bin_dir().join("psql");
+    if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("psql")
+    }
 }
 
 fn as_server_user(command: &mut Command) {
     if nix::unistd::geteuid().is_root() {
-        let user = nix::unistd::User::from_name("postgres").ok().flatten().or_else(|| nix::unistd::User::from_name("nobody").ok().flatten()).unwrap();
+        let user = nix::unistd::User::from_name("postgres")
+            .ok()
+            .flatten()
+            .or_else(|| nix::unistd::User::from_name("nobody").ok().flatten())
+            .unwrap();
         command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
     }
 }
@@ -195,17 +217,33 @@ impl TestServer {
     pub fn start() -> TestServer {
         let dir = tempfile::Builder::new().prefix("dbgate-test-server-").tempdir().unwrap();
         if nix::unistd::geteuid().is_root() {
-            let user = nix::unistd::User::from_name("postgres").ok().flatten().or_else(|| nix::unistd::User::from_name("nobody").ok().flatten()).unwrap();
+            let user = nix::unistd::User::from_name("postgres")
+                .ok()
+                .flatten()
+                .or_else(|| nix::unistd::User::from_name("nobody").ok().flatten())
+                .unwrap();
             std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
         }
         let mut initdb = Command::new(bin_dir().join("initdb"));
-        initdb.current_dir(dir.path()).arg("-D").arg(dir.path().join("data")).args(["-A", "trust", "-U", "dbgate", "--no-sync"]);
+        initdb
+            .current_dir(dir.path())
+            .arg("-D")
+            .arg(dir.path().join("data"))
+            .args(["-A", "trust", "-U", "dbgate", "--no-sync"]);
         initdb.stdout(Stdio::null()).stderr(Stdio::null());
         as_server_user(&mut initdb);
         assert!(initdb.status().unwrap().success(), "initdb failed");
         let mut postgres = Command::new(bin_dir().join("postgres"));
-        postgres.current_dir(dir.path()).arg("-D").arg(dir.path().join("data")).arg("-k").arg(dir.path());
-        postgres.args(["-c", "listen_addresses=", "-c", "fsync=off"]).stdout(Stdio::null()).stderr(Stdio::null());
+        postgres
+            .current_dir(dir.path())
+            .arg("-D")
+            .arg(dir.path().join("data"))
+            .arg("-k")
+            .arg(dir.path());
+        postgres
+            .args(["-c", "listen_addresses=", "-c", "fsync=off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         postgres.process_group(0);
         as_server_user(&mut postgres);
         let server = postgres.spawn().unwrap();
@@ -219,30 +257,42 @@ impl TestServer {
     }
 
     fn try_sql(&self, database: &str, sql: &str) -> Option<String> {
-        let out = Command::new(bin_dir().join("psql"))
+        let out = Command::new(psql())
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(self.dir.path())
             .args(["-U", "dbgate", "-d", database, "-c", sql])
             .output()
             .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
     pub fn sql(&self, database: &str, sql: &str) -> String {
-        self.try_sql(database, sql).unwrap_or_else(|| panic!("SQL failed on {database}: {sql}"))
+        self.try_sql(database, sql)
+            .unwrap_or_else(|| panic!("SQL failed on {database}: {sql}"))
     }
 
     /// Every database and role on the server, with their attributes.
     pub fn inventory(&self) -> String {
-        let databases = self.sql("postgres", "SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ', ' ORDER BY datname) FROM pg_database");
-        let roles = self.sql("postgres", "SELECT string_agg(rolname || ':' || rolcanlogin || rolsuper, ', ' ORDER BY rolname) FROM pg_roles");
+        let databases = self.sql(
+            "postgres",
+            "SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ', ' ORDER BY datname) FROM pg_database",
+        );
+        let roles = self.sql(
+            "postgres",
+            "SELECT string_agg(rolname || ':' || rolcanlogin || rolsuper, ', ' ORDER BY rolname) FROM pg_roles",
+        );
         format!("databases: {databases}\nroles: {roles}")
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.server.id() as i32), nix::sys::signal::Signal::SIGINT);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.server.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
         let _ = self.server.wait();
     }
 }
