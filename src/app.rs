@@ -4,7 +4,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -20,7 +21,7 @@ use crate::report::{self, Environment, Report, Verdict};
 
 pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
     let started = Instant::now();
-    let discovery = discover(&settings.root, &settings.sources)?;
+    let discovery = Arc::new(discover(&settings.root, &settings.sources)?);
     let mut signals = Signals::install()?;
     let report = match &settings.provider {
         ProviderChoice::Local { pg_bin } => {
@@ -55,17 +56,36 @@ pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
 
 async fn run_with<P: Provider>(
     mut provider: P,
-    discovery: &Discovery,
+    discovery: &Arc<Discovery>,
     settings: &CheckSettings,
     signals: &mut Signals,
     started: Instant,
 ) -> Result<Report, Error> {
-    let outcome = tokio::select! {
+    let provisioned = tokio::select! {
         signal = signals.recv() => Err(Error::Interrupted(signal)),
-        outcome = async {
-            let database = provider.provision().await?;
-            run_checks(&database, provider.name(), discovery, settings, started).await
-        } => outcome,
+        database = provider.provision() => database.map_err(Error::from),
+    };
+    // The checks run in a task of their own, so that a panic in them is caught here and the
+    // provider still tears down.
+    let outcome = match provisioned {
+        Err(error) => Err(error),
+        Ok(database) => {
+            let task = tokio::spawn(run_checks(
+                database,
+                provider.name(),
+                discovery.clone(),
+                settings.migration_timeout,
+                started,
+            ));
+            let abort = task.abort_handle();
+            tokio::select! {
+                signal = signals.recv() => {
+                    abort.abort();
+                    Err(Error::Interrupted(signal))
+                }
+                joined = task => joined.unwrap_or_else(|e| Err(Error::Internal(e.to_string()))),
+            }
+        }
     };
     for warning in provider.teardown().await {
         eprintln!("dbgate: warning: {warning}");
@@ -74,10 +94,10 @@ async fn run_with<P: Provider>(
 }
 
 async fn run_checks(
-    database: &Database,
-    provider: &str,
-    discovery: &Discovery,
-    settings: &CheckSettings,
+    database: Database,
+    provider: &'static str,
+    discovery: Arc<Discovery>,
+    migration_timeout: Duration,
     started: Instant,
 ) -> Result<Report, Error> {
     let client = connect(&database.config).await.map_err(Error::Connect)?;
@@ -90,16 +110,13 @@ async fn run_checks(
         .map_err(Error::Connect)?;
     let server_version: String = version_row.get(0);
     let catalog = Catalog::for_server(version_row.get::<_, i32>(1) as u32);
-    let options = Options {
-        migration_timeout: settings.migration_timeout,
-    };
-    let results = checks::run(&client, &catalog, &discovery.migrations, &options).await?;
+    let results = checks::run(&client, &catalog, &discovery.migrations, &Options { migration_timeout }).await?;
     let environment = Environment {
         provider: provider.to_string(),
         server: database.description.clone(),
         server_version,
     };
-    Ok(Report::new(environment, discovery, results, started.elapsed().as_millis() as u64))
+    Ok(Report::new(environment, &discovery, results, started.elapsed().as_millis() as u64))
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<(), Error> {

@@ -32,6 +32,8 @@ pub enum Error {
     Write { path: PathBuf, source: std::io::Error },
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("internal error (a bug in dbgate; please report it): {0}")]
+    Internal(String),
     #[error("interrupted by {0}; everything dbgate started has been cleaned up")]
     Interrupted(&'static str),
 }
@@ -40,7 +42,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Discovery(_) | Error::Config(_) | Error::Write { .. } => exit::INPUT,
-            Error::Provider(_) | Error::Catalog(_) | Error::Connect(_) | Error::Signals(_) => exit::ENVIRONMENT,
+            Error::Provider(_) | Error::Catalog(_) | Error::Connect(_) | Error::Signals(_) | Error::Internal(_) => exit::ENVIRONMENT,
             Error::Interrupted(_) => exit::INTERRUPTED,
         }
     }

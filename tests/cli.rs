@@ -407,3 +407,31 @@ fn the_url_provider_reports_an_unreachable_server_as_an_environment_error() {
 fn fixture_paths_exist() {
     assert!(fixture("layout-flyway").join("migrations/V1.10__add_product_store.sql").is_file());
 }
+
+#[test]
+fn colour_is_on_when_asked_and_off_with_no_color() {
+    let out = Dbgate::fixture("layout-supabase").args(["check", "--color", "always"]).run();
+    out.code(0);
+    out.stdout_has("\x1b[32mPASS\x1b[0m");
+    let out = Dbgate::fixture("layout-supabase").args(["check"]).env("NO_COLOR", "1").run();
+    assert!(!out.stdout.contains('\x1b'), "{}", out.stdout);
+}
+
+#[test]
+fn a_migration_with_its_own_begin_and_commit_still_runs() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_a.sql", "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n");
+    repo.write("migrations/001_a_rollback.sql", "BEGIN;\nDROP TABLE a;\nCOMMIT;\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/001_a.sql");
+}
+
+#[test]
+fn a_failing_second_statement_is_reported_at_its_own_line() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\nCREATE TABLE a (id int);\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_a.sql:2:1: relation \"a\" already exists");
+}

@@ -96,28 +96,22 @@ pub async fn run(
         // Rollback: S2 must equal S0.
         let started = Instant::now();
         match run_script(client, down, options.migration_timeout).await {
-            Err(ScriptError::ConnectionLost(failure)) => {
+            Err(error) => {
+                let headline = Some(format!("{} failed", down.path.display()));
                 result.checks.push(CheckResult::failed(
                     CheckKind::Rollback,
                     millis(started.elapsed()),
-                    Some(format!("{} failed", down.path.display())),
-                    vec![failure],
+                    headline,
+                    vec![error.failure().clone()],
                 ));
                 skip(result, &[CheckKind::Reapply], "the rollback failed");
-                stopped = Some(format!(
-                    "the connection to the server was lost while running {}",
-                    down.path.display()
-                ));
-                continue;
-            }
-            Err(ScriptError::Failed { failure, .. }) => {
-                result.checks.push(CheckResult::failed(
-                    CheckKind::Rollback,
-                    millis(started.elapsed()),
-                    Some(format!("{} failed", down.path.display())),
-                    vec![failure],
-                ));
-                skip(result, &[CheckKind::Reapply], "the rollback failed");
+                if matches!(error, ScriptError::ConnectionLost(_)) {
+                    stopped = Some(format!(
+                        "the connection to the server was lost while running {}",
+                        down.path.display()
+                    ));
+                    continue;
+                }
                 // A rollback that failed in its transaction left the schema as the migration made it.
                 let now = catalog.snapshot(client, Some(&s1)).await?;
                 if now != s1 {
@@ -128,25 +122,10 @@ pub async fn run(
             }
             Ok(_) => {
                 let s2 = catalog.snapshot(client, Some(&s1)).await?;
-                let wording = Wording {
-                    added: "is still there",
-                    after: format!("after {}", file_name(down)),
-                    before: format!("before {}", file_name(&migration.up)),
-                };
-                let headline = format!(
-                    "{} does not restore the schema from before {}",
-                    down.path.display(),
-                    migration.up.path.display()
-                );
-                result.checks.push(chain.compare(
-                    CheckKind::Rollback,
-                    started,
-                    &s2,
-                    &before[before.len() - 1],
-                    &wording,
-                    headline,
-                    down,
-                ));
+                let s0 = &before[before.len() - 1];
+                result
+                    .checks
+                    .push(chain.rollback_restores(CheckKind::Rollback, started, &s2, s0, migration, down));
             }
         }
 
@@ -221,6 +200,35 @@ impl Chain<'_> {
         CheckResult::failed(kind, duration, Some(headline), failures)
     }
 
+    /// A rollback check: after `down`, the schema must be `expected`, the one from before the
+    /// migration.
+    fn rollback_restores(
+        &self,
+        kind: CheckKind,
+        started: Instant,
+        actual: &Snapshot,
+        expected: &Snapshot,
+        migration: &Migration,
+        down: &Script,
+    ) -> CheckResult {
+        let (prefix, suffix) = if kind == CheckKind::RollbackChain {
+            ("in the reverse chain, ", " in the reverse chain")
+        } else {
+            ("", "")
+        };
+        let wording = Wording {
+            added: "is still there",
+            after: format!("after {}{suffix}", file_name(down)),
+            before: format!("before {}", file_name(&migration.up)),
+        };
+        let headline = format!(
+            "{prefix}{} does not restore the schema from before {}",
+            down.path.display(),
+            migration.up.path.display()
+        );
+        self.compare(kind, started, actual, expected, &wording, headline, down)
+    }
+
     /// The reverse chain: from the last migration back to the first, each rollback must restore
     /// the schema from before its migration.
     async fn reverse(
@@ -257,17 +265,7 @@ impl Chain<'_> {
                 }
                 Ok(_) => {
                     let now = self.catalog.snapshot(self.client, Some(&before[index])).await?;
-                    let wording = Wording {
-                        added: "is still there",
-                        after: format!("after {} in the reverse chain", file_name(down)),
-                        before: format!("before {}", file_name(&migration.up)),
-                    };
-                    let headline = format!(
-                        "in the reverse chain, {} does not restore the schema from before {}",
-                        down.path.display(),
-                        migration.up.path.display()
-                    );
-                    let check = self.compare(CheckKind::RollbackChain, started, &now, &before[index], &wording, headline, down);
+                    let check = self.rollback_restores(CheckKind::RollbackChain, started, &now, &before[index], migration, down);
                     if check.status == crate::report::Status::Failed {
                         reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                     }

@@ -202,13 +202,16 @@ fn psql() -> PathBuf {
     }
 }
 
+/// PostgreSQL refuses to run as root: the test server then runs as `postgres` or `nobody`.
+fn server_user() -> Option<nix::unistd::User> {
+    let lookup = |name| nix::unistd::User::from_name(name).ok().flatten();
+    nix::unistd::geteuid()
+        .is_root()
+        .then(|| lookup("postgres").or_else(|| lookup("nobody")).expect("a postgres or nobody user"))
+}
+
 fn as_server_user(command: &mut Command) {
-    if nix::unistd::geteuid().is_root() {
-        let user = nix::unistd::User::from_name("postgres")
-            .ok()
-            .flatten()
-            .or_else(|| nix::unistd::User::from_name("nobody").ok().flatten())
-            .unwrap();
+    if let Some(user) = server_user() {
         command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
     }
 }
@@ -216,12 +219,7 @@ fn as_server_user(command: &mut Command) {
 impl TestServer {
     pub fn start() -> TestServer {
         let dir = tempfile::Builder::new().prefix("dbgate-test-server-").tempdir().unwrap();
-        if nix::unistd::geteuid().is_root() {
-            let user = nix::unistd::User::from_name("postgres")
-                .ok()
-                .flatten()
-                .or_else(|| nix::unistd::User::from_name("nobody").ok().flatten())
-                .unwrap();
+        if let Some(user) = server_user() {
             std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
         }
         let mut initdb = Command::new(bin_dir().join("initdb"));
