@@ -413,47 +413,31 @@ impl Found<'_> {
 
     fn add_dbmate(&mut self, path: &Path, source: Arc<str>, version: Version, name: String) {
         let shown = display(self.root, path);
-        let mut up_range = None;
-        let mut down_range = None;
-        let mut no_transaction = false;
+        // Each `-- migrate:up|down [options]` line opens a section that runs to the next marker.
+        let mut markers = Vec::new();
         let mut offset = 0;
-        let mut current: Option<(bool, usize)> = None;
-        let close = |current: &mut Option<(bool, usize)>, end: usize, up: &mut Option<_>, down: &mut Option<_>| {
-            if let Some((is_up, start)) = current.take() {
-                if is_up {
-                    *up = Some(start..end)
-                } else {
-                    *down = Some(start..end)
-                }
-            }
-        };
         for line in source.split_inclusive('\n') {
             let trimmed = line.trim();
-            if let Some(options) = trimmed.strip_prefix("-- migrate:up") {
-                close(&mut current, offset, &mut up_range, &mut down_range);
-                no_transaction |= options.contains("transaction:false");
-                current = Some((true, offset + line.len()));
-            } else if let Some(options) = trimmed.strip_prefix("-- migrate:down") {
-                close(&mut current, offset, &mut up_range, &mut down_range);
-                no_transaction |= options.contains("transaction:false");
-                current = Some((false, offset + line.len()));
+            for (marker, is_up) in [("-- migrate:up", true), ("-- migrate:down", false)] {
+                if let Some(options) = trimmed.strip_prefix(marker) {
+                    markers.push((is_up, offset, offset + line.len(), options.contains("transaction:false")));
+                }
             }
             offset += line.len();
         }
-        close(&mut current, source.len(), &mut up_range, &mut down_range);
-        let Some(up_range) = up_range else {
+        let mut up = None;
+        let mut down = None;
+        for (index, &(is_up, _, body_start, no_transaction)) in markers.iter().enumerate() {
+            let body_end = markers.get(index + 1).map_or(source.len(), |next| next.1);
+            let mut script = Script::new(shown.clone(), source.clone(), body_start..body_end);
+            script.transaction_directive = no_transaction.then_some("transaction:false");
+            *(if is_up { &mut up } else { &mut down }) = Some(script);
+        }
+        let Some(up) = up else {
             self.problems
                 .push(format!("{} has `-- migrate:down` but no `-- migrate:up` section", shown.display()));
             return;
         };
-        let directive = no_transaction.then_some("transaction:false");
-        let mut up = Script::new(shown.clone(), source.clone(), up_range);
-        up.transaction_directive = directive;
-        let down = down_range.map(|range| {
-            let mut down = Script::new(shown, source, range);
-            down.transaction_directive = directive;
-            down
-        });
         // dbmate writes an empty down section by default: that is no rollback.
         let down = down.filter(|d| !d.is_empty());
         self.add_up(Migration {
