@@ -12,11 +12,13 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use crate::catalog::Catalog;
 use crate::checks::{self, Options};
 use crate::cli::ListArgs;
-use crate::config::{self, CheckSettings, ProviderChoice};
+use crate::config::{self, CheckSettings, DockerSettings, ProviderChoice};
 use crate::discovery::{discover, Discovery};
 use crate::error::Error;
 use crate::execute::connect;
-use crate::provider::{local::LocalProvider, url::UrlProvider, Database, Provider};
+use crate::provider::auto::AutoProvider;
+use crate::provider::docker::{self, DockerProvider};
+use crate::provider::{local, local::LocalProvider, url::UrlProvider, Database, Provider};
 use crate::report::{self, Environment, Report, Verdict};
 
 pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
@@ -26,6 +28,11 @@ pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
     let report = match &settings.provider {
         ProviderChoice::Local { pg_bin } => {
             run_with(LocalProvider::new(pg_bin.clone()), &discovery, &settings, &mut signals, started).await?
+        }
+        ProviderChoice::Docker(docker) => run_with(docker_provider(docker), &discovery, &settings, &mut signals, started).await?,
+        ProviderChoice::Auto { docker, pg_bin } => {
+            let auto = AutoProvider::new(docker_provider(docker), LocalProvider::new(pg_bin.clone()));
+            run_with(auto, &discovery, &settings, &mut signals, started).await?
         }
         ProviderChoice::Url { url } => {
             let texts = discovery
@@ -54,6 +61,10 @@ pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
     Ok(report.verdict)
 }
 
+fn docker_provider(settings: &DockerSettings) -> DockerProvider {
+    DockerProvider::new(settings.image.clone(), settings.db_host.clone(), settings.startup_timeout)
+}
+
 async fn run_with<P: Provider>(
     mut provider: P,
     discovery: &Arc<Discovery>,
@@ -72,7 +83,7 @@ async fn run_with<P: Provider>(
         Ok(database) => {
             let task = tokio::spawn(run_checks(
                 database,
-                provider.name(),
+                (provider.name(), provider.image(), provider.notes()),
                 discovery.clone(),
                 settings.migration_timeout,
                 started,
@@ -95,7 +106,7 @@ async fn run_with<P: Provider>(
 
 async fn run_checks(
     database: Database,
-    provider: &'static str,
+    (provider, image, notes): (&'static str, Option<String>, Vec<String>),
     discovery: Arc<Discovery>,
     migration_timeout: Duration,
     started: Instant,
@@ -113,10 +124,13 @@ async fn run_checks(
     let results = checks::run(&client, &catalog, &discovery.migrations, &Options { migration_timeout }).await?;
     let environment = Environment {
         provider: provider.to_string(),
+        image,
         server: database.description.clone(),
         server_version,
     };
-    Ok(Report::new(environment, &discovery, results, started.elapsed().as_millis() as u64))
+    let mut report = Report::new(environment, &discovery, results, started.elapsed().as_millis() as u64);
+    report.warnings.extend(notes);
+    Ok(report)
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
@@ -207,4 +221,29 @@ fn how_it_runs(script: &crate::script::Script) -> String {
             format!("(cannot run: psql meta-command `{}` at line {})", meta.command, at.line)
         }
     }
+}
+
+/// `dbgate gc`: removes what killed runs left behind: containers (by label) and temporary
+/// clusters (by the pid that made them). Returns what it did, and whether Docker could be asked.
+pub async fn gc(args: &crate::cli::GcArgs) -> Result<String, Error> {
+    let mut out = String::new();
+    let clusters = local::collect_garbage();
+    let containers = match docker::daemon_answers().await {
+        Ok(()) => docker::collect_garbage(args.all)
+            .await
+            .map_err(|e| Error::Provider(crate::provider::ProviderError::NoDocker(e)))?,
+        Err(why) => {
+            out.push_str(&format!("containers: not checked, no Docker daemon answers ({why})\n"));
+            Default::default()
+        }
+    };
+    for removed in clusters.removed.iter().chain(&containers.removed) {
+        out.push_str(&format!("removed {removed}\n"));
+    }
+    for kept in clusters.kept.iter().chain(&containers.kept) {
+        out.push_str(&format!("kept {kept}\n"));
+    }
+    let removed = clusters.removed.len() + containers.removed.len();
+    out.push_str(&format!("{removed} removed\n"));
+    Ok(out)
 }

@@ -21,6 +21,15 @@ pub enum Command {
     Check(CheckArgs),
     /// List the migrations found, in the order they run, with their rollbacks and how each runs.
     List(ListArgs),
+    /// Remove the containers and temporary clusters that killed runs left behind.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Remove every container dbgate labelled, also those of runs still going or started on other machines
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -40,9 +49,18 @@ pub struct SourceArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Where the throwaway database comes from [default: url when a database URL is given, else local]
-    #[arg(long, value_enum)]
+    /// Where the throwaway database comes from [default: url when a database URL is given, else auto]
+    #[arg(long, value_enum, env = "DBGATE_PROVIDER")]
     pub provider: Option<ProviderKind>,
+    /// Image for the docker provider: postgres:<tag>, supabase/postgres:<tag>, or one with the same interface [default: postgres:18]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Address dbgate connects to for the container's server, when it is not the Docker host (jobs running inside a container)
+    #[arg(long, value_name = "HOST")]
+    pub db_host: Option<String>,
+    /// How long a container's server may take to accept connections [default: 120]
+    #[arg(long, value_name = "SECONDS")]
+    pub startup_timeout: Option<u64>,
     /// Server for the url provider; dbgate creates, uses and drops its own database there
     #[arg(long, value_name = "URL", env = "DBGATE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -72,6 +90,10 @@ pub struct ListArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
+    /// docker when a Docker daemon answers and the image can be had, else local
+    Auto,
+    /// A throwaway container through testcontainers
+    Docker,
     /// A temporary cluster from the PostgreSQL server binaries on this machine
     Local,
     /// A fresh database on an existing server (--database-url)

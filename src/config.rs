@@ -11,6 +11,7 @@ use crate::discovery::Sources;
 
 pub const CONFIG_FILE: &str = "dbgate.toml";
 const DEFAULT_MIGRATION_TIMEOUT: u64 = 300;
+const DEFAULT_STARTUP_TIMEOUT: u64 = 120;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -46,12 +47,24 @@ struct DatabaseSection {
     provider: Option<ProviderKind>,
     url: Option<String>,
     pg_bin: Option<PathBuf>,
+    image: Option<String>,
+    db_host: Option<String>,
+    startup_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
 pub enum ProviderChoice {
+    Auto { docker: DockerSettings, pg_bin: Option<PathBuf> },
+    Docker(DockerSettings),
     Local { pg_bin: Option<PathBuf> },
     Url { url: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct DockerSettings {
+    pub image: String,
+    pub db_host: Option<String>,
+    pub startup_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -120,11 +133,28 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
     let kind = args
         .provider
         .or(file.database.provider)
-        .unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Local });
+        .unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Auto });
+    let pg_bin = args.pg_bin.clone().or(file.database.pg_bin);
+    let startup_timeout = args
+        .startup_timeout
+        .or(file.database.startup_timeout_seconds)
+        .unwrap_or(DEFAULT_STARTUP_TIMEOUT);
+    if startup_timeout == 0 {
+        return Err(ConfigError::Usage("the startup timeout must be at least 1 second".into()));
+    }
+    let docker = DockerSettings {
+        image: args
+            .image
+            .clone()
+            .or(file.database.image)
+            .unwrap_or_else(|| crate::provider::docker::DEFAULT_IMAGE.to_string()),
+        db_host: args.db_host.clone().or(file.database.db_host),
+        startup_timeout: Duration::from_secs(startup_timeout),
+    };
     let provider = match kind {
-        ProviderKind::Local => ProviderChoice::Local {
-            pg_bin: args.pg_bin.clone().or(file.database.pg_bin),
-        },
+        ProviderKind::Auto => ProviderChoice::Auto { docker, pg_bin },
+        ProviderKind::Docker => ProviderChoice::Docker(docker),
+        ProviderKind::Local => ProviderChoice::Local { pg_bin },
         ProviderKind::Url => ProviderChoice::Url {
             url: url.ok_or_else(|| {
                 ConfigError::Usage(

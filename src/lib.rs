@@ -39,6 +39,10 @@ pub fn run(cli: cli::Cli) -> i32 {
             print!("{text}");
             exit::PASSED
         }),
+        cli::Command::Gc(args) => runtime.block_on(app::gc(&args)).map(|text| {
+            print!("{text}");
+            exit::PASSED
+        }),
     };
     match result {
         Ok(code) => code,

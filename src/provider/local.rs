@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{Pid, User};
 
-use super::{Database, Provider, ProviderError};
+use super::{Collected, Database, Provider, ProviderError};
+
+/// Temporary clusters live in `$TMPDIR/dbgate-cluster-*`...
+const CLUSTER_PREFIX: &str = "dbgate-cluster-";
+/// ...with the pid of the dbgate that made them in this file.
+const OWNER_FILE: &str = "dbgate.pid";
 
 /// The superuser the temporary cluster is created with.
 const SUPERUSER: &str = "dbgate";
@@ -49,9 +54,12 @@ impl Provider for LocalProvider {
     async fn provision(&mut self) -> Result<Database, ProviderError> {
         let bin = find_server_binaries(self.pg_bin.as_deref())?;
         let dir = tempfile::Builder::new()
-            .prefix("dbgate-")
+            .prefix(CLUSTER_PREFIX)
             .tempdir()
             .map_err(|e| ProviderError::Unavailable(format!("cannot create a temporary directory for the cluster: {e}")))?;
+        // Which run this cluster belongs to, for `dbgate gc` after a run that was killed.
+        std::fs::write(dir.path().join(OWNER_FILE), std::process::id().to_string())
+            .map_err(|e| ProviderError::Unavailable(format!("cannot write in {}: {e}", dir.path().display())))?;
         let owner = server_user()?;
         if let Some(user) = &owner {
             std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw()))
@@ -293,4 +301,53 @@ pub fn find_server_binaries(explicit: Option<&Path>) -> Result<PathBuf, Provider
         "no PostgreSQL server binaries (initdb, postgres) found; tried {}. Install the server (apt-get install postgresql, brew install postgresql), point --pg-bin at its bin folder, {USE_URL}",
         tried.join(", ")
     )))
+}
+
+/// Removes the temporary clusters of runs that were killed before they could clean up: their
+/// dbgate is gone. A server still running there is stopped first.
+pub fn collect_garbage() -> Collected {
+    let mut collected = Collected::default();
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return collected;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(CLUSTER_PREFIX) || !entry.path().is_dir() {
+            continue;
+        }
+        let dir = entry.path();
+        let owner: Option<i32> = std::fs::read_to_string(dir.join(OWNER_FILE))
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        if let Some(pid) = owner.filter(|pid| super::dbgate_is_running(*pid)) {
+            collected
+                .kept
+                .push(format!("temporary cluster {}: its run (pid {pid}) is still going", dir.display()));
+            continue;
+        }
+        // postmaster.pid's first line is the server's pid.
+        let server: Option<i32> = std::fs::read_to_string(dir.join("data/postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse().ok()));
+        // Only a server of this cluster: the pid may have been reused since.
+        let ours = |pid: i32| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&*dir.to_string_lossy()))
+        };
+        if let Some(pid) = server.filter(|pid| ours(*pid)) {
+            let pid = Pid::from_raw(pid);
+            if kill(pid, Signal::SIGQUIT).is_ok() {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while kill(pid, None).is_ok() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => collected.removed.push(format!("temporary cluster {}", dir.display())),
+            Err(e) => collected
+                .kept
+                .push(format!("temporary cluster {}: cannot remove it: {e}", dir.display())),
+        }
+    }
+    collected
 }

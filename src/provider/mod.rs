@@ -1,6 +1,8 @@
 //! Providers: where the throwaway database comes from. Each one provisions a database that
 //! dbgate owns for the run and tears it down afterwards, whatever happened.
 
+pub mod auto;
+pub mod docker;
 pub mod local;
 pub mod url;
 
@@ -22,11 +24,27 @@ pub enum ProviderError {
     /// The server was reached but refused something dbgate needs.
     #[error("{0}")]
     Refused(String),
+    /// No Docker daemon answers.
+    #[error("{0}")]
+    NoDocker(String),
+    /// The image is neither on this machine nor pullable.
+    #[error("{0}")]
+    ImageUnavailable(String),
 }
 
 pub trait Provider {
-    /// The provider's name as the CLI spells it.
+    /// The provider's name as the CLI spells it (for `auto`, the one it chose).
     fn name(&self) -> &'static str;
+
+    /// The container image the server runs from, if any.
+    fn image(&self) -> Option<String> {
+        None
+    }
+
+    /// What the user should know about how the provider was chosen or set up.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Starts or reaches a server and creates the throwaway database. On error, whatever was
     /// made so far is already cleaned up (or will be by `teardown`).
@@ -35,4 +53,46 @@ pub trait Provider {
     /// Removes everything `provision` made. Runs after success, failure and interruption;
     /// calling it twice is harmless. Returns what could not be cleaned, as warnings.
     fn teardown(&mut self) -> impl Future<Output = Vec<String>>;
+}
+
+/// A random number, for names and passwords that must not collide between runs.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
+/// This run's id, in the labels and names of what it creates.
+pub fn run_id() -> &'static str {
+    static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN_ID.get_or_init(|| format!("{:012x}", random_u64() & 0xffff_ffff_ffff))
+}
+
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether `pid` is a running dbgate (not a process that reused the number).
+pub fn dbgate_is_running(pid: i32) -> bool {
+    let alive = matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Ok(()) | Err(nix::errno::Errno::EPERM)
+    );
+    alive && std::fs::read_to_string(format!("/proc/{pid}/comm")).map_or(true, |comm| comm.trim().starts_with("dbgate"))
+}
+
+/// What `dbgate gc` removed, and what it left with why.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub removed: Vec<String>,
+    pub kept: Vec<String>,
 }

@@ -88,7 +88,7 @@ impl Provider for UrlProvider {
         let roles_before = role_names(&admin)
             .await
             .map_err(|e| ProviderError::Refused(format!("cannot list the roles on {shown}: {}", describe(&e))))?;
-        let database = format!("dbgate_{}_{:08x}", std::process::id(), random_u32());
+        let database = format!("dbgate_{}_{}", std::process::id(), super::run_id());
         // template0: a session connected to template1 would make CREATE DATABASE fail.
         admin
             .batch_execute(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0"))
@@ -165,16 +165,4 @@ async fn role_names(client: &Client) -> Result<BTreeSet<String>, tokio_postgres:
         .iter()
         .map(|r| r.get(0))
         .collect())
-}
-
-fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    hasher.finish() as u32
 }

@@ -36,9 +36,10 @@ pub fn render(report: &Report, style: Style) -> String {
     let env = &report.environment;
     let _ = writeln!(
         out,
-        "dbgate {} · {} provider · PostgreSQL {} · {} migration{} in {}",
+        "dbgate {} · {} provider{} · PostgreSQL {} · {} migration{} in {}",
         report.dbgate_version,
         env.provider,
+        env.image.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
         env.server_version,
         report.migrations.len(),
         if report.migrations.len() == 1 { "" } else { "s" },

@@ -35,6 +35,8 @@ pub enum Verdict {
 #[derive(Debug, Clone, Serialize)]
 pub struct Environment {
     pub provider: String,
+    /// The container image, for the docker provider.
+    pub image: Option<String>,
     /// e.g. "temporary cluster from /usr/lib/postgresql/15/bin"
     pub server: String,
     pub server_version: String,

@@ -20,7 +20,13 @@ pub struct Dbgate {
 impl Dbgate {
     pub fn at(dir: impl AsRef<Path>) -> Dbgate {
         let mut command = Command::new(env!("CARGO_BIN_EXE_dbgate"));
-        command.current_dir(dir).env_remove("DBGATE_DATABASE_URL").env("NO_COLOR", "1");
+        // The local provider unless a test names another: most tests are about the gate, not
+        // about where its server comes from.
+        command
+            .current_dir(dir)
+            .env_remove("DBGATE_DATABASE_URL")
+            .env("DBGATE_PROVIDER", "local")
+            .env("NO_COLOR", "1");
         Dbgate { command }
     }
 
@@ -293,4 +299,47 @@ impl Drop for TestServer {
         );
         let _ = self.server.wait();
     }
+}
+
+/// The image the docker tests run: built from Debian's packages by images/postgres/build.sh
+/// (a no-op when it is up to date). Docker tests need a Docker engine; without one they fail.
+pub fn test_image() -> String {
+    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            let image = std::env::var("DBGATE_TEST_IMAGE").unwrap_or_else(|_| "dbgate/postgres:15".to_string());
+            let build = Path::new(env!("CARGO_MANIFEST_DIR")).join("images/postgres/build.sh");
+            let out = Command::new("bash")
+                .arg(build)
+                .env("IMAGE", &image)
+                .output()
+                .expect("images/postgres/build.sh runs");
+            assert!(
+                out.status.success(),
+                "building {image} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            image
+        })
+        .clone()
+}
+
+/// `docker` CLI output, trimmed.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("the docker CLI runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The containers (any state) whose label `key` has `value`.
+pub fn containers_labelled(key: &str, value: &str) -> Vec<String> {
+    docker(&["ps", "-a", "-q", "--filter", &format!("label={key}={value}")])
+        .lines()
+        .map(str::to_string)
+        .collect()
 }

@@ -1,0 +1,298 @@
+//! The `docker` provider: a throwaway PostgreSQL container through testcontainers, labelled with
+//! dbgate's run so that `dbgate gc` can find what a killed run left.
+
+use std::time::{Duration, Instant};
+
+use testcontainers::bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+use testcontainers::bollard::Docker;
+use testcontainers::core::client::ClientError;
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, ImageExt, TestcontainersError};
+use testcontainers_modules::postgres::Postgres;
+use tokio::task::JoinHandle;
+
+use super::{Collected, Database, Provider, ProviderError};
+
+/// An official image of a current major version.
+pub const DEFAULT_IMAGE: &str = "postgres:18";
+/// Every container dbgate starts carries this label...
+pub const LABEL: &str = "dev.dbgate";
+/// ...and these, naming the run, the process and the machine that started it.
+pub const LABEL_RUN: &str = "dev.dbgate.run";
+pub const LABEL_PID: &str = "dev.dbgate.pid";
+pub const LABEL_HOST: &str = "dev.dbgate.host";
+
+const USER: &str = "postgres";
+const PORT: u16 = 5432;
+
+pub struct DockerProvider {
+    image: String,
+    db_host: Option<String>,
+    startup_timeout: Duration,
+    /// Creating and starting the container runs as a task of its own, which an interruption does
+    /// not cancel half way: teardown waits for it and removes what it made.
+    starting: Option<JoinHandle<Result<ContainerAsync<Postgres>, TestcontainersError>>>,
+    container: Option<ContainerAsync<Postgres>>,
+}
+
+impl DockerProvider {
+    pub fn new(image: String, db_host: Option<String>, startup_timeout: Duration) -> DockerProvider {
+        DockerProvider {
+            image,
+            db_host,
+            startup_timeout,
+            starting: None,
+            container: None,
+        }
+    }
+
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+}
+
+/// `name[:tag]`; the tag is what follows the last `:` after the last `/` (a registry port is not a tag).
+fn split_image(image: &str) -> (&str, &str) {
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => (&image[..colon], &image[colon + 1..]),
+        _ => (image, "latest"),
+    }
+}
+
+/// A client for the daemon testcontainers uses: `DOCKER_HOST`, else the usual socket locations.
+pub fn docker_client() -> Result<Docker, String> {
+    if std::env::var_os("DOCKER_HOST").is_some() {
+        return Docker::connect_with_defaults().map_err(|e| e.to_string());
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_default();
+    let sockets = [
+        "/var/run/docker.sock".to_string(),
+        format!("{runtime}/.docker/run/docker.sock"),
+        format!("{home}/.docker/run/docker.sock"),
+        format!("{home}/.docker/desktop/docker.sock"),
+    ];
+    let socket = sockets.iter().find(|s| std::path::Path::new(s).exists()).unwrap_or(&sockets[0]);
+    Docker::connect_with_socket(socket, 30, testcontainers::bollard::API_DEFAULT_VERSION).map_err(|e| e.to_string())
+}
+
+/// Whether a Docker daemon answers, and if not, why.
+pub async fn daemon_answers() -> Result<(), String> {
+    let docker = docker_client()?;
+    match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 5 s".to_string()),
+    }
+}
+
+fn where_docker_is() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket (/var/run/docker.sock)".to_string())
+}
+
+impl Provider for DockerProvider {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    fn image(&self) -> Option<String> {
+        Some(self.image.clone())
+    }
+
+    async fn provision(&mut self) -> Result<Database, ProviderError> {
+        if let Err(why) = daemon_answers().await {
+            return Err(ProviderError::NoDocker(format!(
+                "cannot reach the Docker daemon at {}: {why}; start Docker, set DOCKER_HOST, or use --provider local",
+                where_docker_is()
+            )));
+        }
+        let (name, tag) = split_image(&self.image);
+        let password = format!("{:016x}", super::random_u64());
+        let request = Postgres::default()
+            // Keeps the image's own command and config (supabase/postgres starts with
+            // `-D /etc/postgresql`); the throwaway settings are applied once it runs.
+            .with_fsync_enabled()
+            .with_user(USER)
+            .with_password(&password)
+            .with_db_name("postgres")
+            .with_name(name)
+            .with_tag(tag)
+            .with_label(LABEL, "true")
+            .with_label(LABEL_RUN, super::run_id())
+            .with_label(LABEL_PID, std::process::id().to_string())
+            .with_label(LABEL_HOST, super::host_name())
+            // Ready means a real connection over the mapped port succeeds (below): the official
+            // image's temporary init server listens on its unix socket only, so a TCP connection
+            // succeeds only once the real server runs; and a server that never gets ready can
+            // still show its log.
+            .with_ready_conditions(Vec::new())
+            .with_startup_timeout(self.startup_timeout);
+        let starting = self.starting.insert(tokio::spawn(async move { request.start().await }));
+        let started = starting.await.map_err(|e| unavailable("starting the container failed", e))?;
+        self.starting = None;
+        let container = self.container.insert(started.map_err(|e| self.start_error(e))?);
+
+        let host = match &self.db_host {
+            Some(host) => host.clone(),
+            None => container
+                .get_host()
+                .await
+                .map_err(|e| unavailable("cannot tell the container's host", e))?
+                .to_string(),
+        };
+        let port = container
+            .get_host_port_ipv4(PORT)
+            .await
+            .map_err(|e| unavailable("the container's port 5432 is not mapped", e))?;
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&host)
+            .port(port)
+            .user(USER)
+            .password(password)
+            .dbname("postgres")
+            .application_name("dbgate");
+        config.connect_timeout(Duration::from_secs(5));
+
+        let started = Instant::now();
+        let client = loop {
+            if let Ok(client) = crate::execute::connect(&config).await {
+                if client.simple_query("SELECT 1").await.is_ok() {
+                    break client;
+                }
+            }
+            let running = container.is_running().await.unwrap_or(false);
+            if !running || started.elapsed() > self.startup_timeout {
+                let what = if running {
+                    format!(
+                        "the server in container {} ({}) did not accept connections on {host}:{port} within {} s (raise --startup-timeout, or set --db-host if dbgate runs inside a container)",
+                        short_id(container.id()),
+                        self.image,
+                        self.startup_timeout.as_secs()
+                    )
+                } else {
+                    format!(
+                        "container {} ({}) stopped before its server was ready",
+                        short_id(container.id()),
+                        self.image
+                    )
+                };
+                let log = log_tail(container).await;
+                return Err(ProviderError::Unavailable(format!("{what}; its log ends with:\n{log}")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Durability buys nothing here. A user that is not superuser cannot change these: then
+        // the server just runs as configured.
+        for setting in ["fsync = off", "synchronous_commit = off", "full_page_writes = off"] {
+            let _ = client.batch_execute(&format!("ALTER SYSTEM SET {setting}")).await;
+        }
+        let _ = client.batch_execute("SELECT pg_reload_conf()").await;
+        Ok(Database {
+            config,
+            description: format!("container {} from {}", short_id(container.id()), self.image),
+        })
+    }
+
+    async fn teardown(&mut self) -> Vec<String> {
+        if let Some(starting) = self.starting.take() {
+            if let Ok(Ok(container)) = starting.await {
+                self.container = Some(container);
+            }
+        }
+        let Some(container) = self.container.take() else {
+            return Vec::new();
+        };
+        let id = container.id().to_string();
+        match container.rm().await {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![format!("could not remove container {}: {e}; `dbgate gc` removes it", short_id(&id))],
+        }
+    }
+}
+
+impl DockerProvider {
+    fn start_error(&self, error: TestcontainersError) -> ProviderError {
+        match &error {
+            TestcontainersError::Client(ClientError::PullImage { .. }) => ProviderError::ImageUnavailable(format!(
+                "the image {} is not on this machine and could not be pulled ({error}); pull or build it (images/postgres/build.sh builds one from Debian's packages), or name another with --image",
+                self.image
+            )),
+            _ => unavailable(&format!("cannot start a container from {}", self.image), error),
+        }
+    }
+}
+
+fn unavailable(what: &str, error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Unavailable(format!("{what}: {error}"))
+}
+
+fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+async fn log_tail(container: &ContainerAsync<Postgres>) -> String {
+    let mut lines = Vec::new();
+    for log in [container.stdout_to_vec().await, container.stderr_to_vec().await] {
+        lines.extend(String::from_utf8_lossy(&log.unwrap_or_default()).lines().map(str::to_string));
+    }
+    let from = lines.len().saturating_sub(20);
+    lines[from..].join("\n")
+}
+
+/// Removes the containers that runs started and no longer need: those of runs on this machine
+/// whose process is gone, or with `all`, every container dbgate labelled.
+pub async fn collect_garbage(all: bool) -> Result<Collected, String> {
+    let docker = docker_client()?;
+    let mut filters = std::collections::HashMap::new();
+    filters.insert("label".to_string(), vec![format!("{LABEL}=true")]);
+    let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+    let containers = docker.list_containers(Some(options)).await.map_err(|e| e.to_string())?;
+    let here = super::host_name();
+    let mut collected = Collected {
+        removed: Vec::new(),
+        kept: Vec::new(),
+    };
+    for container in containers {
+        let id = container.id.clone().unwrap_or_default();
+        let labels = container.labels.clone().unwrap_or_default();
+        let pid: Option<i32> = labels.get(LABEL_PID).and_then(|p| p.parse().ok());
+        let host = labels.get(LABEL_HOST).cloned().unwrap_or_default();
+        let shown = format!(
+            "container {} (run {})",
+            short_id(&id),
+            labels.get(LABEL_RUN).cloned().unwrap_or_default()
+        );
+        let orphaned = host == here && !pid.is_some_and(super::dbgate_is_running);
+        if all || orphaned {
+            let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+            docker
+                .remove_container(&id, Some(options))
+                .await
+                .map_err(|e| format!("cannot remove {shown}: {e}"))?;
+            collected.removed.push(shown);
+        } else if host == here {
+            collected
+                .kept
+                .push(format!("{shown}: its run (pid {}) is still going", pid.unwrap_or_default()));
+        } else {
+            collected
+                .kept
+                .push(format!("{shown}: started on {host}; remove it there, or with --all"));
+        }
+    }
+    Ok(collected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_image;
+
+    #[test]
+    fn image_references_split_into_name_and_tag() {
+        assert_eq!(split_image("postgres:17"), ("postgres", "17"));
+        assert_eq!(split_image("supabase/postgres:15.8.1.060"), ("supabase/postgres", "15.8.1.060"));
+        assert_eq!(split_image("registry:5000/team/pg"), ("registry:5000/team/pg", "latest"));
+        assert_eq!(split_image("postgres"), ("postgres", "latest"));
+    }
+}
