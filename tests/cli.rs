@@ -519,6 +519,27 @@ fn auto_without_docker_or_binaries_names_both_and_how_to_get_them() {
 }
 
 #[test]
+fn db_host_names_where_the_container_is_reached() {
+    let image = support::test_image();
+    // An address nothing answers at (TEST-NET-3): dbgate must try it, and say so.
+    let out = Dbgate::fixture("layout-golang-migrate")
+        .args([
+            "check",
+            "--provider",
+            "docker",
+            "--image",
+            &image,
+            "--db-host",
+            "203.0.113.1",
+            "--startup-timeout",
+            "2",
+        ])
+        .run();
+    out.code(3);
+    out.stderr_has("did not accept connections on 203.0.113.1:");
+}
+
+#[test]
 fn a_missing_image_is_an_environment_error() {
     let out = Dbgate::fixture("layout-golang-migrate")
         .args(["check", "--provider", "docker", "--image", "dbgate-test/no-such-image:1"])

@@ -7,6 +7,12 @@ use super::{CheckKind, Report, Status};
 
 pub fn render(report: &Report) -> Result<String, junit_report::Error> {
     let mut builder = ReportBuilder::new();
+    let env = &report.environment;
+    let image = env.image.as_ref().map(|i| format!(" ({i})")).unwrap_or_default();
+    let environment = format!(
+        "dbgate {} · {} provider{image} · PostgreSQL {}",
+        report.dbgate_version, env.provider, env.server_version
+    );
     for kind in CheckKind::ALL {
         let mut suite = TestSuiteBuilder::new(&format!("dbgate {}", kind.name()));
         for migration in &report.migrations {
@@ -42,6 +48,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             case.set_filepath(&name);
             suite.add_testcase(case);
         }
+        suite.set_system_out(&environment);
         builder.add_testsuite(suite.build());
     }
     let mut out = Vec::new();
