@@ -3,17 +3,18 @@
 //! before dbgate exits.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::catalog::Catalog;
-use crate::checks::{self, Options};
+use crate::checks::expectations::Expectations;
+use crate::checks::{self, DatabaseTests, Options, Plan};
 use crate::cli::ListArgs;
-use crate::config::{self, CheckSettings, DockerSettings, ProviderChoice};
-use crate::discovery::{discover, Discovery};
+use crate::config::{self, CheckSettings, DockerSettings, Preset, ProviderChoice};
+use crate::discovery::{discover, discover_tests, Discovery};
 use crate::error::Error;
 use crate::execute::connect;
 use crate::provider::auto::AutoProvider;
@@ -21,26 +22,53 @@ use crate::provider::docker::{self, DockerProvider};
 use crate::provider::{local, local::LocalProvider, url::UrlProvider, Database, Provider};
 use crate::report::{self, Environment, Report, Verdict};
 
+/// Everything a run checks, found before any server starts.
+struct Work {
+    discovery: Discovery,
+    tests: DatabaseTests,
+    supabase_preset: bool,
+    expectations: Option<Expectations>,
+    update_expectations: Option<PathBuf>,
+    migration_timeout: Duration,
+}
+
 pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
     let started = Instant::now();
-    let discovery = Arc::new(discover(&settings.root, &settings.sources)?);
+    let discovery = discover(&settings.root, &settings.sources)?;
+    let tests = discover_tests(&settings.root, settings.test_dirs.as_deref(), settings.seed_files.as_deref())?;
+    let supabase_preset = match settings.preset {
+        Some(preset) => preset == Preset::Supabase,
+        None => discovery.migrations_dir.ends_with("supabase/migrations"),
+    };
+    let work = Arc::new(Work {
+        discovery,
+        tests,
+        supabase_preset,
+        expectations: settings.expectations.clone(),
+        update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
+        migration_timeout: settings.migration_timeout,
+    });
     let mut signals = Signals::install()?;
     let report = match &settings.provider {
-        ProviderChoice::Local { pg_bin } => {
-            run_with(LocalProvider::new(pg_bin.clone()), &discovery, &settings, &mut signals, started).await?
-        }
-        ProviderChoice::Docker(docker) => run_with(docker_provider(docker), &discovery, &settings, &mut signals, started).await?,
+        ProviderChoice::Local { pg_bin } => run_with(LocalProvider::new(pg_bin.clone()), &work, &mut signals, started).await?,
+        ProviderChoice::Docker(docker) => run_with(docker_provider(docker), &work, &mut signals, started).await?,
         ProviderChoice::Auto { docker, pg_bin } => {
             let auto = AutoProvider::new(docker_provider(docker), LocalProvider::new(pg_bin.clone()));
-            run_with(auto, &discovery, &settings, &mut signals, started).await?
+            run_with(auto, &work, &mut signals, started).await?
         }
         ProviderChoice::Url { url } => {
-            let texts = discovery
+            // The roles a run may create and so must drop: those the migrations name, and the preset's.
+            let mut texts: Vec<String> = work
+                .discovery
                 .migrations
                 .iter()
                 .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
-                .map(|s| s.text().to_string());
-            run_with(UrlProvider::new(url.clone(), texts), &discovery, &settings, &mut signals, started).await?
+                .map(|s| s.text().to_string())
+                .collect();
+            if work.supabase_preset {
+                texts.push(crate::preset::SUPABASE_ROLES.join(" "));
+            }
+            run_with(UrlProvider::new(url.clone(), texts), &work, &mut signals, started).await?
         }
     };
     print!(
@@ -65,13 +93,7 @@ fn docker_provider(settings: &DockerSettings) -> DockerProvider {
     DockerProvider::new(settings.image.clone(), settings.db_host.clone(), settings.startup_timeout)
 }
 
-async fn run_with<P: Provider>(
-    mut provider: P,
-    discovery: &Arc<Discovery>,
-    settings: &CheckSettings,
-    signals: &mut Signals,
-    started: Instant,
-) -> Result<Report, Error> {
+async fn run_with<P: Provider>(mut provider: P, work: &Arc<Work>, signals: &mut Signals, started: Instant) -> Result<Report, Error> {
     let provisioned = tokio::select! {
         signal = signals.recv() => Err(Error::Interrupted(signal)),
         database = provider.provision() => database.map_err(Error::from),
@@ -81,13 +103,8 @@ async fn run_with<P: Provider>(
     let outcome = match provisioned {
         Err(error) => Err(error),
         Ok(database) => {
-            let task = tokio::spawn(run_checks(
-                database,
-                (provider.name(), provider.image(), provider.notes()),
-                discovery.clone(),
-                settings.migration_timeout,
-                started,
-            ));
+            let about = (provider.name(), provider.image(), provider.notes());
+            let task = tokio::spawn(run_checks(database, about, work.clone(), started));
             let abort = task.abort_handle();
             tokio::select! {
                 signal = signals.recv() => {
@@ -107,8 +124,7 @@ async fn run_with<P: Provider>(
 async fn run_checks(
     database: Database,
     (provider, image, notes): (&'static str, Option<String>, Vec<String>),
-    discovery: Arc<Discovery>,
-    migration_timeout: Duration,
+    work: Arc<Work>,
     started: Instant,
 ) -> Result<Report, Error> {
     let client = connect(&database.config).await.map_err(Error::Connect)?;
@@ -121,15 +137,46 @@ async fn run_checks(
         .map_err(Error::Connect)?;
     let server_version: String = version_row.get(0);
     let catalog = Catalog::for_server(version_row.get::<_, i32>(1) as u32);
-    let results = checks::run(&client, &catalog, &discovery.migrations, &Options { migration_timeout }).await?;
+    if work.supabase_preset {
+        crate::preset::apply_supabase(&client)
+            .await
+            .map_err(|e| Error::Provider(crate::provider::ProviderError::Refused(e)))?;
+    }
+    let plan = Plan {
+        migrations: &work.discovery.migrations,
+        tests: &work.tests,
+        expectations: work.expectations.as_ref(),
+        update_expectations: work.update_expectations.as_deref(),
+    };
+    let outcome = checks::run(
+        &client,
+        &catalog,
+        &plan,
+        &Options {
+            migration_timeout: work.migration_timeout,
+        },
+    )
+    .await?;
+    let updates = outcome.expectation_updates.clone();
     let environment = Environment {
         provider: provider.to_string(),
         image,
         server: database.description.clone(),
         server_version,
     };
-    let mut report = Report::new(environment, &discovery, results, started.elapsed().as_millis() as u64);
+    let mut report = Report::new(environment, &work.discovery, outcome, started.elapsed().as_millis() as u64);
     report.warnings.extend(notes);
+    if work.supabase_preset {
+        report
+            .notes
+            .push("the Supabase preset prepared the database (roles, auth, storage, extensions)".to_string());
+    }
+    if let Some(path) = &work.update_expectations {
+        report.notes.push(match updates.as_slice() {
+            [] => format!("{}: the expectations already match", path.display()),
+            changes => format!("updated the expectations in {}: {}", path.display(), changes.join(", ")),
+        });
+    }
     Ok(report)
 }
 

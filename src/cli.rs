@@ -79,6 +79,9 @@ pub struct CheckArgs {
     /// Colour the console report
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Write the actual object counts into [expect] of dbgate.toml (keeping its comments) instead of failing on them
+    #[arg(long)]
+    pub update_expectations: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::checks::expectations::{ExpectSection, Expectations};
+use std::sync::Arc;
+
 use crate::cli::{CheckArgs, ColorChoice, ProviderKind, SourceArgs};
 use crate::discovery::Sources;
 
@@ -31,6 +34,31 @@ struct ConfigFile {
     migrations: MigrationsSection,
     #[serde(default)]
     database: DatabaseSection,
+    #[serde(default)]
+    seed: SeedSection,
+    #[serde(default)]
+    tests: TestsSection,
+    expect: Option<ExpectSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedSection {
+    files: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestsSection {
+    dirs: Option<Vec<PathBuf>>,
+}
+
+/// What the database is prepared with before the replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    Supabase,
+    None,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +78,7 @@ struct DatabaseSection {
     image: Option<String>,
     db_host: Option<String>,
     startup_timeout_seconds: Option<u64>,
+    preset: Option<Preset>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +100,14 @@ pub struct DockerSettings {
 pub struct CheckSettings {
     pub root: PathBuf,
     pub sources: Sources,
+    /// The configuration file, present or not (`--update-expectations` writes there).
+    pub config_path: PathBuf,
+    /// `None`: the Supabase preset when the migrations are in supabase/migrations.
+    pub preset: Option<Preset>,
+    pub test_dirs: Option<Vec<PathBuf>>,
+    pub seed_files: Option<Vec<PathBuf>>,
+    pub expectations: Option<Expectations>,
+    pub update_expectations: bool,
     pub provider: ProviderChoice,
     pub junit: Option<PathBuf>,
     pub json: Option<PathBuf>,
@@ -83,6 +120,10 @@ struct Loaded {
     root: PathBuf,
     sources: Sources,
     file: ConfigFile,
+    path: PathBuf,
+    text: Arc<str>,
+    /// The folder paths in the file are relative to.
+    base: PathBuf,
 }
 
 fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
@@ -91,11 +132,20 @@ fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
         Some(path) => (path.clone(), true),
         None => (root.join(CONFIG_FILE), false),
     };
-    let file = if required || path.is_file() {
-        read_config(&path)?
+    let text: Arc<str> = if required || path.is_file() {
+        std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?
+            .into()
     } else {
-        ConfigFile::default()
+        "".into()
     };
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.clone(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
     // Paths in the file are relative to the file's folder.
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let sources = Sources {
@@ -108,17 +158,13 @@ fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
             .clone()
             .or_else(|| file.migrations.rollbacks.as_ref().map(|d| base.join(d))),
     };
-    Ok(Loaded { root, sources, file })
-}
-
-fn read_config(path: &Path) -> Result<ConfigFile, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
+    Ok(Loaded {
+        root,
+        sources,
+        file,
+        path,
+        text,
+        base,
     })
 }
 
@@ -128,7 +174,20 @@ pub fn sources(args: &SourceArgs) -> Result<(PathBuf, Sources), ConfigError> {
 }
 
 pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
-    let Loaded { root, sources, file } = load(&args.source)?;
+    let Loaded {
+        root,
+        sources,
+        file,
+        path,
+        text,
+        base,
+    } = load(&args.source)?;
+    let relative = |paths: Option<Vec<PathBuf>>| paths.map(|paths| paths.into_iter().map(|p| base.join(p)).collect::<Vec<_>>());
+    let expectations = file.expect.map(|section| Expectations {
+        section,
+        path: path.clone(),
+        source: text.clone(),
+    });
     let url = args.database_url.clone().or(file.database.url);
     let kind = args
         .provider
@@ -181,6 +240,12 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
     Ok(CheckSettings {
         root,
         sources,
+        config_path: path,
+        preset: file.database.preset,
+        test_dirs: relative(file.tests.dirs),
+        seed_files: relative(file.seed.files),
+        expectations,
+        update_expectations: args.update_expectations,
         provider,
         junit: args.junit.clone(),
         json: args.json.clone(),

@@ -571,6 +571,84 @@ fn classify(file_name: &str) -> Option<Role> {
     })
 }
 
+/// Folders searched for database tests, all that exist, when none are configured.
+pub const TEST_DIRS: [&str; 3] = ["smoke", "supabase/tests", "tests/database"];
+/// Seed files loaded before the tests, all that exist, when none are configured.
+pub const SEED_FILES: [&str; 2] = ["seed.sql", "supabase/seed.sql"];
+
+/// Finds the seed files, the SQL and pgTAP test files (`*.sql`) and the RLS matrices
+/// (`*.rls.toml`) in the test folders.
+pub fn discover_tests(
+    root: &Path,
+    dirs: Option<&[PathBuf]>,
+    seeds: Option<&[PathBuf]>,
+) -> Result<crate::checks::DatabaseTests, DiscoveryError> {
+    let mut found = Found {
+        root,
+        ups: BTreeMap::new(),
+        downs: BTreeMap::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut tests = crate::checks::DatabaseTests::default();
+    let seed_paths: Vec<PathBuf> = match seeds {
+        Some(paths) => {
+            for path in paths.iter().filter(|p| !root.join(p).is_file()) {
+                found.problems.push(format!("the seed file {} does not exist", path.display()));
+            }
+            paths.iter().map(|p| root.join(p)).filter(|p| p.is_file()).collect()
+        }
+        None => SEED_FILES.iter().map(|f| root.join(f)).filter(|p| p.is_file()).collect(),
+    };
+    for path in seed_paths {
+        if let Some(source) = found.read(&path) {
+            tests.seeds.push(found.script(&path, source));
+        }
+    }
+    let dirs: Vec<PathBuf> = match dirs {
+        Some(dirs) => {
+            for dir in dirs.iter().filter(|d| !root.join(d).is_dir()) {
+                found.problems.push(format!("the test folder {} does not exist", dir.display()));
+            }
+            dirs.iter().map(|d| root.join(d)).filter(|d| d.is_dir()).collect()
+        }
+        None => TEST_DIRS.iter().map(|d| root.join(d)).filter(|d| d.is_dir()).collect(),
+    };
+    for dir in dirs {
+        for entry in WalkDir::new(&dir).sort_by_file_name().into_iter() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    found.problems.push(format!("cannot read {}: {e}", dir.display()));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            if name.ends_with(".rls.toml") {
+                if let Some(source) = found.read(path) {
+                    match crate::checks::rls::Matrix::parse(display(root, path), source) {
+                        Ok(matrix) => tests.matrices.push(matrix),
+                        Err(problem) => found.problems.push(problem),
+                    }
+                }
+            } else if is_sql(path) {
+                if let Some(source) = found.read(path) {
+                    tests.files.push(found.script(path, source));
+                }
+            }
+        }
+    }
+    if found.problems.is_empty() {
+        Ok(tests)
+    } else {
+        Err(DiscoveryError { problems: found.problems })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use crate::report::{Failure, Location};
 use crate::script::{byte_offset_of_char, RunMode, Script, Statement};
@@ -50,61 +50,22 @@ impl ScriptError {
 
 pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> Result<Ran, ScriptError> {
     let started = Instant::now();
-    let statements = script.statements().map_err(|meta| {
-        let position = script.position(meta.offset);
-        let mut failure = Failure::new(
-            format!(
-                "`{}` is a psql meta-command, not SQL: migration tools send the file to the server, which cannot run it; inline what it does",
-                meta.command
-            ),
-            Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
-        );
-        failure.details.push(source_excerpt(script, meta.offset));
-        ScriptError::Failed { run_mode: None, failure }
-    })?;
+    let statements = statements_of(script).map_err(|failure| ScriptError::Failed { run_mode: None, failure })?;
     let run_mode = script.run_mode(&statements);
     let in_transaction = run_mode == RunMode::Transaction;
-    let deadline = started + timeout;
-
     if in_transaction {
         client.batch_execute("BEGIN").await.map_err(|e| connection_lost(script, None, &e))?;
     }
-    for statement in &statements {
-        let text = &script.source[statement.range.clone()];
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let outcome = tokio::time::timeout(remaining, client.batch_execute(text)).await;
-        let error = match outcome {
-            Ok(Ok(())) => continue,
-            Ok(Err(error)) => error,
-            Err(_elapsed) => {
-                let _ = client.cancel_token().cancel_query(NoTls).await;
-                if in_transaction {
-                    let _ = client.batch_execute("ROLLBACK").await;
-                }
-                let position = script.position(statement.range.start);
-                let mut failure = Failure::new(
-                    format!(
-                        "did not finish within {} s: this statement was still running and was cancelled (raise the limit with --migration-timeout)",
-                        timeout.as_secs()
-                    ),
-                    Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
-                );
-                failure.details.push(source_excerpt(script, statement.range.start));
-                return Err(ScriptError::Failed {
-                    run_mode: Some(run_mode),
-                    failure,
-                });
-            }
-        };
-        if is_fatal(client, &error) {
-            return Err(connection_lost(script, Some(statement), &error));
-        }
-        if in_transaction {
+    if let Err(error) = run_statements(client, script, &statements, timeout, |_, _| {}).await {
+        if in_transaction && !matches!(error, ScriptError::ConnectionLost(_)) {
             let _ = client.batch_execute("ROLLBACK").await;
         }
-        return Err(ScriptError::Failed {
-            run_mode: Some(run_mode),
-            failure: sql_failure(script, statement, &error),
+        return Err(match error {
+            ScriptError::Failed { failure, .. } => ScriptError::Failed {
+                run_mode: Some(run_mode),
+                failure,
+            },
+            lost => lost,
         });
     }
     if in_transaction {
@@ -130,6 +91,67 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
     })
 }
 
+/// The statements of a script, or a failure at its first psql meta-command.
+pub fn statements_of(script: &Script) -> Result<Vec<Statement>, Failure> {
+    script.statements().map_err(|meta| {
+        let position = script.position(meta.offset);
+        let mut failure = Failure::new(
+            format!(
+                "`{}` is a psql meta-command, not SQL: dbgate sends the file to the server, as migration tools do, and the server cannot run it; inline what it does",
+                meta.command
+            ),
+            Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
+        );
+        failure.details.push(source_excerpt(script, meta.offset));
+        failure
+    })
+}
+
+/// Runs statements one by one in the current session, handing each one's rows to `each`.
+/// Stops at the first error, which is placed in the file; a statement still running when
+/// `timeout` has passed since the first one started is cancelled.
+pub async fn run_statements(
+    client: &Client,
+    script: &Script,
+    statements: &[Statement],
+    timeout: Duration,
+    mut each: impl FnMut(&Statement, Vec<SimpleQueryMessage>),
+) -> Result<(), ScriptError> {
+    let deadline = Instant::now() + timeout;
+    for statement in statements {
+        let text = &script.source[statement.range.clone()];
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let error = match tokio::time::timeout(remaining, client.simple_query(text)).await {
+            Ok(Ok(messages)) => {
+                each(statement, messages);
+                continue;
+            }
+            Ok(Err(error)) => error,
+            Err(_elapsed) => {
+                let _ = client.cancel_token().cancel_query(NoTls).await;
+                let position = script.position(statement.range.start);
+                let mut failure = Failure::new(
+                    format!(
+                        "did not finish within {} s: this statement was still running and was cancelled (raise the limit with --migration-timeout)",
+                        timeout.as_secs()
+                    ),
+                    Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
+                );
+                failure.details.push(source_excerpt(script, statement.range.start));
+                return Err(ScriptError::Failed { run_mode: None, failure });
+            }
+        };
+        if is_fatal(client, &error) {
+            return Err(connection_lost(script, Some(statement), &error));
+        }
+        return Err(ScriptError::Failed {
+            run_mode: None,
+            failure: sql_failure(script, statement, &error),
+        });
+    }
+    Ok(())
+}
+
 /// An error after which the session is gone (a FATAL from the server, or no server at all).
 fn is_fatal(client: &Client, error: &tokio_postgres::Error) -> bool {
     client.is_closed() || error.as_db_error().is_none_or(|db| matches!(db.severity(), "FATAL" | "PANIC"))
@@ -153,7 +175,7 @@ fn connection_lost(script: &Script, statement: Option<&Statement>, error: &tokio
 
 /// The server's error, placed in the file: the position the server gives counts characters in
 /// the statement text we sent, which starts at `statement.range.start` in the file.
-fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgres::Error) -> Failure {
+pub fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgres::Error) -> Failure {
     let db = error.as_db_error().expect("checked by the caller");
     let text = &script.source[statement.range.clone()];
     let offset = match db.position() {

@@ -5,25 +5,55 @@
 //! in reverse order, each of which must restore the schema from before its migration; the last
 //! one restores the schema the chain began from.
 
+pub mod database_tests;
+pub mod expectations;
+pub mod rls;
+pub mod tap;
+
 use std::time::{Duration, Instant};
+
+pub use database_tests::DatabaseTests;
 
 use tokio_postgres::Client;
 
 use crate::catalog::{Catalog, Difference, Snapshot, Wording};
 use crate::discovery::Migration;
 use crate::execute::{run_script, Ran, ScriptError};
-use crate::report::{CheckKind, CheckResult, Failure, Location, MigrationResult};
+use crate::report::{CheckKind, CheckResult, CoverageRow, Failure, Location, MigrationResult, TestCaseResult};
 use crate::script::Script;
+use expectations::Expectations;
 
 pub struct Options {
     /// How long one script may run before it is cancelled.
     pub migration_timeout: Duration,
 }
 
-/// The catalog could not be read: the server, not the migrations, is at fault.
+/// Everything the checks run over.
+pub struct Plan<'a> {
+    pub migrations: &'a [Migration],
+    pub tests: &'a DatabaseTests,
+    pub expectations: Option<&'a Expectations>,
+    /// With `--update-expectations`: the file to write the actual counts into.
+    pub update_expectations: Option<&'a std::path::Path>,
+}
+
+/// What the checks found.
+pub struct Outcome {
+    pub migrations: Vec<MigrationResult>,
+    pub tests: Vec<TestCaseResult>,
+    pub rls_coverage: Option<Vec<CoverageRow>>,
+    /// What `--update-expectations` changed, in words.
+    pub expectation_updates: Vec<String>,
+}
+
+/// The checks could not go on for a reason that is not the migrations' fault.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read the catalog of the throwaway database: {}", crate::execute::describe(.0))]
-pub struct CatalogError(#[from] pub tokio_postgres::Error);
+pub enum CatalogError {
+    #[error("cannot read the catalog of the throwaway database: {}", crate::execute::describe(.0))]
+    Database(#[from] tokio_postgres::Error),
+    #[error("{0}")]
+    Expectations(String),
+}
 
 struct Chain<'a> {
     client: &'a Client,
@@ -31,15 +61,12 @@ struct Chain<'a> {
     options: &'a Options,
 }
 
-pub async fn run(
-    client: &Client,
-    catalog: &Catalog,
-    migrations: &[Migration],
-    options: &Options,
-) -> Result<Vec<MigrationResult>, CatalogError> {
+pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &Options) -> Result<Outcome, CatalogError> {
+    let migrations = plan.migrations;
     let chain = Chain { client, catalog, options };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
-    let mut current = catalog.snapshot(client, None).await?;
+    let start = catalog.snapshot(client, None).await?;
+    let mut current = start.clone();
     // The schema before each migration, for its rollback in the reverse chain.
     let mut before: Vec<Snapshot> = Vec::with_capacity(migrations.len());
     let mut stopped: Option<String> = None;
@@ -173,11 +200,70 @@ pub async fn run(
         }
     }
 
+    // The repo's tests and expectations, on the fully migrated schema, before the reverse chain
+    // takes it apart.
+    let mut outcome = Outcome {
+        migrations: Vec::new(),
+        tests: Vec::new(),
+        rls_coverage: None,
+        expectation_updates: Vec::new(),
+    };
+    match &stopped {
+        None => chain.test(plan, &start, &current, &mut outcome).await?,
+        Some(why) => outcome.tests = skipped_tests(plan, &format!("not run: {why}")),
+    }
     chain.reverse(migrations, &mut results, &before, stopped.as_deref()).await?;
-    Ok(results)
+    outcome.migrations = results;
+    Ok(outcome)
 }
 
 impl Chain<'_> {
+    /// Seed, tests, RLS matrices, coverage and expectations on the migrated schema `after`;
+    /// `start` is the schema before the first migration (the image's and the preset's).
+    async fn test(&self, plan: &Plan<'_>, start: &Snapshot, after: &Snapshot, outcome: &mut Outcome) -> Result<(), CatalogError> {
+        let mut touched = std::collections::BTreeSet::new();
+        if !plan.tests.is_empty() {
+            let run = database_tests::run(self.client, plan.tests, self.options.migration_timeout).await?;
+            outcome.tests = run.cases;
+            touched = run.touched;
+        }
+        let coverage: Vec<CoverageRow> = crate::checks::expectations::created(start, after)
+            .filter(|(id, attrs)| id.kind == "table" && attrs.get("row level security").is_some_and(|v| v == "enabled"))
+            .map(|(id, _)| {
+                let mut exercised: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+                for matrix in &plan.tests.matrices {
+                    for (table, role, command) in matrix.exercised() {
+                        if same_table(table, &id.name) {
+                            exercised.entry(role.to_string()).or_default().insert(command.name().to_string());
+                        }
+                    }
+                }
+                CoverageRow {
+                    table: id.name.clone(),
+                    exercised,
+                    touched_by_sql_tests: touched.contains(&id.name),
+                }
+            })
+            .collect();
+        if !coverage.is_empty() {
+            outcome.rls_coverage = Some(coverage);
+        }
+        let updated;
+        let expectations = match plan.update_expectations {
+            Some(path) => {
+                outcome.expectation_updates =
+                    crate::checks::expectations::update_file(path, start, after).map_err(CatalogError::Expectations)?;
+                updated = crate::checks::expectations::Expectations::load(path).map_err(CatalogError::Expectations)?;
+                updated.as_ref()
+            }
+            None => plan.expectations,
+        };
+        if let Some(expectations) = expectations {
+            outcome.tests.extend(expectations.check(start, after));
+        }
+        Ok(())
+    }
+
     /// A check that passes when `actual` equals `expected`; each difference is a failure placed
     /// at the start of `script`.
     #[allow(clippy::too_many_arguments)]
@@ -329,4 +415,38 @@ fn file_name(script: &Script) -> String {
 
 fn millis(duration: Duration) -> u64 {
     duration.as_millis() as u64
+}
+
+/// Whether a table as a matrix names it (`notes`, `public.notes`) is the snapshot's `public.notes`.
+fn same_table(named: &str, snapshot_name: &str) -> bool {
+    let unquote = |s: &str| s.replace('"', "");
+    let named = unquote(named);
+    let full = unquote(snapshot_name);
+    named == full || (!named.contains('.') && full == format!("public.{named}"))
+}
+
+/// Every test case the plan would have run, skipped.
+fn skipped_tests(plan: &Plan<'_>, reason: &str) -> Vec<TestCaseResult> {
+    let mut cases = Vec::new();
+    for (suite, script) in plan.tests.seeds.iter().map(|s| ("seed", s)).chain(
+        plan.tests
+            .files
+            .iter()
+            .map(|f| (if database_tests::is_pgtap(f.text()) { "pgtap" } else { "smoke" }, f)),
+    ) {
+        let mut case = TestCaseResult::new(suite, script.path.display().to_string(), script.path.clone());
+        case.skip(reason);
+        cases.push(case);
+    }
+    for matrix in &plan.tests.matrices {
+        let mut case = TestCaseResult::new("rls", matrix.path.display().to_string(), matrix.path.clone());
+        case.skip(reason);
+        cases.push(case);
+    }
+    if let Some(expectations) = plan.expectations {
+        let mut case = TestCaseResult::new("expectations", "expectations", expectations.path.clone());
+        case.skip(reason);
+        cases.push(case);
+    }
+    cases
 }

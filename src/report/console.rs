@@ -58,6 +58,11 @@ pub fn render(report: &Report, style: Style) -> String {
     for migration in &report.migrations {
         render_migration(&mut out, migration, width, style);
     }
+    render_tests(&mut out, report, style);
+    render_coverage(&mut out, report, style);
+    for note in &report.notes {
+        let _ = writeln!(out, "{} {note}", style.dim("note:"));
+    }
     let summary = &report.summary;
     let _ = writeln!(out);
     let counts = format!(
@@ -70,13 +75,16 @@ pub fn render(report: &Report, style: Style) -> String {
     let _ = match report.verdict {
         Verdict::Passed => writeln!(out, "{} {counts}", style.green("PASSED")),
         Verdict::Failed => {
-            let failed = report.migrations.iter().filter(|m| m.status() == Status::Failed).count();
-            writeln!(
-                out,
-                "{} {failed} of {} migrations failed; {counts}",
-                style.red("FAILED"),
-                report.migrations.len()
-            )
+            let migrations = report.migrations.iter().filter(|m| m.status() == Status::Failed).count();
+            let tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
+            let mut what = Vec::new();
+            if migrations > 0 {
+                what.push(format!("{migrations} of {} migrations failed", report.migrations.len()));
+            }
+            if tests > 0 {
+                what.push(format!("{tests} of {} tests failed", report.tests.len()));
+            }
+            writeln!(out, "{} {}; {counts}", style.red("FAILED"), what.join(", "))
         }
     };
     out
@@ -165,5 +173,73 @@ fn render_failure(out: &mut String, failure: &Failure) {
         for line in detail.lines() {
             let _ = writeln!(out, "            {line}");
         }
+    }
+}
+
+/// The database tests, a line per suite; the failing cases in full.
+fn render_tests(out: &mut String, report: &Report, style: Style) {
+    if report.tests.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let mut suites: Vec<&str> = Vec::new();
+    for case in &report.tests {
+        if !suites.contains(&case.suite.as_str()) {
+            suites.push(&case.suite);
+        }
+    }
+    for suite in suites {
+        let cases: Vec<_> = report.tests.iter().filter(|c| c.suite == suite).collect();
+        let count = |status: Status| cases.iter().filter(|c| c.status == status).count();
+        let (passed, failed, skipped) = (count(Status::Passed), count(Status::Failed), count(Status::Skipped));
+        let mut counts = format!("{passed} passed");
+        if failed > 0 {
+            counts.push_str(&format!(", {failed} failed"));
+        }
+        if skipped > 0 {
+            counts.push_str(&format!(", {skipped} skipped"));
+        }
+        let label = if failed > 0 {
+            style.red("FAIL")
+        } else if passed > 0 {
+            style.green("PASS")
+        } else {
+            style.yellow("SKIP")
+        };
+        let _ = writeln!(out, "  {label}  {suite:<13} {counts}");
+        for case in cases.iter().filter(|c| c.status == Status::Failed) {
+            let _ = writeln!(out, "        {} {}", style.red("FAILED"), case.name);
+            for failure in &case.failures {
+                render_failure(out, failure);
+            }
+        }
+        if passed == 0 && failed == 0 {
+            if let Some(reason) = cases.first().and_then(|c| c.skip_reason.as_deref()) {
+                let _ = writeln!(out, "        {}", style.dim(reason));
+            }
+        }
+    }
+}
+
+/// Which roles and commands the tests exercise on each table with row level security.
+fn render_coverage(out: &mut String, report: &Report, style: Style) {
+    let Some(rows) = &report.rls_coverage else { return };
+    let _ = writeln!(out, "\nRLS coverage (tables with row level security the migrations created):");
+    let width = rows.iter().map(|r| r.table.chars().count()).max().unwrap_or(0);
+    for row in rows {
+        let mut parts: Vec<String> = row
+            .exercised
+            .iter()
+            .map(|(role, commands)| format!("{role}: {}", commands.iter().cloned().collect::<Vec<_>>().join(", ")))
+            .collect();
+        if row.touched_by_sql_tests {
+            parts.push("SQL tests".to_string());
+        }
+        let text = if row.untested() {
+            style.yellow("no test touches it")
+        } else {
+            parts.join(" · ")
+        };
+        let _ = writeln!(out, "  {:<width$}  {text}", row.table);
     }
 }

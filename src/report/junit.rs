@@ -31,16 +31,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
                         None => first,
                     };
                     let mut case = TestCase::failure(&name, time, kind.name(), &clean(&message));
-                    let mut text = String::new();
-                    for failure in &check.failures {
-                        text.push_str(&failure.located_message());
-                        text.push('\n');
-                        for detail in &failure.details {
-                            text.push_str(detail);
-                            text.push('\n');
-                        }
-                    }
-                    case.set_system_out(&clean(&text));
+                    case.set_system_out(&clean(&failure_text(&check.failures)));
                     case
                 }
             };
@@ -51,9 +42,50 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
         suite.set_system_out(&environment);
         builder.add_testsuite(suite.build());
     }
+    let mut suites: Vec<&str> = Vec::new();
+    for case in &report.tests {
+        if !suites.contains(&case.suite.as_str()) {
+            suites.push(&case.suite);
+        }
+    }
+    for name in suites {
+        let mut suite = TestSuiteBuilder::new(&format!("dbgate {name}"));
+        for case in report.tests.iter().filter(|c| c.suite == name) {
+            let time = Duration::milliseconds(case.duration_ms as i64);
+            let mut testcase = match case.status {
+                Status::Passed => TestCase::success(&case.name, time),
+                Status::Skipped => TestCase::skipped(&case.name),
+                Status::Failed => {
+                    let message = case.failures.first().map(|f| f.located_message()).unwrap_or_default();
+                    let mut testcase = TestCase::failure(&case.name, time, name, &clean(&message));
+                    testcase.set_system_out(&clean(&failure_text(&case.failures)));
+                    testcase
+                }
+            };
+            testcase.set_classname(&format!("dbgate.{name}.{}", case.file.display()));
+            testcase.set_filepath(&case.file.display().to_string());
+            suite.add_testcase(testcase);
+        }
+        suite.set_system_out(&environment);
+        builder.add_testsuite(suite.build());
+    }
     let mut out = Vec::new();
     builder.build().write_xml(&mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Every failure with its details, as the testcase's output.
+fn failure_text(failures: &[super::Failure]) -> String {
+    let mut text = String::new();
+    for failure in failures {
+        text.push_str(&failure.located_message());
+        text.push('\n');
+        for detail in &failure.details {
+            text.push_str(detail);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// Server messages may carry control characters that XML 1.0 cannot hold.

@@ -21,7 +21,69 @@ pub struct Report {
     pub duration_ms: u64,
     pub summary: Summary,
     pub migrations: Vec<MigrationResult>,
+    /// The repo's database tests, RLS cells and expectations, one case each.
+    pub tests: Vec<TestCaseResult>,
+    /// Which roles and commands the tests exercise on each table with row level security.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rls_coverage: Option<Vec<CoverageRow>>,
     pub warnings: Vec<String>,
+    /// What the user should know that is not a problem (a preset applied, expectations updated).
+    pub notes: Vec<String>,
+}
+
+/// One test case outside the migration checks: a smoke test file, a pgTAP assertion, an RLS
+/// matrix cell, an expectation, the seed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestCaseResult {
+    /// `seed`, `smoke`, `pgtap`, `rls` or `expectations`.
+    pub suite: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub status: Status,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    pub failures: Vec<Failure>,
+}
+
+impl TestCaseResult {
+    pub fn new(suite: &str, name: impl Into<String>, file: PathBuf) -> TestCaseResult {
+        TestCaseResult {
+            suite: suite.to_string(),
+            name: name.into(),
+            file,
+            status: Status::Passed,
+            duration_ms: 0,
+            skip_reason: None,
+            failures: Vec::new(),
+        }
+    }
+
+    pub fn fail(&mut self, failure: Failure) {
+        self.status = Status::Failed;
+        self.failures.push(failure);
+    }
+
+    pub fn skip(&mut self, reason: impl Into<String>) {
+        self.status = Status::Skipped;
+        self.skip_reason = Some(reason.into());
+    }
+}
+
+/// A table with row level security, and what the tests do to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageRow {
+    pub table: String,
+    /// Role -> commands the RLS matrix runs as that role.
+    pub exercised: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Whether SQL or pgTAP tests read or wrote the table (as whatever role).
+    pub touched_by_sql_tests: bool,
+}
+
+impl CoverageRow {
+    pub fn untested(&self) -> bool {
+        self.exercised.is_empty() && !self.touched_by_sql_tests
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -222,15 +284,26 @@ impl Report {
     pub fn new(
         environment: Environment,
         discovery: &crate::discovery::Discovery,
-        migrations: Vec<MigrationResult>,
+        outcome: crate::checks::Outcome,
         duration_ms: u64,
     ) -> Report {
+        let crate::checks::Outcome {
+            migrations,
+            tests,
+            rls_coverage,
+            ..
+        } = outcome;
         let mut summary = Summary {
             migrations: migrations.len(),
             ..Summary::default()
         };
-        for check in migrations.iter().flat_map(|m| &m.checks) {
-            match check.status {
+        let statuses = migrations
+            .iter()
+            .flat_map(|m| &m.checks)
+            .map(|c| c.status)
+            .chain(tests.iter().map(|t| t.status));
+        for status in statuses {
+            match status {
                 Status::Passed => summary.checks_passed += 1,
                 Status::Failed => summary.checks_failed += 1,
                 Status::Skipped => summary.checks_skipped += 1,
@@ -249,7 +322,10 @@ impl Report {
             duration_ms,
             summary,
             migrations,
+            tests,
+            rls_coverage,
             warnings: discovery.warnings.clone(),
+            notes: Vec::new(),
         }
     }
 }

@@ -1,0 +1,408 @@
+//! The RLS matrix: named users, rows to insert first, and for each table, user and command the
+//! outcome expected. Each cell runs as the user's role with the user's JWT claims, in a savepoint
+//! that is rolled back. The file format is documented in the README.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tokio_postgres::{Client, SimpleQueryMessage};
+use toml::Spanned;
+
+use crate::report::{Failure, Location, TestCaseResult};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixFile {
+    #[serde(default)]
+    users: BTreeMap<String, User>,
+    /// SQL run first, as the migration user (the table owner, whom RLS does not restrict).
+    setup: Option<String>,
+    #[serde(default, rename = "cell")]
+    cells: Vec<Spanned<Cell>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// The database role the user's cells run as.
+    pub role: String,
+    /// The user's id, the JWT `sub`; by default one derived from the name.
+    pub id: Option<String>,
+    pub email: Option<String>,
+    /// More JWT claims, merged over `sub`, `role` and `email`.
+    #[serde(default)]
+    pub claims: toml::Table,
+    /// Settings made for the user's cells (`set_config(name, value, true)`), for apps that read
+    /// the user from a setting of their own, e.g. `app.user_id = "{alice}"`.
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    Select,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Command {
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Select => "select",
+            Command::Insert => "insert",
+            Command::Update => "update",
+            Command::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cell {
+    user: String,
+    table: String,
+    command: Command,
+    /// A condition, for select, update and delete.
+    #[serde(rename = "where")]
+    condition: Option<String>,
+    /// The row to insert, or the columns to set.
+    #[serde(default)]
+    values: toml::Table,
+    expect: Expected,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Expected {
+    Rows(u64),
+    Word(Word),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Word {
+    Allowed,
+    Denied,
+}
+
+/// A matrix file, read and checked.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    pub path: PathBuf,
+    source: Arc<str>,
+    users: BTreeMap<String, User>,
+    setup: Option<String>,
+    cells: Vec<(Cell, usize)>,
+}
+
+impl Matrix {
+    /// Parses a matrix file; errors name the file, line and key.
+    pub fn parse(path: PathBuf, source: Arc<str>) -> Result<Matrix, String> {
+        let file: MatrixFile = toml::from_str(&source).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))?;
+        let mut cells = Vec::new();
+        for cell in file.cells {
+            let offset = cell.span().start;
+            let cell = cell.into_inner();
+            if !file.users.contains_key(&cell.user) {
+                let at = crate::script::position_at(&source, offset);
+                return Err(format!(
+                    "{}:{}: cell names user `{}`, which [users] does not define",
+                    path.display(),
+                    at.line,
+                    cell.user
+                ));
+            }
+            cells.push((cell, offset));
+        }
+        Ok(Matrix {
+            path,
+            source,
+            users: file.users,
+            setup: file.setup,
+            cells,
+        })
+    }
+
+    /// The users, each with its id.
+    pub fn users(&self) -> impl Iterator<Item = (&String, &User, String)> {
+        self.users.iter().map(|(name, user)| (name, user, user_id(name, user)))
+    }
+
+    /// (table, role, command) for every cell, for the coverage matrix.
+    pub fn exercised(&self) -> impl Iterator<Item = (&str, &str, Command)> {
+        self.cells
+            .iter()
+            .map(|(cell, _)| (cell.table.as_str(), self.users[&cell.user].role.as_str(), cell.command))
+    }
+
+    /// The setup SQL with `{user}` replaced by that user's id as a literal.
+    pub fn setup(&self) -> Option<String> {
+        self.setup.as_ref().map(|sql| self.substitute(sql))
+    }
+
+    /// `{user}` replaced by the user's id: as a quoted literal in SQL, bare in a setting.
+    fn substitute_with(&self, text: &str, quoted: bool) -> String {
+        let mut out = text.to_string();
+        for (name, user) in &self.users {
+            let id = user_id(name, user);
+            out = out.replace(&format!("{{{name}}}"), &if quoted { quote_literal(&id) } else { id });
+        }
+        out
+    }
+
+    fn substitute(&self, text: &str) -> String {
+        self.substitute_with(text, true)
+    }
+
+    fn location(&self, offset: usize) -> Location {
+        let at = crate::script::position_at(&self.source, offset);
+        Location {
+            file: self.path.clone(),
+            line: at.line,
+            column: at.column,
+        }
+    }
+
+    /// Runs every cell; the caller has made a savepoint to return to after each.
+    pub async fn run_cells(&self, client: &Client, savepoint: &str) -> Vec<TestCaseResult> {
+        let mut cases = Vec::new();
+        for (cell, offset) in &self.cells {
+            let user = &self.users[&cell.user];
+            let what = format!("{} ({}) {} on {}", cell.user, user.role, cell.command.name(), cell.table);
+            let mut case = TestCaseResult::new("rls", what.clone(), self.path.clone());
+            let started = std::time::Instant::now();
+            let outcome = self.run_cell(client, cell).await;
+            let _ = client.batch_execute(&format!("ROLLBACK TO SAVEPOINT {savepoint}")).await;
+            case.duration_ms = started.elapsed().as_millis() as u64;
+            if let Some(problem) = judge(&cell.expect, &outcome) {
+                let condition = cell.condition.as_ref().map(|c| format!(" where {c}")).unwrap_or_default();
+                let mut failure = Failure::new(format!("{what}{condition}: {problem}"), Some(self.location(*offset)));
+                failure.details.push(format!("statement: {}", self.statement(cell)));
+                case.fail(failure);
+            }
+            cases.push(case);
+        }
+        cases
+    }
+
+    async fn run_cell(&self, client: &Client, cell: &Cell) -> Result<u64, (String, String)> {
+        let user = &self.users[&cell.user];
+        let id = user_id(&cell.user, user);
+        let mut claims = toml::Table::new();
+        claims.insert("sub".into(), id.clone().into());
+        claims.insert("role".into(), user.role.clone().into());
+        if let Some(email) = &user.email {
+            claims.insert("email".into(), email.clone().into());
+        }
+        claims.extend(user.claims.clone());
+        let claims_json = serde_json::to_string(&claims).unwrap_or_default();
+        let mut prelude = format!("SELECT set_config('request.jwt.claims', {}, true)", quote_literal(&claims_json));
+        for (claim, value) in [("sub", Some(&id)), ("role", Some(&user.role)), ("email", user.email.as_ref())] {
+            if let Some(value) = value {
+                prelude.push_str(&format!(
+                    ", set_config('request.jwt.claim.{claim}', {}, true)",
+                    quote_literal(value)
+                ));
+            }
+        }
+        for (name, value) in &user.settings {
+            let value = match value {
+                toml::Value::String(s) => self.substitute_with(s, false),
+                other => other.to_string(),
+            };
+            prelude.push_str(&format!(", set_config({}, {}, true)", quote_literal(name), quote_literal(&value)));
+        }
+        prelude.push_str(&format!("; SET LOCAL ROLE {}", quote_ident(&user.role)));
+        let run = async {
+            client.batch_execute(&prelude).await?;
+            client.simple_query(&self.statement(cell)).await
+        };
+        match run.await {
+            Ok(messages) => Ok(messages
+                .iter()
+                .find_map(|m| match m {
+                    SimpleQueryMessage::Row(row) if cell.command == Command::Select => row.get(0).and_then(|n| n.parse().ok()),
+                    SimpleQueryMessage::CommandComplete(n) if cell.command != Command::Select => Some(*n),
+                    _ => None,
+                })
+                .unwrap_or(0)),
+            Err(e) => Err(match e.as_db_error() {
+                Some(db) => (db.code().code().to_string(), db.message().to_string()),
+                None => (String::new(), e.to_string()),
+            }),
+        }
+    }
+
+    fn statement(&self, cell: &Cell) -> String {
+        let condition = cell
+            .condition
+            .as_ref()
+            .map(|c| format!(" WHERE {}", self.substitute(c)))
+            .unwrap_or_default();
+        let value = |v: &toml::Value| self.literal(v);
+        match cell.command {
+            Command::Select => format!("SELECT count(*) FROM {}{condition}", cell.table),
+            Command::Insert => {
+                let columns: Vec<String> = cell.values.keys().map(|k| quote_ident(k)).collect();
+                let values: Vec<String> = cell.values.values().map(value).collect();
+                if columns.is_empty() {
+                    format!("INSERT INTO {} DEFAULT VALUES", cell.table)
+                } else {
+                    format!("INSERT INTO {} ({}) VALUES ({})", cell.table, columns.join(", "), values.join(", "))
+                }
+            }
+            Command::Update => {
+                let sets: Vec<String> = cell
+                    .values
+                    .iter()
+                    .map(|(k, v)| format!("{} = {}", quote_ident(k), value(v)))
+                    .collect();
+                format!("UPDATE {} SET {}{condition}", cell.table, sets.join(", "))
+            }
+            Command::Delete => format!("DELETE FROM {}{condition}", cell.table),
+        }
+    }
+
+    fn literal(&self, value: &toml::Value) -> String {
+        match value {
+            toml::Value::String(s) => match self.users.iter().find(|(name, _)| *s == format!("{{{name}}}")) {
+                Some((name, user)) => quote_literal(&user_id(name, user)),
+                None => quote_literal(s),
+            },
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => quote_literal(&serde_json::to_string(other).unwrap_or_default()),
+        }
+    }
+}
+
+/// What is wrong with the outcome, if anything.
+fn judge(expected: &Expected, outcome: &Result<u64, (String, String)>) -> Option<String> {
+    let rows = |n: u64| if n == 1 { "1 row".to_string() } else { format!("{n} rows") };
+    match (expected, outcome) {
+        (Expected::Word(Word::Allowed), Ok(_)) => None,
+        (Expected::Word(Word::Denied), Err((code, _))) if code == "42501" => None,
+        (Expected::Rows(want), Ok(got)) if want == got => None,
+        (Expected::Word(Word::Denied), Ok(n)) => Some(format!(
+            "expected denied, but it was allowed ({}){}",
+            rows(*n),
+            if *n == 0 {
+                "; row level security hides rows rather than refusing: expect = 0 says it sees or changes none"
+            } else {
+                ""
+            }
+        )),
+        (Expected::Rows(want), Ok(got)) => Some(format!("expected {}, got {}", rows(*want), rows(*got))),
+        (expected, Err((code, message))) => {
+            let want = match expected {
+                Expected::Rows(n) => rows(*n),
+                Expected::Word(Word::Allowed) => "allowed".to_string(),
+                Expected::Word(Word::Denied) => "denied (SQLSTATE 42501)".to_string(),
+            };
+            Some(format!("expected {want}, but it failed: {message} (SQLSTATE {code})"))
+        }
+    }
+}
+
+/// A user's id: the one given, or a fixed one derived from the name, so that reruns agree.
+fn user_id(name: &str, user: &User) -> String {
+    if let Some(id) = &user.id {
+        return id.clone();
+    }
+    // FNV-1a over the name, spread into a version-4-shaped uuid.
+    let mut hash: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for byte in name.bytes() {
+        hash ^= byte as u128;
+        hash = hash.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    let hex = format!("{hash:032x}");
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+pub fn quote_ident(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_matrix_names_its_users_and_cells() {
+        let source = r#"
+setup = "insert into notes (owner) values ({alice})"
+
+[users.alice]
+role = "authenticated"
+[users.visitor]
+role = "anon"
+
+[[cell]]
+user = "alice"
+table = "public.notes"
+command = "update"
+where = "owner = {alice}"
+values = { body = "x", owner = "{alice}" }
+expect = 1
+
+[[cell]]
+user = "visitor"
+table = "public.notes"
+command = "select"
+expect = "denied"
+"#;
+        let matrix = Matrix::parse("m.rls.toml".into(), source.into()).unwrap();
+        let alice = quote_literal(&user_id("alice", &matrix.users["alice"]));
+        assert_eq!(matrix.setup().unwrap(), format!("insert into notes (owner) values ({alice})"));
+        assert_eq!(
+            matrix.statement(&matrix.cells[0].0),
+            format!("UPDATE public.notes SET \"body\" = 'x', \"owner\" = {alice} WHERE owner = {alice}")
+        );
+        assert_eq!(matrix.location(matrix.cells[1].1).line, 17);
+        let err = Matrix::parse(
+            "m.rls.toml".into(),
+            "[[cell]]\nuser = \"bob\"\ntable = \"t\"\ncommand = \"select\"\nexpect = 1\n".into(),
+        )
+        .unwrap_err();
+        assert_eq!(err, "m.rls.toml:1: cell names user `bob`, which [users] does not define");
+        let err = Matrix::parse(
+            "m.rls.toml".into(),
+            "[[cell]]\nuser = \"bob\"\ntable = \"t\"\ncommand = \"upsert\"\nexpect = 1\n".into(),
+        )
+        .unwrap_err();
+        assert!(err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn outcomes_are_judged_against_the_expectation() {
+        assert_eq!(judge(&Expected::Rows(1), &Ok(1)), None);
+        assert_eq!(judge(&Expected::Rows(1), &Ok(2)).unwrap(), "expected 1 row, got 2 rows");
+        assert_eq!(
+            judge(
+                &Expected::Word(Word::Denied),
+                &Err(("42501".into(), "new row violates row-level security policy".into()))
+            ),
+            None
+        );
+        assert!(judge(&Expected::Word(Word::Denied), &Ok(0)).unwrap().contains("expect = 0"));
+        assert!(judge(&Expected::Word(Word::Allowed), &Err(("23502".into(), "null value".into())))
+            .unwrap()
+            .contains("SQLSTATE 23502"));
+    }
+}
