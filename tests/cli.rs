@@ -708,7 +708,7 @@ fn a_supabase_project_passes_on_plain_postgres_with_the_preset() {
     out.stdout_has("note: the Supabase preset prepared the database");
     out.in_order(&[
         "PASS  seed          1 passed",
-        "PASS  pgtap         9 passed",
+        "PASS  pgtap         11 passed",
         "PASS  rls           7 passed",
         "PASS  expectations  5 passed",
     ]);
@@ -718,13 +718,14 @@ fn a_supabase_project_passes_on_plain_postgres_with_the_preset() {
     for name in [
         "name=\"4 - bob does not see alice&apos;s notes\"",
         "name=\"2 - carol cannot upload into another folder\"",
+        "name=\"3 - freeze_time stops the clock\"",
         "name=\"visitor (anon) select on public.notes\"",
         "name=\"policies\"",
         "name=\"supabase/seed.sql\"",
     ] {
         assert!(xml.contains(name), "JUnit lacks {name}:\n{xml}");
     }
-    assert_eq!(xml.matches("<testcase ").count(), 3 * 4 + 1 + 9 + 7 + 5, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 3 * 4 + 1 + 11 + 7 + 5, "{xml}");
 }
 
 #[test]
@@ -810,16 +811,20 @@ fn update_expectations_writes_the_counts_and_keeps_the_comments() {
         "migrations/001_t.sql",
         "CREATE TABLE t (id int PRIMARY KEY);\nCREATE INDEX t_id ON t (id);\n",
     );
-    repo.write("dbgate.toml", "# our schema\n[expect]\ntables = 7 # how many tables\nindexes = 0\n");
+    repo.write(
+        "dbgate.toml",
+        "# our schema\n[expect]\ntables = 7 # how many tables\nindexes = 0\n\n[expect.schema.public]\ntables = 0\n",
+    );
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has("dbgate.toml:3:10: expected 7 tables, found 1");
+    out.stdout_has("dbgate.toml:7:10: expected 0 tables in schema public, found 1");
     let out = Dbgate::at(repo.path()).args(["check", "--update-expectations"]).run();
     out.code(0);
-    out.stdout_has("note: updated the expectations in dbgate.toml: tables: 7 -> 1, indexes: 0 -> 2");
+    out.stdout_has("note: updated the expectations in dbgate.toml: tables: 7 -> 1, indexes: 0 -> 2, schema.public.tables: 0 -> 1");
     assert_eq!(
         fs::read_to_string(repo.path().join("dbgate.toml")).unwrap(),
-        "# our schema\n[expect]\ntables = 1 # how many tables\nindexes = 2\n"
+        "# our schema\n[expect]\ntables = 1 # how many tables\nindexes = 2\n\n[expect.schema.public]\ntables = 1\n"
     );
     Dbgate::at(repo.path()).args(["check"]).run().code(0);
 }
@@ -866,7 +871,7 @@ fn the_url_provider_drops_the_preset_roles_it_created() {
         .args(["check", "--provider", "url", "--database-url", &server.url()])
         .run();
     out.code(0);
-    out.stdout_has("PASS  pgtap         9 passed");
+    out.stdout_has("PASS  pgtap         11 passed");
     assert_eq!(server.inventory(), before);
 }
 
@@ -879,7 +884,7 @@ fn docker_runs_the_supabase_project_like_local() {
     out.code(0);
     out.in_order(&[
         "PASS  seed          1 passed",
-        "PASS  pgtap         9 passed",
+        "PASS  pgtap         11 passed",
         "PASS  rls           7 passed",
         "PASS  expectations  5 passed",
     ]);

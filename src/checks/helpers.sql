@@ -121,8 +121,10 @@ $$ LANGUAGE plpgsql;
 CREATE SCHEMA IF NOT EXISTS test_overrides;
 GRANT USAGE ON SCHEMA test_overrides TO anon, authenticated, service_role;
 
+-- SECURITY DEFINER: a test freezes time as whatever role it plays. No SET clause: the search path
+-- set inside must outlive the call.
 CREATE OR REPLACE FUNCTION tests.freeze_time(frozen_time timestamptz)
-RETURNS void AS $$
+RETURNS void SECURITY DEFINER AS $$
 BEGIN
     EXECUTE format('CREATE OR REPLACE FUNCTION test_overrides.now() RETURNS timestamptz LANGUAGE sql STABLE AS $f$ SELECT %L::timestamptz $f$', frozen_time);
     GRANT EXECUTE ON FUNCTION test_overrides.now() TO anon, authenticated, service_role;
@@ -133,7 +135,7 @@ END
 $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE FUNCTION tests.unfreeze_time()
-RETURNS void AS $$
+RETURNS void SECURITY DEFINER AS $$
 BEGIN
     DROP FUNCTION IF EXISTS test_overrides.now();
     PERFORM set_config('search_path', regexp_replace(regexp_replace(current_setting('search_path'), '^test_overrides, ', ''), ', pg_catalog$', ''), true);
