@@ -173,7 +173,7 @@ pub fn interrupt(child: Child, signal: nix::sys::signal::Signal) -> Output {
 /// Durations and versions vary from run to run; snapshots keep the rest.
 pub fn normalize(text: &str) -> String {
     let rules = [
-        (r"\d+ ms\b", "N ms"),
+        (r" *\d+ ms\b", " N ms"),
         (r"in \d+\.\d s", "in N s"),
         (r#"time="[0-9.e-]+""#, r#"time="N""#),
         (r#"timestamp="[^"]*""#, r#"timestamp="T""#),
