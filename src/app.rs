@@ -12,11 +12,13 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use crate::catalog::Catalog;
 use crate::checks::expectations::Expectations;
 use crate::checks::{self, DatabaseTests, Options, Plan};
+use crate::cli::FailOn;
 use crate::cli::ListArgs;
 use crate::config::{self, CheckSettings, DockerSettings, Preset, ProviderChoice};
 use crate::discovery::{discover, discover_tests, Discovery};
 use crate::error::Error;
 use crate::execute::connect;
+use crate::github;
 use crate::provider::auto::AutoProvider;
 use crate::provider::docker::{self, DockerProvider};
 use crate::provider::{local, local::LocalProvider, url::UrlProvider, Database, Provider};
@@ -32,7 +34,8 @@ struct Work {
     migration_timeout: Duration,
 }
 
-pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
+/// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
+pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     let started = Instant::now();
     let discovery = discover(&settings.root, &settings.sources)?;
     let tests = discover_tests(&settings.root, settings.test_dirs.as_deref(), settings.seed_files.as_deref())?;
@@ -86,7 +89,66 @@ pub async fn check(settings: CheckSettings) -> Result<Verdict, Error> {
     if let Some(path) = &settings.json {
         write_file(path, &report::json::render(&report))?;
     }
-    Ok(report.verdict)
+    if settings.github {
+        let context = github::Context::from_env(settings.github_token.clone(), None, None);
+        publish_to_github(&report, &context, &settings).await;
+    }
+    Ok(match (report.verdict, settings.fail_on) {
+        (Verdict::Failed, FailOn::Any) => crate::exit::GATE_FAILED,
+        _ => crate::exit::PASSED,
+    })
+}
+
+/// Annotations on stdout, the job summary, the step outputs and, when asked, the PR comment.
+/// Nothing here fails the gate: what cannot be written is a warning.
+async fn publish_to_github(report: &Report, context: &github::Context, settings: &CheckSettings) {
+    print!("{}", report::github::annotations(report));
+    let append = |path: &Path, text: &str| -> Result<(), std::io::Error> {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?
+            .write_all(text.as_bytes())
+    };
+    if let Some(path) = &context.step_summary {
+        if let Err(e) = append(path, &report::markdown::job_summary(report)) {
+            println!("::warning title=dbgate::cannot write the job summary to {}: {e}", path.display());
+        }
+    }
+    if let Some(path) = &context.output {
+        if let Err(e) = append(
+            path,
+            &report::github::outputs(report, settings.junit.as_deref(), settings.json.as_deref()),
+        ) {
+            println!("::warning title=dbgate::cannot write the step outputs to {}: {e}", path.display());
+        }
+    }
+    if settings.comment {
+        match github::upsert_comment(context, &report::markdown::comment(report)).await {
+            Ok(github::Posted::Created(url)) => println!("dbgate: commented on the pull request: {url}"),
+            Ok(github::Posted::Updated(url)) => println!("dbgate: updated its pull request comment: {url}"),
+            Err(e) => println!("::warning title=dbgate comment::{e}"),
+        }
+    }
+}
+
+/// `dbgate comment --from report.json`: the sticky comment from a saved report.
+pub async fn comment(args: &crate::cli::CommentArgs) -> Result<String, Error> {
+    let text = std::fs::read_to_string(&args.from).map_err(|source| Error::Read {
+        path: args.from.clone(),
+        source,
+    })?;
+    let report: Report = serde_json::from_str(&text).map_err(|e| Error::Read {
+        path: args.from.clone(),
+        source: std::io::Error::other(format!("not a dbgate JSON report: {e}")),
+    })?;
+    let context = github::Context::from_env(args.github_token.clone(), args.pr, args.repo.clone());
+    match github::upsert_comment(&context, &report::markdown::comment(&report)).await {
+        Ok(github::Posted::Created(url)) => Ok(format!("commented on the pull request: {url}\n")),
+        Ok(github::Posted::Updated(url)) => Ok(format!("updated the pull request comment: {url}\n")),
+        Err(e) => Err(Error::Comment(e)),
+    }
 }
 
 fn docker_provider(settings: &DockerSettings) -> DockerProvider {

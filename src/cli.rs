@@ -23,6 +23,25 @@ pub enum Command {
     List(ListArgs),
     /// Remove the containers and temporary clusters that killed runs left behind.
     Gc(GcArgs),
+    /// Post (or update) dbgate's pull request comment from a saved JSON report, for workflows
+    /// where the run that checks cannot write (pull requests from forks)
+    Comment(CommentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The JSON report a `dbgate check --json` wrote
+    #[arg(long, value_name = "PATH")]
+    pub from: PathBuf,
+    /// The pull request number [default: from the event in GITHUB_EVENT_PATH]
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// owner/name [default: GITHUB_REPOSITORY]
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// Token that may comment [default: GITHUB_TOKEN]
+    #[arg(long, value_name = "TOKEN", env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +101,26 @@ pub struct CheckArgs {
     /// Write the actual object counts into [expect] of dbgate.toml (keeping its comments) instead of failing on them
     #[arg(long)]
     pub update_expectations: bool,
+    /// GitHub mode: annotations, job summary and step outputs [default: on when GITHUB_ACTIONS=true]
+    #[arg(long)]
+    pub github: bool,
+    /// In GitHub mode, post or update dbgate's comment on the pull request
+    #[arg(long)]
+    pub comment: bool,
+    /// Token for the pull request comment [default: GITHUB_TOKEN]
+    #[arg(long, value_name = "TOKEN", env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+    /// When a failed gate makes dbgate exit 1: always (any), or never (report only)
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when anything failed
+    Any,
+    /// Report only: exit 0 even when the gate failed
+    Never,
 }
 
 #[derive(Debug, Args)]

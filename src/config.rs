@@ -113,6 +113,11 @@ pub struct CheckSettings {
     pub json: Option<PathBuf>,
     pub migration_timeout: Duration,
     pub color: bool,
+    /// GitHub mode: `--github`, or running in GitHub Actions.
+    pub github: bool,
+    pub comment: bool,
+    pub github_token: Option<String>,
+    pub fail_on: crate::cli::FailOn,
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -251,5 +256,9 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         json: args.json.clone(),
         migration_timeout: Duration::from_secs(timeout),
         color,
+        github: args.github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        comment: args.comment,
+        github_token: args.github_token.clone(),
+        fail_on: args.fail_on,
     })
 }

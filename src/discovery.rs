@@ -32,7 +32,7 @@ fn render_problems(problems: &[String]) -> String {
 }
 
 /// The layout a migration was written in, named after the tools that use it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// `<version>_<name>.up.sql` + `.down.sql` (golang-migrate, sqlx)

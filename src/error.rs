@@ -30,6 +30,10 @@ pub enum Error {
     Connect(tokio_postgres::Error),
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot comment on the pull request: {0}")]
+    Comment(crate::github::CommentError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error("internal error (a bug in dbgate; please report it): {0}")]
@@ -41,8 +45,10 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Discovery(_) | Error::Config(_) | Error::Write { .. } => exit::INPUT,
-            Error::Provider(_) | Error::Catalog(_) | Error::Connect(_) | Error::Signals(_) | Error::Internal(_) => exit::ENVIRONMENT,
+            Error::Discovery(_) | Error::Config(_) | Error::Write { .. } | Error::Read { .. } => exit::INPUT,
+            Error::Provider(_) | Error::Catalog(_) | Error::Connect(_) | Error::Signals(_) | Error::Internal(_) | Error::Comment(_) => {
+                exit::ENVIRONMENT
+            }
             Error::Interrupted(_) => exit::INTERRUPTED,
         }
     }

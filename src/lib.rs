@@ -15,6 +15,7 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod execute;
+pub mod github;
 pub mod preset;
 pub mod provider;
 pub mod report;
@@ -34,10 +35,7 @@ pub fn run(cli: cli::Cli) -> i32 {
     };
     let result = match cli.command {
         cli::Command::Check(args) => match config::check_settings(&args) {
-            Ok(settings) => runtime.block_on(app::check(settings)).map(|verdict| match verdict {
-                report::Verdict::Passed => exit::PASSED,
-                report::Verdict::Failed => exit::GATE_FAILED,
-            }),
+            Ok(settings) => runtime.block_on(app::check(settings)),
             Err(e) => Err(e.into()),
         },
         cli::Command::List(args) => app::list(&args).map(|text| {
@@ -45,6 +43,10 @@ pub fn run(cli: cli::Cli) -> i32 {
             exit::PASSED
         }),
         cli::Command::Gc(args) => runtime.block_on(app::gc(&args)).map(|text| {
+            print!("{text}");
+            exit::PASSED
+        }),
+        cli::Command::Comment(args) => runtime.block_on(app::comment(&args)).map(|text| {
             print!("{text}");
             exit::PASSED
         }),

@@ -44,7 +44,7 @@ pub struct MetaCommand {
 }
 
 /// How a script will run, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "mode", content = "reason", rename_all = "snake_case")]
 pub enum RunMode {
     Transaction,

@@ -2,14 +2,14 @@
 
 use super::{ObjectId, Snapshot};
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Difference {
     pub object: ObjectId,
     #[serde(flatten)]
     pub change: Change,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     /// There now, not expected.
@@ -22,16 +22,6 @@ pub enum Change {
         expected: Option<String>,
         actual: Option<String>,
     },
-}
-
-impl serde::Serialize for ObjectId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("ObjectId", 2)?;
-        s.serialize_field("kind", &self.kind)?;
-        s.serialize_field("name", &self.name)?;
-        s.end()
-    }
 }
 
 pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Difference> {

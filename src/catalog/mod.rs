@@ -14,7 +14,7 @@ pub use diff::{Change, Difference, Wording};
 const QUERY: &str = include_str!("query.sql");
 
 /// An object's kind and name, as a user says it: ("index", "idx_orders_created on public.orders").
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ObjectId {
     pub kind: String,
     pub name: String,

@@ -88,7 +88,37 @@ fn failure_text(failures: &[super::Failure]) -> String {
     text
 }
 
-/// Server messages may carry control characters that XML 1.0 cannot hold.
+/// Server messages may carry ANSI colour codes and control characters that XML 1.0 cannot hold.
 fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect()
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte; other escapes: ESC and one character.
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else if !c.is_control() || c == '\n' || c == '\t' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ansi_codes_and_control_characters_are_stripped() {
+        assert_eq!(
+            super::clean("bad \u{1b}[31;1mred\u{1b}[0m and \u{7} bell\nnext"),
+            "bad red and  bell\nnext"
+        );
+    }
 }

@@ -1,17 +1,19 @@
 //! The one report model every renderer reads: what ran, what passed, what failed and where.
 
 pub mod console;
+pub mod github;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::Difference;
 use crate::script::RunMode;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub dbgate_version: String,
     pub verdict: Verdict,
@@ -33,7 +35,7 @@ pub struct Report {
 
 /// One test case outside the migration checks: a smoke test file, a pgTAP assertion, an RLS
 /// matrix cell, an expectation, the seed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestCaseResult {
     /// `seed`, `smoke`, `pgtap`, `rls` or `expectations`.
     pub suite: String,
@@ -71,7 +73,7 @@ impl TestCaseResult {
 }
 
 /// A table with row level security, and what the tests do to it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CoverageRow {
     pub table: String,
     /// Role -> commands the RLS matrix runs as that role.
@@ -86,7 +88,7 @@ impl CoverageRow {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Passed,
@@ -94,7 +96,7 @@ pub enum Verdict {
 }
 
 /// Where the checks ran.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
     pub provider: String,
     /// The container image, for the docker provider.
@@ -104,7 +106,7 @@ pub struct Environment {
     pub server_version: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub migrations: usize,
     pub checks_passed: usize,
@@ -112,7 +114,7 @@ pub struct Summary {
     pub checks_skipped: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MigrationResult {
     pub version: String,
     pub name: String,
@@ -138,7 +140,7 @@ impl MigrationResult {
 }
 
 /// The checks each migration goes through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     /// The migration runs.
@@ -173,7 +175,7 @@ impl CheckKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Passed,
@@ -181,7 +183,7 @@ pub enum Status {
     Skipped,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     pub kind: CheckKind,
     pub status: Status,
@@ -231,7 +233,7 @@ impl CheckResult {
 }
 
 /// A place in a file, 1-based; the column counts characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub file: PathBuf,
     pub line: usize,
@@ -245,13 +247,13 @@ impl std::fmt::Display for Location {
 }
 
 /// One thing that is wrong.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Failure {
     /// One sentence.
     pub message: String,
     pub location: Option<Location>,
     /// Lines that help: SQLSTATE, detail, hint, the source line with a caret, long values.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
     /// For a schema difference, the difference itself.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -115,15 +115,28 @@ impl Output {
 }
 
 /// A scratch directory, removed at the end of the test.
-pub struct TempRepo(tempfile::TempDir);
+pub struct TempRepo(Scratch);
+
+enum Scratch {
+    Owned(tempfile::TempDir),
+    Borrowed(PathBuf),
+}
 
 impl TempRepo {
     pub fn new() -> TempRepo {
-        TempRepo(tempfile::Builder::new().prefix("dbgate-test-").tempdir().unwrap())
+        TempRepo(Scratch::Owned(tempfile::Builder::new().prefix("dbgate-test-").tempdir().unwrap()))
     }
 
     pub fn path(&self) -> &Path {
-        self.0.path()
+        match &self.0 {
+            Scratch::Owned(dir) => dir.path(),
+            Scratch::Borrowed(path) => path,
+        }
+    }
+
+    /// A view of a directory another TempRepo owns (it is not removed by this one).
+    pub fn at(path: PathBuf) -> TempRepo {
+        TempRepo(Scratch::Borrowed(path))
     }
 
     pub fn write(&self, relative: &str, text: &str) {
@@ -131,7 +144,7 @@ impl TempRepo {
     }
 
     pub fn write_bytes(&self, relative: &str, bytes: &[u8]) {
-        let path = self.0.path().join(relative);
+        let path = self.path().join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }
@@ -180,6 +193,7 @@ pub fn normalize(text: &str) -> String {
         (r#"hostname="[^"]*""#, r#"hostname="H""#),
         (r"PostgreSQL \d+\.\d+[^·\n]*", "PostgreSQL X "),
         (r"dbgate \d+\.\d+\.\d+", "dbgate X"),
+        (r"\d+\.\d s\b", "N s"),
     ];
     let mut out = text.to_string();
     for (pattern, replacement) in rules {

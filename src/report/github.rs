@@ -1,0 +1,81 @@
+//! GitHub workflow commands: an annotation at the exact line of each failure (so that the pull
+//! request's diff shows it), and the step's outputs.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use super::{Failure, Report, Status};
+
+/// `::error file=…,line=…,col=…,title=…::message` for every failure that has a place.
+pub fn annotations(report: &Report) -> String {
+    let mut out = String::new();
+    let mut annotate = |title: String, failure: &Failure| {
+        let Some(location) = &failure.location else { return };
+        let _ = writeln!(
+            out,
+            "::error file={},line={},col={},title={}::{}",
+            property(&location.file.display().to_string()),
+            location.line,
+            location.column,
+            property(&title),
+            data(&failure.message)
+        );
+    };
+    for migration in &report.migrations {
+        for check in migration.checks.iter().filter(|c| c.status == Status::Failed) {
+            let title = format!("dbgate {}: {}", check.kind.name(), migration.file.display());
+            for failure in &check.failures {
+                annotate(title.clone(), failure);
+            }
+        }
+    }
+    for case in report.tests.iter().filter(|t| t.status == Status::Failed) {
+        for failure in &case.failures {
+            annotate(format!("dbgate {}: {}", case.suite, case.name), failure);
+        }
+    }
+    out
+}
+
+/// `key=value` lines for `GITHUB_OUTPUT`.
+pub fn outputs(report: &Report, junit: Option<&Path>, json: Option<&Path>) -> String {
+    let verdict = match report.verdict {
+        super::Verdict::Passed => "passed",
+        super::Verdict::Failed => "failed",
+    };
+    let failed_tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
+    let s = &report.summary;
+    let mut out = format!(
+        "verdict={verdict}\nmigrations={}\nchecks-passed={}\nchecks-failed={}\nchecks-skipped={}\ntests={}\ntests-failed={failed_tests}\n",
+        s.migrations,
+        s.checks_passed,
+        s.checks_failed,
+        s.checks_skipped,
+        report.tests.len()
+    );
+    for (key, path) in [("junit-path", junit), ("json-path", json)] {
+        if let Some(path) = path {
+            let _ = writeln!(out, "{key}={}", path.display());
+        }
+    }
+    out
+}
+
+/// The message of a workflow command.
+fn data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// A property of a workflow command.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn workflow_command_values_are_escaped() {
+        assert_eq!(super::data("50% done\nnext"), "50%25 done%0Anext");
+        assert_eq!(super::property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

@@ -1,0 +1,363 @@
+//! Markdown for GitHub: the sticky PR comment and the job summary. The verdict first, then what
+//! failed with what a reviewer needs (file:line, the objects that differ, expected vs actual),
+//! then the migrations and tests. Everything that comes from the repo or the server is escaped,
+//! so that it cannot break the markdown, inject HTML or mention people.
+
+use std::fmt::Write;
+
+use super::{CheckResult, Failure, Report, Status, Verdict};
+
+/// Marks dbgate's own comment, so that a later run updates it instead of adding another.
+pub const COMMENT_MARKER: &str = "<!-- dbgate:sticky-comment -->";
+/// GitHub refuses comment bodies over 65,536 characters; leave room for the note.
+pub const COMMENT_LIMIT: usize = 65_000;
+
+/// The sticky PR comment: the report, shortened to fit GitHub's limit and saying so.
+pub fn comment(report: &Report) -> String {
+    fit(report, COMMENT_LIMIT, true)
+}
+
+/// The job summary (`GITHUB_STEP_SUMMARY`, at most 1 MiB).
+pub fn job_summary(report: &Report) -> String {
+    fit(report, 1_000_000, false)
+}
+
+fn fit(report: &Report, limit: usize, marker: bool) -> String {
+    // Fewer failures in full until it fits; the tables stay.
+    for max in [usize::MAX, 100, 50, 20, 10, 5, 1] {
+        let text = render(report, marker, max);
+        if text.chars().count() <= limit {
+            return text;
+        }
+    }
+    let text = render(report, marker, 1);
+    let note =
+        "\n\n…the report is too long for a comment and was cut here; the job summary, the JUnit and the JSON reports have all of it.\n";
+    const CLOSING_FENCE: &str = "\n````````";
+    let cut: String = text.chars().take(limit - note.chars().count() - CLOSING_FENCE.len()).collect();
+    // Do not leave a code fence open.
+    let open_fence = cut.lines().filter(|l| l.trim_start().starts_with("```")).count() % 2 == 1;
+    format!("{cut}{}{note}", if open_fence { CLOSING_FENCE } else { "" })
+}
+
+fn render(report: &Report, marker: bool, max_failures: usize) -> String {
+    let mut out = String::new();
+    if marker {
+        out.push_str(COMMENT_MARKER);
+        out.push('\n');
+    }
+    let summary = &report.summary;
+    let failed_migrations = report.migrations.iter().filter(|m| m.status() == Status::Failed).count();
+    let failed_tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
+    match report.verdict {
+        Verdict::Passed => {
+            let _ = writeln!(out, "## ✅ dbgate: the migration gate passed\n");
+        }
+        Verdict::Failed => {
+            let mut what = Vec::new();
+            if failed_migrations > 0 {
+                what.push(format!("{failed_migrations} of {} migrations failed", report.migrations.len()));
+            }
+            if failed_tests > 0 {
+                what.push(format!("{failed_tests} of {} tests failed", report.tests.len()));
+            }
+            let _ = writeln!(out, "## ❌ dbgate: the migration gate failed\n\n**{}**\n", what.join(", "));
+        }
+    }
+    let env = &report.environment;
+    let image = env.image.as_ref().map(|i| format!(", {}", code(i))).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} checks passed, {} failed, {} skipped · PostgreSQL {} ({} provider{image}) · {:.1} s\n",
+        summary.checks_passed,
+        summary.checks_failed,
+        summary.checks_skipped,
+        text(&env.server_version),
+        text(&env.provider),
+        report.duration_ms as f64 / 1000.0
+    );
+
+    // What failed, in full, up to `max_failures` failures.
+    let mut shown = 0usize;
+    let mut hidden = 0usize;
+    let mut failures_out = String::new();
+    for migration in &report.migrations {
+        for check in migration.checks.iter().filter(|c| c.status == Status::Failed) {
+            let _ = writeln!(
+                failures_out,
+                "#### {} · {}\n",
+                code(&migration.file.display().to_string()),
+                text(check.kind.name())
+            );
+            render_check(&mut failures_out, check, max_failures, &mut shown, &mut hidden);
+        }
+    }
+    for case in report.tests.iter().filter(|t| t.status == Status::Failed) {
+        let _ = writeln!(
+            failures_out,
+            "#### {} · {}: {}\n",
+            code(&case.file.display().to_string()),
+            text(&case.suite),
+            text(&case.name)
+        );
+        for failure in &case.failures {
+            render_failure(&mut failures_out, failure, max_failures, &mut shown, &mut hidden);
+        }
+    }
+    if !failures_out.is_empty() {
+        out.push_str("### What failed\n\n");
+        out.push_str(&failures_out);
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "…and {hidden} more failures, not shown here to fit; the job summary, JUnit and JSON reports have all of them.\n"
+            );
+        }
+    }
+
+    out.push_str("### Migrations\n\n| | Migration | Rollback | Time | Checks |\n|---|---|---|---:|---|\n");
+    for migration in &report.migrations {
+        let checks: Vec<String> = migration
+            .checks
+            .iter()
+            .map(|c| format!("{} {}", icon(c.status), text(c.kind.name())))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} ms | {} |",
+            icon(migration.status()),
+            code(&migration.file.display().to_string()),
+            migration
+                .rollback
+                .as_ref()
+                .map(|r| code(&r.display().to_string()))
+                .unwrap_or_else(|| "none".to_string()),
+            migration.duration_ms,
+            checks.join(" · ")
+        );
+    }
+    if !report.tests.is_empty() {
+        out.push_str("\n### Tests\n\n| | Suite | Passed | Failed | Skipped |\n|---|---|---:|---:|---:|\n");
+        let mut suites: Vec<&str> = Vec::new();
+        for case in &report.tests {
+            if !suites.contains(&case.suite.as_str()) {
+                suites.push(&case.suite);
+            }
+        }
+        for suite in suites {
+            let count = |status: Status| report.tests.iter().filter(|t| t.suite == suite && t.status == status).count();
+            let status = if count(Status::Failed) > 0 {
+                Status::Failed
+            } else if count(Status::Passed) > 0 {
+                Status::Passed
+            } else {
+                Status::Skipped
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                icon(status),
+                text(suite),
+                count(Status::Passed),
+                count(Status::Failed),
+                count(Status::Skipped)
+            );
+        }
+    }
+    if let Some(rows) = &report.rls_coverage {
+        out.push_str("\n### RLS coverage\n\n| Table | Exercised by the RLS matrix | SQL tests |\n|---|---|---|\n");
+        for row in rows {
+            let exercised: Vec<String> = row
+                .exercised
+                .iter()
+                .map(|(role, commands)| format!("{}: {}", text(role), text(&commands.iter().cloned().collect::<Vec<_>>().join(", "))))
+                .collect();
+            let exercised = if row.untested() {
+                "⚠️ no test touches it".to_string()
+            } else if exercised.is_empty() {
+                "—".to_string()
+            } else {
+                exercised.join(" · ")
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {exercised} | {} |",
+                code(&row.table),
+                if row.touched_by_sql_tests { "yes" } else { "no" }
+            );
+        }
+    }
+    let _ = writeln!(out, "\n<sub>dbgate {}</sub>", text(&report.dbgate_version));
+    out
+}
+
+fn render_check(out: &mut String, check: &CheckResult, max: usize, shown: &mut usize, hidden: &mut usize) {
+    if let Some(headline) = &check.headline {
+        let _ = writeln!(out, "{}\n", text(headline));
+    }
+    for failure in &check.failures {
+        render_failure(out, failure, max, shown, hidden);
+    }
+}
+
+fn render_failure(out: &mut String, failure: &Failure, max: usize, shown: &mut usize, hidden: &mut usize) {
+    if *shown >= max {
+        *hidden += 1;
+        return;
+    }
+    *shown += 1;
+    let place = failure
+        .location
+        .as_ref()
+        .map(|l| format!("{} ", code(&format!("{}:{}:{}", l.file.display(), l.line, l.column))))
+        .unwrap_or_default();
+    let _ = writeln!(out, "- {place}{}", text(&failure.message));
+    if !failure.details.is_empty() {
+        let _ = writeln!(out, "\n{}", block(&failure.details.join("\n")));
+    }
+    out.push('\n');
+}
+
+fn icon(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "✅",
+        Status::Failed => "❌",
+        Status::Skipped => "⏭️",
+    }
+}
+
+/// Text from the repo or the server, inert in markdown: no HTML, no markdown syntax, no
+/// mentions, no line breaks that end a table row.
+pub fn text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            // A zero-width space after @ keeps GitHub from mentioning anyone.
+            '@' => out.push_str("@&#8203;"),
+            // What starts emphasis, code, links, headings, lists, tables and strikethrough.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '+' | '-' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inline code, with a fence longer than any run of backticks inside (markdown and HTML are not
+/// interpreted there, nor are mentions).
+pub fn code(raw: &str) -> String {
+    let clean: String = raw
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' || c == '|' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    let fence = "`".repeat(longest_run(&clean, '`') + 1);
+    let pad = if clean.starts_with('`') || clean.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{clean}{pad}{fence}")
+}
+
+/// A fenced block whose fence no line inside can close.
+pub fn block(raw: &str) -> String {
+    let clean: String = raw.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+    let fence = "`".repeat(longest_run(&clean, '`').max(2) + 1);
+    format!("{fence}text\n{clean}\n{fence}")
+}
+
+fn longest_run(text: &str, of: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for c in text.chars() {
+        run = if c == of { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CheckKind, Environment, Failure, Location, MigrationResult, Summary};
+
+    fn report_with(failures: Vec<Failure>) -> Report {
+        let check = CheckResult::failed(CheckKind::Replay, 1, None, failures);
+        Report {
+            dbgate_version: "0.1.0".into(),
+            verdict: Verdict::Failed,
+            environment: Environment {
+                provider: "local".into(),
+                image: None,
+                server: "s".into(),
+                server_version: "15".into(),
+            },
+            migrations_dir: "migrations".into(),
+            rollbacks_dir: None,
+            duration_ms: 1,
+            summary: Summary::default(),
+            migrations: vec![MigrationResult {
+                version: "1".into(),
+                name: "big".into(),
+                file: "migrations/1_big.sql".into(),
+                rollback: None,
+                layout: crate::discovery::Layout::Plain,
+                run_mode: None,
+                duration_ms: 1,
+                checks: vec![check],
+            }],
+            tests: Vec::new(),
+            rls_coverage: None,
+            warnings: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn failure(message: String, detail: String) -> Failure {
+        let mut failure = Failure::new(
+            message,
+            Some(Location {
+                file: "migrations/1_big.sql".into(),
+                line: 1,
+                column: 1,
+            }),
+        );
+        failure.details.push(detail);
+        failure
+    }
+
+    #[test]
+    fn a_comment_near_the_limit_drops_failures_and_says_so() {
+        let failures = (0..3000).map(|i| failure(format!("object {i} differs"), "x".repeat(100))).collect();
+        let body = comment(&report_with(failures));
+        assert!(body.chars().count() <= COMMENT_LIMIT, "{}", body.len());
+        assert!(body.contains("more failures, not shown here to fit"));
+        assert!(body.contains("### Migrations"), "the tables stay");
+    }
+
+    #[test]
+    fn one_enormous_failure_is_cut_with_a_note_and_no_open_fence() {
+        let body = comment(&report_with(vec![failure("huge".into(), "line\n".repeat(40_000))]));
+        assert!(body.chars().count() <= COMMENT_LIMIT);
+        assert!(
+            body.ends_with("the job summary, the JUnit and the JSON reports have all of it.\n"),
+            "{}",
+            &body[body.len() - 200..]
+        );
+        assert_eq!(body.lines().filter(|l| l.trim_start().starts_with("```")).count() % 2, 0);
+    }
+
+    #[test]
+    fn repo_text_cannot_inject_markdown_html_or_mentions() {
+        assert_eq!(
+            text("<img src=x> @octocat *bold* | x\nnext"),
+            "&lt;img src=x&gt; @&#8203;octocat \\*bold\\* \\| x next"
+        );
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x`"), "`` `x` ``");
+        assert!(block("```\n</details>").starts_with("````text\n"));
+    }
+}
