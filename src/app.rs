@@ -220,6 +220,7 @@ async fn run_checks(
     )
     .await?;
     let updates = outcome.expectation_updates.clone();
+    let first_statement_ms = outcome.first_statement_at.map(|at| at.duration_since(started).as_millis() as u64);
     let environment = Environment {
         provider: provider.to_string(),
         image,
@@ -228,6 +229,7 @@ async fn run_checks(
     };
     let mut report = Report::new(environment, &work.discovery, outcome, started.elapsed().as_millis() as u64);
     report.warnings.extend(notes);
+    report.first_statement_ms = first_statement_ms;
     if work.supabase_preset {
         report
             .notes

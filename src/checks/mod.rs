@@ -44,6 +44,8 @@ pub struct Outcome {
     pub rls_coverage: Option<Vec<CoverageRow>>,
     /// What `--update-expectations` changed, in words.
     pub expectation_updates: Vec<String>,
+    /// When the first migration's first statement was sent.
+    pub first_statement_at: Option<Instant>,
 }
 
 /// The checks could not go on for a reason that is not the migrations' fault.
@@ -67,6 +69,7 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let start = catalog.snapshot(client, None).await?;
     let mut current = start.clone();
+    let first_statement_at = Some(Instant::now());
     // The schema before each migration, for its rollback in the reverse chain.
     let mut before: Vec<Snapshot> = Vec::with_capacity(migrations.len());
     let mut stopped: Option<String> = None;
@@ -207,6 +210,7 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
         tests: Vec::new(),
         rls_coverage: None,
         expectation_updates: Vec::new(),
+        first_statement_at,
     };
     match &stopped {
         None => chain.test(plan, &start, &current, &mut outcome).await?,

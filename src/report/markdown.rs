@@ -298,6 +298,7 @@ mod tests {
             migrations_dir: "migrations".into(),
             rollbacks_dir: None,
             duration_ms: 1,
+            first_statement_ms: None,
             summary: Summary::default(),
             migrations: vec![MigrationResult {
                 version: "1".into(),

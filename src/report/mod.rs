@@ -21,6 +21,9 @@ pub struct Report {
     pub migrations_dir: PathBuf,
     pub rollbacks_dir: Option<PathBuf>,
     pub duration_ms: u64,
+    /// From dbgate's start to the first migration statement sent to the server.
+    #[serde(default)]
+    pub first_statement_ms: Option<u64>,
     pub summary: Summary,
     pub migrations: Vec<MigrationResult>,
     /// The repo's database tests, RLS cells and expectations, one case each.
@@ -326,6 +329,7 @@ impl Report {
             migrations,
             tests,
             rls_coverage,
+            first_statement_ms: None,
             warnings: discovery.warnings.clone(),
             notes: Vec::new(),
         }
