@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Tracker};
 use crate::checks::expectations::Expectations;
 use crate::checks::{self, DatabaseTests, Options, Plan};
 use crate::cli::FailOn;
@@ -32,6 +32,7 @@ struct Work {
     expectations: Option<Expectations>,
     update_expectations: Option<PathBuf>,
     migration_timeout: Duration,
+    full_snapshots: bool,
 }
 
 /// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
@@ -50,6 +51,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         expectations: settings.expectations.clone(),
         update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
         migration_timeout: settings.migration_timeout,
+        full_snapshots: settings.full_snapshots,
     });
     let mut signals = Signals::install()?;
     let report = match &settings.provider {
@@ -198,7 +200,9 @@ async fn run_checks(
         .await
         .map_err(Error::Connect)?;
     let server_version: String = version_row.get(0);
-    let catalog = Catalog::for_server(version_row.get::<_, i32>(1) as u32);
+    let catalog = Catalog::prepare(&client, version_row.get::<_, i32>(1) as u32)
+        .await
+        .map_err(Error::Connect)?;
     if work.supabase_preset {
         crate::preset::apply_supabase(&client)
             .await
@@ -210,15 +214,16 @@ async fn run_checks(
         expectations: work.expectations.as_ref(),
         update_expectations: work.update_expectations.as_deref(),
     };
-    let outcome = checks::run(
-        &client,
-        &catalog,
-        &plan,
-        &Options {
-            migration_timeout: work.migration_timeout,
-        },
-    )
-    .await?;
+    // After the preset: what it creates is the baseline, not the migrations' work.
+    let tracker = if work.full_snapshots {
+        Tracker::full_snapshots()
+    } else {
+        Tracker::install(&client).await
+    };
+    let options = Options {
+        migration_timeout: work.migration_timeout,
+    };
+    let outcome = checks::run(&client, &catalog, &tracker, &plan, &options).await?;
     let updates = outcome.expectation_updates.clone();
     let first_statement_ms = outcome.first_statement_at.map(|at| at.duration_since(started).as_millis() as u64);
     let environment = Environment {

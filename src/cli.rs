@@ -110,6 +110,9 @@ pub struct CheckArgs {
     /// Token for the pull request comment [default: GITHUB_TOKEN]
     #[arg(long, value_name = "TOKEN", env = "GITHUB_TOKEN", hide_env_values = true)]
     pub github_token: Option<String>,
+    /// Read the whole catalog after every script instead of what the script touched (slower; for a doubt about a verdict)
+    #[arg(long)]
+    pub full_snapshots: bool,
     /// When a failed gate makes dbgate exit 1: always (any), or never (report only)
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,

@@ -118,6 +118,8 @@ pub struct CheckSettings {
     pub comment: bool,
     pub github_token: Option<String>,
     pub fail_on: crate::cli::FailOn,
+    /// Read the whole catalog after every script, not only what the script touched.
+    pub full_snapshots: bool,
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -260,5 +262,6 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         comment: args.comment,
         github_token: args.github_token.clone(),
         fail_on: args.fail_on,
+        full_snapshots: args.full_snapshots,
     })
 }

@@ -175,21 +175,18 @@ mod tests {
     type Object<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 
     fn snapshot(objects: &[Object]) -> Snapshot {
-        Snapshot {
-            objects: objects
-                .iter()
-                .map(|(kind, name, attrs)| {
-                    let attrs = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                    (
-                        ObjectId {
-                            kind: kind.to_string(),
-                            name: name.to_string(),
-                        },
-                        Arc::new(attrs),
-                    )
-                })
-                .collect(),
+        let mut snapshot = Snapshot::default();
+        for (kind, name, attrs) in objects {
+            let attrs: super::super::Attributes = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            snapshot.insert_for_test(
+                ObjectId {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                },
+                Arc::new(attrs),
+            );
         }
+        snapshot
     }
 
     #[test]

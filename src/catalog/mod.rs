@@ -1,15 +1,26 @@
 //! The catalog: a snapshot of every object the migrations can create, read from the system
 //! catalogs (not pg_dump text, whose output changes between versions), and the differences
 //! between two snapshots, in words.
+//!
+//! Speed: a snapshot that reads the whole catalog grows with the schema and makes a gate over
+//! N migrations quadratic. So after the first, full snapshot, dbgate reads only what a script
+//! touched: event triggers record every DDL command's objects (and those that depend on them,
+//! whose text may name them), dropped objects, and GRANTs (found by the catalog rows they
+//! rewrote). Snapshots are persistent maps that share what did not change, and carry an
+//! order-independent fingerprint, so that comparing two is O(1) unless they differ.
 
 mod diff;
+mod touched;
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Statement};
 
 pub use diff::{Change, Difference, Wording};
+pub use touched::Tracker;
 
 const QUERY: &str = include_str!("query.sql");
 
@@ -27,58 +38,249 @@ impl std::fmt::Display for ObjectId {
 }
 
 /// An object's attributes; absent ones are not set.
-pub type Attributes = BTreeMap<String, String>;
+pub type Attributes = std::collections::BTreeMap<String, String>;
 
-/// The catalog at one moment. Attribute maps are shared between snapshots that agree on them,
-/// so that keeping a snapshot per migration costs little.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What changes are tracked on: `c<oid>` a relation and its parts, `p<oid>` a routine,
+/// `t<oid>` a type, `n<oid>` a schema, `x` the small sets re-read every time.
+pub type Owner = Arc<str>;
+
+/// The catalog at one moment. Cloning is cheap: the maps are persistent and share structure.
+#[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub objects: BTreeMap<ObjectId, Arc<Attributes>>,
+    pub objects: im::OrdMap<ObjectId, Arc<Attributes>>,
+    owners: im::HashMap<Owner, im::Vector<ObjectId>>,
+    /// A part's own key (`i<oid>` an index, `k` a constraint, `g` a trigger, `o` a policy,
+    /// `w` a rule, `a` a column default, `r` a role) -> its owner.
+    parts: im::HashMap<Arc<str>, Owner>,
+    fingerprint: u128,
+}
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint && self.objects.len() == other.objects.len()
+    }
+}
+impl Eq for Snapshot {}
+
+/// Which owners to read again.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Read everything.
+    pub full: bool,
+    pub relations: BTreeSet<u32>,
+    pub routines: BTreeSet<u32>,
+    pub types: BTreeSet<u32>,
+    pub schemas: BTreeSet<u32>,
+}
+
+impl Scope {
+    pub fn full() -> Scope {
+        Scope {
+            full: true,
+            ..Scope::default()
+        }
+    }
+
+    /// Adds an owner key (`c123`, `p45`...); false when it is not one.
+    pub fn add(&mut self, owner: &str) -> bool {
+        let (kind, oid) = owner.split_at(owner.len().min(1));
+        let Ok(oid) = oid.parse::<u32>() else { return false };
+        match kind {
+            "c" => self.relations.insert(oid),
+            "p" => self.routines.insert(oid),
+            "t" => self.types.insert(oid),
+            "n" => self.schemas.insert(oid),
+            _ => return false,
+        };
+        true
+    }
+
+    /// The owner keys to read again; `x` always.
+    fn owners(&self) -> impl Iterator<Item = String> + '_ {
+        self.relations
+            .iter()
+            .map(|o| format!("c{o}"))
+            .chain(self.routines.iter().map(|o| format!("p{o}")))
+            .chain(self.types.iter().map(|o| format!("t{o}")))
+            .chain(self.schemas.iter().map(|o| format!("n{o}")))
+            .chain(std::iter::once("x".to_string()))
+    }
 }
 
 /// Reads snapshots on one connection.
 pub struct Catalog {
-    query: String,
+    /// Everything.
+    full: Statement,
+    /// Only the owners given: $1 relations, $2 routines, $3 types, $4 schemas (oid arrays),
+    /// looked up by index, so that the cost follows the change, not the schema.
+    scoped: Statement,
 }
 
 impl Catalog {
     /// Prepares the catalog query for the server's version.
-    pub fn for_server(server_version_num: u32) -> Catalog {
+    pub async fn prepare(client: &Client, server_version_num: u32) -> Result<Catalog, tokio_postgres::Error> {
         let function_body = if server_version_num >= 140000 {
             "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END"
         } else {
             "p.prosrc"
         };
-        // A fixed search_path makes every name the query prints schema-qualified, whatever the
-        // migrations did to the session's search_path.
-        let query = format!(
-            "BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; {}; COMMIT",
-            QUERY.replace("{{function_body}}", function_body)
-        );
-        Catalog { query }
+        let query = QUERY.replace("{{function_body}}", function_body);
+        let full = query
+            .replace("{{relations}}", "pg_class c")
+            .replace("{{routines}}", "pg_proc p")
+            .replace("{{types}}", "pg_type t")
+            .replace("{{schemas}}", "true");
+        let scoped = query
+            .replace(
+                "{{relations}}",
+                "unnest($1::oid[]) AS wanted_relation(oid) JOIN pg_class c ON c.oid = wanted_relation.oid",
+            )
+            .replace(
+                "{{routines}}",
+                "unnest($2::oid[]) AS wanted_routine(oid) JOIN pg_proc p ON p.oid = wanted_routine.oid",
+            )
+            .replace(
+                "{{types}}",
+                "unnest($3::oid[]) AS wanted_type(oid) JOIN pg_type t ON t.oid = wanted_type.oid",
+            )
+            .replace("{{schemas}}", "n.oid = ANY($4::oid[])");
+        let full = client.prepare(&full).await?;
+        let scoped = client
+            .prepare_typed(&scoped, &[Type::OID_ARRAY, Type::OID_ARRAY, Type::OID_ARRAY, Type::OID_ARRAY])
+            .await?;
+        Ok(Catalog { full, scoped })
     }
 
-    /// Takes a snapshot; `previous` lends its attribute maps where nothing changed.
-    pub async fn snapshot(&self, client: &Client, previous: Option<&Snapshot>) -> Result<Snapshot, tokio_postgres::Error> {
-        let messages = client.simple_query(&self.query).await?;
-        let mut objects = BTreeMap::new();
-        for message in messages {
-            let SimpleQueryMessage::Row(row) = message else { continue };
-            let (Some(kind), Some(name)) = (row.get(0), row.get(1)) else {
+    /// Reads the whole catalog.
+    pub async fn snapshot(&self, client: &Client) -> Result<Snapshot, tokio_postgres::Error> {
+        self.update(client, &Snapshot::default(), &Scope::full()).await
+    }
+
+    /// `previous` with the owners in `scope` read again (everything, for a full scope).
+    pub async fn update(&self, client: &Client, previous: &Snapshot, scope: &Scope) -> Result<Snapshot, tokio_postgres::Error> {
+        let oids = |set: &BTreeSet<u32>| set.iter().copied().collect::<Vec<u32>>();
+        // A fixed search_path makes every name the query prints schema-qualified, whatever the
+        // migrations did to the session's search_path.
+        // A generic plan: planning this query costs more than running it on a small scope.
+        client
+            .batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan")
+            .await?;
+        let rows = if scope.full {
+            client.query(&self.full, &[]).await
+        } else {
+            client
+                .query(
+                    &self.scoped,
+                    &[
+                        &oids(&scope.relations),
+                        &oids(&scope.routines),
+                        &oids(&scope.types),
+                        &oids(&scope.schemas),
+                    ],
+                )
+                .await
+        };
+        client.batch_execute("COMMIT").await?;
+        let rows = rows?;
+
+        let mut next = if scope.full { Snapshot::default() } else { previous.clone() };
+        if !scope.full {
+            for owner in scope.owners() {
+                next.remove_owner(&owner);
+            }
+        }
+        for row in rows {
+            let (Some(kind), Some(name), Some(owner)) = (
+                row.get::<_, Option<&str>>(0),
+                row.get::<_, Option<&str>>(1),
+                row.get::<_, Option<&str>>(3),
+            ) else {
                 continue;
             };
             let id = ObjectId {
                 kind: kind.to_string(),
                 name: name.to_string(),
             };
-            let attributes = parse_attributes(row.get(2).unwrap_or("{}"));
-            let attributes = match previous.and_then(|p| p.objects.get(&id)) {
+            let attributes = parse_attributes(row.get::<_, Option<&str>>(2).unwrap_or("{}"));
+            // Share the previous snapshot's copy when nothing changed: memory stays flat.
+            let attributes = match previous.objects.get(&id) {
                 Some(same) if **same == attributes => same.clone(),
                 _ => Arc::new(attributes),
             };
-            objects.insert(id, attributes);
+            let part: Option<&str> = row.get(4);
+            next.insert(id, attributes, owner, part);
         }
-        Ok(Snapshot { objects })
+        Ok(next)
+    }
+}
+
+fn object_hash(id: &ObjectId, attributes: &Attributes) -> u128 {
+    // Two independent 64-bit hashes: a collision between different catalogs is not a concern.
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    0xdb_u8.hash(&mut b);
+    for hasher in [&mut a, &mut b] {
+        id.hash(hasher);
+        attributes.hash(hasher);
+    }
+    ((a.finish() as u128) << 64) | b.finish() as u128
+}
+
+impl Snapshot {
+    fn insert(&mut self, id: ObjectId, attributes: Arc<Attributes>, owner: &str, part: Option<&str>) {
+        let owner: Owner = Arc::from(owner);
+        self.fingerprint = self.fingerprint.wrapping_add(object_hash(&id, &attributes));
+        if let Some(old) = self.objects.insert(id.clone(), attributes) {
+            // The same object named twice (should not happen): keep the fingerprint honest.
+            let hash = object_hash(&id, &old);
+            self.fingerprint = self.fingerprint.wrapping_sub(hash);
+        }
+        self.owners.entry(owner.clone()).or_default().push_back(id);
+        if let Some(part) = part {
+            self.parts.insert(Arc::from(part), owner);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn insert_for_test(&mut self, id: ObjectId, attributes: Arc<Attributes>) {
+        self.insert(id, attributes, "x", None);
+    }
+
+    fn remove_owner(&mut self, owner: &str) {
+        let Some(ids) = self.owners.remove(owner) else { return };
+        for id in ids {
+            if let Some(attributes) = self.objects.remove(&id) {
+                self.fingerprint = self.fingerprint.wrapping_sub(object_hash(&id, &attributes));
+            }
+        }
+        self.parts.retain(|_, o| &**o != owner);
+    }
+
+    /// Whether `owner` (`c123`...) is in the snapshot.
+    pub fn has_owner(&self, owner: &str) -> bool {
+        self.owners.contains_key(owner)
+    }
+
+    /// The owner of a part (`i123`, `k45`...), if the snapshot has it.
+    pub fn owner_of_part(&self, part: &str) -> Option<Owner> {
+        self.parts.get(part).cloned()
+    }
+
+    /// The names of the roles in the snapshot.
+    pub fn roles(&self) -> BTreeSet<&str> {
+        self.objects
+            .keys()
+            .filter(|id| id.kind == "role")
+            .map(|id| id.name.as_str())
+            .collect()
+    }
+
+    /// What differs from `expected` in `self`, object by object.
+    pub fn differences_from(&self, expected: &Snapshot) -> Vec<Difference> {
+        if self == expected {
+            return Vec::new();
+        }
+        diff::differences(expected, self)
     }
 }
 
@@ -97,11 +299,4 @@ fn parse_attributes(json: &str) -> Attributes {
             Some((key, text))
         })
         .collect()
-}
-
-impl Snapshot {
-    /// What differs from `expected` in `self`, object by object.
-    pub fn differences_from(&self, expected: &Snapshot) -> Vec<Difference> {
-        diff::differences(expected, self)
-    }
 }

@@ -1,10 +1,18 @@
--- One row per object the migrations can create: (kind, identity, attributes as a JSON object).
--- Objects that belong to extensions, and the system schemas, are left out: they are not the
--- migrations' work. Attribute names are the words a user reads in a difference.
+-- One row per object the migrations can create: (kind, identity, attributes as a JSON object,
+-- owner, self). Objects that belong to extensions, the system schemas and dbgate's own
+-- bookkeeping are left out: they are not the migrations' work. Attribute names are the words a
+-- user reads in a difference.
+--
+-- `owner` groups rows by what a change is tracked on: a relation ('c' || oid) with its columns,
+-- constraints, indexes, triggers, policies, rules and privileges; a routine ('p'), a type ('t'),
+-- a schema ('n'); 'x' for the small sets re-read every time (extensions, event triggers,
+-- publications, default privileges, roles). `self` names a part by its own oid, so that a part
+-- that was dropped can be traced to its owner. The {{...}} sources are the whole catalogs, or
+-- only the relations, routines, types and schemas to read again (see catalog/mod.rs).
 WITH user_ns AS (
   SELECT n.oid, n.nspname FROM pg_namespace n
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-    AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+    AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%' AND n.nspname <> 'dbgate_internal'
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
 ),
 rel AS (
@@ -12,7 +20,7 @@ rel AS (
          format('%I.%I', ns.nspname, c.relname) AS name,
          CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
            WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' END AS kind
-  FROM pg_class c JOIN user_ns ns ON ns.oid = c.relnamespace
+  FROM {{relations}} JOIN user_ns ns ON ns.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ),
@@ -20,32 +28,33 @@ fn AS (
   SELECT p.oid, p.proowner, p.proacl, p.prokind,
          format('%I.%I(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) AS name,
          CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' ELSE 'function' END AS kind
-  FROM pg_proc p JOIN user_ns ns ON ns.oid = p.pronamespace
+  FROM {{routines}} JOIN user_ns ns ON ns.oid = p.pronamespace
   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 ),
 typ AS (
   SELECT t.oid, t.typowner, t.typacl, t.typtype, format('%I.%I', ns.nspname, t.typname) AS name,
          CASE t.typtype WHEN 'e' THEN 'enum type' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' ELSE 'composite type' END AS kind,
          t.typrelid, t.typbasetype, t.typtypmod, t.typnotnull, t.typdefaultbin
-  FROM pg_type t JOIN user_ns ns ON ns.oid = t.typnamespace
+  FROM {{types}} JOIN user_ns ns ON ns.oid = t.typnamespace
   WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
 ),
 role_name(oid, name) AS (
   SELECT 0::oid, 'PUBLIC' UNION ALL SELECT oid, quote_ident(rolname) FROM pg_roles
 ),
-grants(on_what, acl, owner, default_kind) AS (
-  SELECT 'schema ' || quote_ident(n.nspname), n.nspacl, n.nspowner, 'n' FROM pg_namespace n JOIN user_ns USING (oid)
-  UNION ALL SELECT kind || ' ' || name, relacl, relowner, CASE relkind WHEN 'S' THEN 's' ELSE 'r' END FROM rel
-  UNION ALL SELECT kind || ' ' || name, proacl, proowner, 'f' FROM fn
-  UNION ALL SELECT kind || ' ' || name, typacl, typowner, 'T' FROM typ
-  UNION ALL SELECT 'column ' || rel.name || '.' || quote_ident(a.attname), a.attacl, rel.relowner, NULL
+grants(on_what, acl, owner, default_kind, tracked_by) AS (
+  SELECT 'schema ' || quote_ident(n.nspname), n.nspacl, n.nspowner, 'n', 'n' || n.oid FROM pg_namespace n JOIN user_ns USING (oid) WHERE {{schemas}}
+  UNION ALL SELECT kind || ' ' || name, relacl, relowner, CASE relkind WHEN 'S' THEN 's' ELSE 'r' END, 'c' || oid FROM rel
+  UNION ALL SELECT kind || ' ' || name, proacl, proowner, 'f', 'p' || oid FROM fn
+  UNION ALL SELECT kind || ' ' || name, typacl, typowner, 'T', 't' || oid FROM typ
+  UNION ALL SELECT 'column ' || rel.name || '.' || quote_ident(a.attname), a.attacl, rel.relowner, NULL, 'c' || rel.oid
     FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
 )
 SELECT 'schema', quote_ident(n.nspname), jsonb_build_object(
   'owner', pg_get_userbyid(n.nspowner),
-  'comment', obj_description(n.oid, 'pg_namespace'))::text
+  'comment', obj_description(n.oid, 'pg_namespace'))::text, 'n' || n.oid, NULL
 FROM pg_namespace n JOIN user_ns USING (oid)
+WHERE {{schemas}}
 
 UNION ALL
 SELECT r.kind, r.name, (jsonb_build_object(
@@ -66,7 +75,8 @@ SELECT r.kind, r.name, (jsonb_build_object(
   'cycle', CASE WHEN s.seqcycle THEN 'yes' ELSE 'no' END,
   'owned by', (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d
      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-     WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)) END)::text
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)) END)::text,
+  'c' || r.oid, NULL
 FROM rel r JOIN pg_class c ON c.oid = r.oid LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
 
 UNION ALL
@@ -79,7 +89,7 @@ SELECT 'column', r.name || '.' || quote_ident(a.attname), jsonb_build_object(
   'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
   'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT typcollation FROM pg_type WHERE oid = a.atttypid) THEN (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
   'storage', CASE WHEN a.attstorage <> (SELECT typstorage FROM pg_type WHERE oid = a.atttypid) THEN a.attstorage::text END,
-  'comment', col_description(a.attrelid, a.attnum))::text
+  'comment', col_description(a.attrelid, a.attnum))::text, 'c' || r.oid, 'a' || ad.oid
 FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
@@ -91,14 +101,14 @@ SELECT 'constraint', quote_ident(co.conname) || ' on ' || r.name, jsonb_build_ob
   'definition', pg_get_constraintdef(co.oid),
   'deferrable', CASE WHEN co.condeferrable THEN CASE WHEN co.condeferred THEN 'initially deferred' ELSE 'initially immediate' END END,
   'validated', CASE WHEN NOT co.convalidated THEN 'no' END,
-  'comment', obj_description(co.oid, 'pg_constraint'))::text
+  'comment', obj_description(co.oid, 'pg_constraint'))::text, 'c' || r.oid, 'k' || co.oid
 FROM pg_constraint co JOIN rel r ON r.oid = co.conrelid
 
 UNION ALL
 SELECT 'index', quote_ident(ic.relname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_indexdef(i.indexrelid),
   'clustered', CASE WHEN i.indisclustered THEN 'yes' END,
-  'comment', obj_description(i.indexrelid, 'pg_class'))::text
+  'comment', obj_description(i.indexrelid, 'pg_class'))::text, 'c' || r.oid, 'i' || i.indexrelid
 FROM pg_index i JOIN rel r ON r.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
 
 UNION ALL
@@ -116,14 +126,14 @@ SELECT f.kind, f.name, jsonb_build_object(
   'settings', array_to_string(p.proconfig, ', '),
   'body', {{function_body}},
   'owner', pg_get_userbyid(p.proowner),
-  'comment', obj_description(p.oid, 'pg_proc'))::text
+  'comment', obj_description(p.oid, 'pg_proc'))::text, 'p' || f.oid, NULL
 FROM fn f JOIN pg_proc p ON p.oid = f.oid JOIN pg_language l ON l.oid = p.prolang
 
 UNION ALL
 SELECT 'trigger', quote_ident(t.tgname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_triggerdef(t.oid),
   'enabled', CASE t.tgenabled WHEN 'O' THEN 'yes' WHEN 'D' THEN 'no' WHEN 'R' THEN 'replica only' WHEN 'A' THEN 'always' END,
-  'comment', obj_description(t.oid, 'pg_trigger'))::text
+  'comment', obj_description(t.oid, 'pg_trigger'))::text, 'c' || r.oid, 'g' || t.oid
 FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
 WHERE NOT t.tgisinternal
 
@@ -134,11 +144,11 @@ SELECT 'policy', quote_ident(po.polname) || ' on ' || r.name, jsonb_build_object
   'roles', (SELECT string_agg(rn.name, ', ' ORDER BY rn.name) FROM unnest(po.polroles) pr JOIN role_name rn ON rn.oid = pr),
   'using', pg_get_expr(po.polqual, po.polrelid),
   'with check', pg_get_expr(po.polwithcheck, po.polrelid),
-  'comment', obj_description(po.oid, 'pg_policy'))::text
+  'comment', obj_description(po.oid, 'pg_policy'))::text, 'c' || r.oid, 'o' || po.oid
 FROM pg_policy po JOIN rel r ON r.oid = po.polrelid
 
 UNION ALL
-SELECT 'rule', quote_ident(ru.rulename) || ' on ' || r.name, jsonb_build_object('definition', pg_get_ruledef(ru.oid))::text
+SELECT 'rule', quote_ident(ru.rulename) || ' on ' || r.name, jsonb_build_object('definition', pg_get_ruledef(ru.oid))::text, 'c' || r.oid, 'w' || ru.oid
 FROM pg_rewrite ru JOIN rel r ON r.oid = ru.ev_class
 WHERE ru.rulename <> '_RETURN'
 
@@ -152,39 +162,40 @@ SELECT t.kind, t.name, jsonb_build_object(
   'default', CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END,
   'range of', CASE WHEN t.typtype = 'r' THEN (SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = t.oid) END,
   'owner', pg_get_userbyid(t.typowner),
-  'comment', obj_description(t.oid, 'pg_type'))::text
+  'comment', obj_description(t.oid, 'pg_type'))::text, 't' || t.oid, NULL
 FROM typ t
 
 UNION ALL
 SELECT 'constraint', quote_ident(co.conname) || ' on domain ' || t.name, jsonb_build_object(
-  'definition', pg_get_constraintdef(co.oid))::text
+  'definition', pg_get_constraintdef(co.oid))::text, 't' || t.oid, 'k' || co.oid
 FROM pg_constraint co JOIN typ t ON t.oid = co.contypid
 
 UNION ALL
 SELECT 'extension', quote_ident(e.extname), jsonb_build_object(
   'version', e.extversion, 'schema', e.extnamespace::regnamespace::text,
-  'comment', obj_description(e.oid, 'pg_extension'))::text
+  'comment', obj_description(e.oid, 'pg_extension'))::text, 'x', NULL
 FROM pg_extension e
 
 UNION ALL
 SELECT 'event trigger', quote_ident(et.evtname), jsonb_build_object(
   'event', et.evtevent, 'function', et.evtfoid::regproc::text,
   'enabled', CASE et.evtenabled WHEN 'D' THEN 'no' ELSE 'yes' END,
-  'tags', array_to_string(et.evttags, ', '))::text
+  'tags', array_to_string(et.evttags, ', '))::text, 'x', NULL
 FROM pg_event_trigger et
-WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_event_trigger'::regclass AND d.objid = et.oid AND d.deptype = 'e')
+WHERE et.evtname NOT LIKE 'dbgate\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_event_trigger'::regclass AND d.objid = et.oid AND d.deptype = 'e')
 
 UNION ALL
 SELECT 'publication', quote_ident(pu.pubname), jsonb_build_object(
   'all tables', CASE WHEN pu.puballtables THEN 'yes' END,
   'publishes', concat_ws(', ', CASE WHEN pu.pubinsert THEN 'insert' END, CASE WHEN pu.pubupdate THEN 'update' END,
      CASE WHEN pu.pubdelete THEN 'delete' END, CASE WHEN pu.pubtruncate THEN 'truncate' END),
-  'tables', (SELECT string_agg(pr.prrelid::regclass::text, ', ' ORDER BY pr.prrelid::regclass::text) FROM pg_publication_rel pr WHERE pr.prpubid = pu.oid))::text
+  'tables', (SELECT string_agg(pr.prrelid::regclass::text, ', ' ORDER BY pr.prrelid::regclass::text) FROM pg_publication_rel pr WHERE pr.prpubid = pu.oid))::text, 'x', NULL
 FROM pg_publication pu
 
 UNION ALL
 SELECT 'privilege', g.privilege_type || ' on ' || gr.on_what || ' to ' || rn.name, jsonb_build_object(
-  'with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text
+  'with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text, gr.tracked_by, NULL
 FROM grants gr
 CROSS JOIN LATERAL aclexplode(coalesce(gr.acl, CASE WHEN gr.default_kind IS NULL THEN '{}'::aclitem[] ELSE acldefault(gr.default_kind::"char", gr.owner) END)) g
 JOIN role_name rn ON rn.oid = g.grantee
@@ -194,7 +205,7 @@ SELECT 'default privilege', g.privilege_type || ' on new ' ||
   CASE da.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas' END ||
   CASE WHEN da.defaclnamespace <> 0 THEN ' in schema ' || da.defaclnamespace::regnamespace::text ELSE '' END ||
   ' created by ' || quote_ident(pg_get_userbyid(da.defaclrole)) || ' to ' || rn.name,
-  jsonb_build_object('with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text
+  jsonb_build_object('with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text, 'x', NULL
 FROM pg_default_acl da CROSS JOIN LATERAL aclexplode(da.defaclacl) g
 JOIN role_name rn ON rn.oid = g.grantee
 
@@ -209,6 +220,7 @@ SELECT 'role', quote_ident(ro.rolname), jsonb_build_object(
   'bypass row level security', CASE WHEN ro.rolbypassrls THEN 'yes' ELSE 'no' END,
   'connection limit', ro.rolconnlimit::text,
   'settings', (SELECT array_to_string(s.setconfig, ', ') FROM pg_db_role_setting s WHERE s.setrole = ro.oid AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())) LIMIT 1),
-  'member of', (SELECT string_agg(quote_ident(g.rolname), ', ' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = ro.oid))::text
+  'member of', (SELECT string_agg(quote_ident(g.rolname), ', ' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = ro.oid))::text,
+  'x', 'r' || ro.oid
 FROM pg_roles ro
 WHERE ro.rolname !~ '^pg_'

@@ -16,7 +16,7 @@ pub use database_tests::DatabaseTests;
 
 use tokio_postgres::Client;
 
-use crate::catalog::{Catalog, Difference, Snapshot, Wording};
+use crate::catalog::{Catalog, Difference, Scope, Snapshot, Tracker, Wording};
 use crate::discovery::Migration;
 use crate::execute::{run_script, Ran, ScriptError};
 use crate::report::{CheckKind, CheckResult, CoverageRow, Failure, Location, MigrationResult, TestCaseResult};
@@ -60,14 +60,26 @@ pub enum CatalogError {
 struct Chain<'a> {
     client: &'a Client,
     catalog: &'a Catalog,
+    tracker: &'a Tracker,
     options: &'a Options,
 }
 
-pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &Options) -> Result<Outcome, CatalogError> {
+pub async fn run(
+    client: &Client,
+    catalog: &Catalog,
+    tracker: &Tracker,
+    plan: &Plan<'_>,
+    options: &Options,
+) -> Result<Outcome, CatalogError> {
     let migrations = plan.migrations;
-    let chain = Chain { client, catalog, options };
+    let chain = Chain {
+        client,
+        catalog,
+        tracker,
+        options,
+    };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
-    let start = catalog.snapshot(client, None).await?;
+    let start = chain.full_snapshot().await?;
     let mut current = start.clone();
     let first_statement_at = Some(Instant::now());
     // The schema before each migration, for its rollback in the reverse chain.
@@ -116,7 +128,7 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
                 continue;
             }
         }
-        let s1 = catalog.snapshot(client, Some(s0)).await?;
+        let s1 = chain.after(s0, &migration.up).await?;
         let Some(down) = &migration.down else {
             skip(result, &[CheckKind::Rollback, CheckKind::Reapply], "no rollback");
             current = s1;
@@ -125,7 +137,7 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
 
         // Rollback: S2 must equal S0.
         let started = Instant::now();
-        match run_script(client, down, options.migration_timeout).await {
+        let s2 = match run_script(client, down, options.migration_timeout).await {
             Err(error) => {
                 let headline = Some(format!("{} failed", down.path.display()));
                 result.checks.push(CheckResult::failed(
@@ -143,7 +155,7 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
                     continue;
                 }
                 // A rollback that failed in its transaction left the schema as the migration made it.
-                let now = catalog.snapshot(client, Some(&s1)).await?;
+                let now = chain.after(&s1, down).await?;
                 if now != s1 {
                     stopped = Some(format!("{} failed part way, leaving the schema in between", down.path.display()));
                 }
@@ -151,13 +163,14 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
                 continue;
             }
             Ok(_) => {
-                let s2 = catalog.snapshot(client, Some(&s1)).await?;
+                let s2 = chain.after(&s1, down).await?;
                 let s0 = &before[before.len() - 1];
                 result
                     .checks
                     .push(chain.rollback_restores(CheckKind::Rollback, started, &s2, s0, migration, down));
+                s2
             }
-        }
+        };
 
         // Reapply: S3 must equal S1.
         let started = Instant::now();
@@ -184,7 +197,7 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
                 });
             }
             Ok(_) => {
-                let s3 = catalog.snapshot(client, Some(&s1)).await?;
+                let s3 = chain.after(&s2, &migration.up).await?;
                 let wording = Wording {
                     added: "is new",
                     after: format!("after running {} again", file_name(&migration.up)),
@@ -216,12 +229,31 @@ pub async fn run(client: &Client, catalog: &Catalog, plan: &Plan<'_>, options: &
         None => chain.test(plan, &start, &current, &mut outcome).await?,
         Some(why) => outcome.tests = skipped_tests(plan, &format!("not run: {why}")),
     }
-    chain.reverse(migrations, &mut results, &before, stopped.as_deref()).await?;
+    chain
+        .reverse(migrations, &mut results, &before, stopped.as_deref(), current)
+        .await?;
     outcome.migrations = results;
     Ok(outcome)
 }
 
 impl Chain<'_> {
+    /// The whole catalog, with nothing left over in the tracker.
+    async fn full_snapshot(&self) -> Result<Snapshot, CatalogError> {
+        self.tracker.scope(self.client, &Snapshot::default(), None).await?;
+        Ok(self.catalog.snapshot(self.client).await?)
+    }
+
+    /// The catalog after a script, from the one before it and what the script touched. A role
+    /// that disappeared may have been renamed, which renames it everywhere: read everything.
+    async fn after(&self, before: &Snapshot, script: &Script) -> Result<Snapshot, CatalogError> {
+        let scope = self.tracker.scope(self.client, before, Some(script)).await?;
+        let next = self.catalog.update(self.client, before, &scope).await?;
+        if !scope.full && !before.roles().is_subset(&next.roles()) {
+            return Ok(self.catalog.update(self.client, before, &Scope::full()).await?);
+        }
+        Ok(next)
+    }
+
     /// Seed, tests, RLS matrices, coverage and expectations on the migrated schema `after`;
     /// `start` is the schema before the first migration (the image's and the preset's).
     async fn test(&self, plan: &Plan<'_>, start: &Snapshot, after: &Snapshot, outcome: &mut Outcome) -> Result<(), CatalogError> {
@@ -321,12 +353,14 @@ impl Chain<'_> {
 
     /// The reverse chain: from the last migration back to the first, each rollback must restore
     /// the schema from before its migration.
+    #[allow(clippy::too_many_arguments)]
     async fn reverse(
         &self,
         migrations: &[Migration],
         results: &mut [MigrationResult],
         before: &[Snapshot],
         stopped: Option<&str>,
+        mut state: Snapshot,
     ) -> Result<(), CatalogError> {
         let mut reason: Option<String> = stopped.map(|why| format!("the forward chain stopped: {why}"));
         for (index, migration) in migrations.iter().enumerate().rev() {
@@ -354,12 +388,13 @@ impl Chain<'_> {
                     reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                 }
                 Ok(_) => {
-                    let now = self.catalog.snapshot(self.client, Some(&before[index])).await?;
+                    let now = self.after(&state, down).await?;
                     let check = self.rollback_restores(CheckKind::RollbackChain, started, &now, &before[index], migration, down);
                     if check.status == crate::report::Status::Failed {
                         reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                     }
                     result.checks.push(check);
+                    state = now;
                 }
             }
         }

@@ -1,0 +1,300 @@
+//! What a script touched, as event triggers in the throwaway database record it: the owners of
+//! every object a DDL command created or altered, and of the objects that depend on those (their
+//! text may name what was renamed), the objects dropped, and the GRANTs (which name no object:
+//! their catalog rows are found by the transaction that rewrote them).
+
+use tokio_postgres::Client;
+
+use super::{Scope, Snapshot};
+use crate::script::Script;
+
+/// Installed once in the throwaway database, in a schema the snapshot leaves out. Needs a
+/// superuser; without one, every snapshot reads the whole catalog.
+const INSTALL: &str = r#"
+CREATE SCHEMA dbgate_internal;
+-- The triggers only write down what changed (they run on every DDL command: they must be
+-- cheap); owners and dependents are worked out afterwards, in one query per script.
+CREATE UNLOGGED TABLE dbgate_internal.touched (classid oid, objid oid, kind text, xid bigint);
+
+CREATE FUNCTION dbgate_internal.owner_of(cls oid, obj oid) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT CASE cls
+    WHEN 'pg_class'::regclass THEN coalesce(
+      (SELECT 'c' || indrelid FROM pg_index WHERE indexrelid = obj),
+      (SELECT 't' || reltype FROM pg_class WHERE oid = obj AND relkind = 'c'),
+      'c' || obj)
+    WHEN 'pg_proc'::regclass THEN 'p' || obj
+    WHEN 'pg_type'::regclass THEN 't' || obj
+    WHEN 'pg_namespace'::regclass THEN 'n' || obj
+    WHEN 'pg_constraint'::regclass THEN (SELECT CASE WHEN conrelid <> 0 THEN 'c' || conrelid ELSE 't' || contypid END FROM pg_constraint WHERE oid = obj)
+    WHEN 'pg_trigger'::regclass THEN (SELECT 'c' || tgrelid FROM pg_trigger WHERE oid = obj)
+    WHEN 'pg_policy'::regclass THEN (SELECT 'c' || polrelid FROM pg_policy WHERE oid = obj)
+    WHEN 'pg_rewrite'::regclass THEN (SELECT 'c' || ev_class FROM pg_rewrite WHERE oid = obj)
+    WHEN 'pg_attrdef'::regclass THEN (SELECT 'c' || adrelid FROM pg_attrdef WHERE oid = obj)
+  END
+$$;
+
+CREATE FUNCTION dbgate_internal.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO dbgate_internal.touched
+  SELECT classid, objid, upper(object_type), CASE WHEN coalesce(classid, 0) = 0 THEN txid_current() % 4294967296 END
+  FROM pg_event_trigger_ddl_commands();
+END
+$$;
+
+CREATE FUNCTION dbgate_internal.on_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO dbgate_internal.touched SELECT classid, objid, 'DROP', NULL FROM pg_event_trigger_dropped_objects();
+END
+$$;
+
+CREATE EVENT TRIGGER dbgate_ddl ON ddl_command_end EXECUTE FUNCTION dbgate_internal.on_ddl();
+CREATE EVENT TRIGGER dbgate_drop ON sql_drop EXECUTE FUNCTION dbgate_internal.on_drop();
+"#;
+
+/// What the triggers wrote down, as owners, dropped objects and GRANTs; emptied as it is read.
+const COLLECT: &str = "WITH t AS (DELETE FROM dbgate_internal.touched RETURNING classid, objid, kind, xid) \
+    SELECT 'drop', classid::regclass::text || ':' || objid, NULL FROM t WHERE kind = 'DROP' \
+    UNION ALL SELECT 'grant', kind, xid::text FROM t WHERE coalesce(classid, 0) = 0 \
+    UNION SELECT 'owner', dbgate_internal.owner_of(classid, objid), NULL FROM t WHERE kind <> 'DROP' AND coalesce(classid, 0) <> 0 \
+    UNION SELECT 'owner', dbgate_internal.owner_of(d.classid, d.objid), NULL FROM t \
+      JOIN pg_depend d ON d.refclassid = t.classid AND d.refobjid = t.objid WHERE t.kind <> 'DROP' AND coalesce(t.classid, 0) <> 0";
+
+/// The grant targets, resolved as the migration's session resolves names.
+const RESOLVE: &str = "SELECT 'c' || to_regclass(t)::oid FROM unnest($1::text[]) t \
+    UNION SELECT 'p' || coalesce(to_regprocedure(t), to_regproc(t))::oid FROM unnest($2::text[]) t \
+    UNION SELECT 'n' || to_regnamespace(t)::oid FROM unnest($3::text[]) t \
+    UNION SELECT 't' || to_regtype(t)::oid FROM unnest($4::text[]) t";
+
+/// Tracks what scripts touch, or, when it cannot, asks for full snapshots.
+pub struct Tracker {
+    /// The prepared COLLECT and RESOLVE queries, when the triggers are installed.
+    queries: Option<(tokio_postgres::Statement, tokio_postgres::Statement)>,
+}
+
+impl Tracker {
+    /// Reads the whole catalog every time.
+    pub fn full_snapshots() -> Tracker {
+        Tracker { queries: None }
+    }
+
+    /// Installs the event triggers; without the rights to, falls back to full snapshots.
+    pub async fn install(client: &Client) -> Tracker {
+        let installed = async {
+            client.batch_execute("BEGIN").await?;
+            client.batch_execute(INSTALL).await?;
+            client.batch_execute("COMMIT").await
+        }
+        .await;
+        if installed.is_err() {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Tracker::full_snapshots();
+        }
+        match (client.prepare(COLLECT).await, client.prepare(RESOLVE).await) {
+            (Ok(collect), Ok(resolve)) => Tracker {
+                queries: Some((collect, resolve)),
+            },
+            _ => Tracker::full_snapshots(),
+        }
+    }
+
+    pub fn is_incremental(&self) -> bool {
+        self.queries.is_some()
+    }
+
+    /// What to read again after `script` ran, relative to the snapshot taken before it.
+    pub async fn scope(&self, client: &Client, before: &Snapshot, script: Option<&Script>) -> Result<Scope, tokio_postgres::Error> {
+        let Some((collect, resolve)) = &self.queries else {
+            return Ok(Scope::full());
+        };
+        let mut scope = Scope::default();
+        let mut grant_xid: Option<u64> = None;
+        let mut granted: Vec<String> = Vec::new();
+        for row in client.query(collect, &[]).await? {
+            let (Some(what), Some(value)) = (row.get::<_, Option<&str>>(0), row.get::<_, Option<&str>>(1)) else {
+                continue;
+            };
+            match what {
+                // The owner of something a command created or altered, or of a dependent.
+                "owner" => {
+                    scope.add(value);
+                }
+                // "pg_class:123": what was dropped is gone from the catalog; the snapshot knows it.
+                "drop" => {
+                    if let Some(owner) = dropped_owner(value, before) {
+                        scope.add(&owner);
+                    }
+                }
+                // A GRANT on that kind of object (no object named), in transaction xid or later.
+                _ => {
+                    granted.push(value.to_string());
+                    if let Some(xid) = row.get::<_, Option<&str>>(2).and_then(|x| x.parse::<u64>().ok()) {
+                        grant_xid = Some(grant_xid.map_or(xid, |x| x.min(xid)));
+                    }
+                }
+            }
+        }
+        // The objects GRANT/REVOKE statements name, resolved as the migration's session resolves
+        // them; a GRANT that cannot be read so (ALL TABLES IN SCHEMA, one inside a DO block)
+        // makes dbgate look for the catalog rows it rewrote.
+        granted.retain(|kind| !DEFAULT_PRIVILEGE_KINDS.contains(&kind.as_str()));
+        if !granted.is_empty() {
+            if let Some(targets) = script.and_then(|s| grant_targets(s, granted.len())) {
+                let rows = client
+                    .query(resolve, &[&targets.relations, &targets.routines, &targets.schemas, &targets.types])
+                    .await?;
+                for row in rows {
+                    if let Some(owner) = row.get::<_, Option<&str>>(0) {
+                        scope.add(owner);
+                    }
+                }
+                granted.clear();
+            }
+        }
+        if let (Some(xid), false) = (grant_xid, granted.is_empty()) {
+            let mut catalogs = Vec::new();
+            for kind in &granted {
+                match kind.as_str() {
+                    "TABLE" | "SEQUENCE" | "COLUMN" => catalogs.extend([
+                        "SELECT 'c' || oid FROM pg_class WHERE xmin::text::bigint >= $1",
+                        "SELECT 'c' || attrelid FROM pg_attribute WHERE xmin::text::bigint >= $1",
+                    ]),
+                    "FUNCTION" | "PROCEDURE" | "ROUTINE" => catalogs.push("SELECT 'p' || oid FROM pg_proc WHERE xmin::text::bigint >= $1"),
+                    "SCHEMA" => catalogs.push("SELECT 'n' || oid FROM pg_namespace WHERE xmin::text::bigint >= $1"),
+                    "TYPE" | "DOMAIN" => catalogs.push("SELECT 't' || oid FROM pg_type WHERE xmin::text::bigint >= $1"),
+                    // Default privileges and the rest are re-read every time, or not tracked.
+                    _ => {}
+                }
+            }
+            catalogs.sort();
+            catalogs.dedup();
+            if !catalogs.is_empty() {
+                let query = catalogs.join(" UNION ");
+                for row in client.query(query.as_str(), &[&(xid as i64)]).await? {
+                    scope.add(row.get::<_, &str>(0));
+                }
+            }
+        }
+        Ok(scope)
+    }
+}
+
+/// Event trigger object types of ALTER DEFAULT PRIVILEGES: default privileges are re-read
+/// every time.
+const DEFAULT_PRIVILEGE_KINDS: [&str; 6] = ["TABLES", "SEQUENCES", "FUNCTIONS", "ROUTINES", "TYPES", "SCHEMAS"];
+
+#[derive(Debug, Default, PartialEq)]
+struct GrantTargets {
+    relations: Vec<String>,
+    routines: Vec<String>,
+    schemas: Vec<String>,
+    types: Vec<String>,
+}
+
+/// The objects the script's GRANT/REVOKE ... ON ... statements name, when every one of the
+/// `expected` grants the event triggers saw can be read that way.
+fn grant_targets(script: &Script, expected: usize) -> Option<GrantTargets> {
+    let mut targets = GrantTargets::default();
+    let mut found = 0;
+    for statement in script.statements().ok()? {
+        let text = &script.source[statement.range.clone()];
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let first = words.first()?.to_ascii_uppercase();
+        if first != "GRANT" && first != "REVOKE" {
+            continue;
+        }
+        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+        // GRANT role TO role: no ON, nothing the snapshot keeps apart from roles.
+        let Some(on) = upper.iter().position(|w| w == "ON") else { continue };
+        let end = upper.iter().rposition(|w| w == "TO" || w == "FROM")?;
+        if end <= on + 1 {
+            return None;
+        }
+        let (kind, names) = match upper[on + 1].as_str() {
+            "ALL" | "LARGE" | "FOREIGN" | "DATABASE" | "LANGUAGE" | "TABLESPACE" | "PARAMETER" => {
+                if upper[on + 1] == "ALL" {
+                    return None;
+                }
+                found += 1;
+                continue;
+            }
+            "TABLE" | "SEQUENCE" => ("c", &words[on + 2..end]),
+            "FUNCTION" | "PROCEDURE" | "ROUTINE" => ("p", &words[on + 2..end]),
+            "SCHEMA" => ("n", &words[on + 2..end]),
+            "TYPE" | "DOMAIN" => ("t", &words[on + 2..end]),
+            _ => ("c", &words[on + 1..end]),
+        };
+        found += 1;
+        for name in split_top_level(&names.join(" ")) {
+            let list = match kind {
+                "c" => &mut targets.relations,
+                "p" => &mut targets.routines,
+                "n" => &mut targets.schemas,
+                _ => &mut targets.types,
+            };
+            list.push(name);
+        }
+    }
+    (found >= expected).then_some(targets)
+}
+
+/// `a, b(int, text), c` -> the three names.
+fn split_top_level(list: &str) -> Vec<String> {
+    let (mut out, mut current, mut depth, mut quoted) = (Vec::new(), String::new(), 0i32, false);
+    for c in list.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(std::mem::take(&mut current).trim().to_string());
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// The owner a dropped object was tracked under, from the snapshot taken before it went.
+fn dropped_owner(dropped: &str, before: &Snapshot) -> Option<String> {
+    let (catalog, oid) = dropped.rsplit_once(':')?;
+    let owner = |key: String| before.has_owner(&key).then_some(key);
+    let part = |key: String| before.owner_of_part(&key).map(|o| o.to_string());
+    match catalog {
+        "pg_class" => owner(format!("c{oid}")).or_else(|| part(format!("i{oid}"))),
+        "pg_proc" => owner(format!("p{oid}")),
+        "pg_type" => owner(format!("t{oid}")),
+        "pg_namespace" => owner(format!("n{oid}")),
+        "pg_constraint" => part(format!("k{oid}")),
+        "pg_trigger" => part(format!("g{oid}")),
+        "pg_policy" => part(format!("o{oid}")),
+        "pg_rewrite" => part(format!("w{oid}")),
+        "pg_attrdef" => part(format!("a{oid}")),
+        // What the snapshot does not track: its disappearance changes nothing it shows.
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(sql: &str) -> Script {
+        Script::new("m.sql".into(), sql.into(), 0..sql.len())
+    }
+
+    #[test]
+    fn grant_statements_name_their_objects() {
+        let targets = grant_targets(&script("GRANT SELECT, INSERT ON bench.t1, \"Odd, Name\" TO app;\nREVOKE EXECUTE ON FUNCTION f(int, text), g() FROM PUBLIC;\nGRANT USAGE ON SCHEMA app TO x;\nGRANT admin TO bob;"), 3).unwrap();
+        assert_eq!(targets.relations, vec!["bench.t1", "\"Odd, Name\""]);
+        assert_eq!(targets.routines, vec!["f(int, text)", "g()"]);
+        assert_eq!(targets.schemas, vec!["app"]);
+        // ALL TABLES IN SCHEMA, or fewer statements than grants seen (one in a DO block): scan.
+        assert!(grant_targets(&script("GRANT SELECT ON ALL TABLES IN SCHEMA app TO x;"), 1).is_none());
+        assert!(grant_targets(&script("DO $$ BEGIN GRANT SELECT ON t TO x; END $$;"), 1).is_none());
+    }
+}
