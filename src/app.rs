@@ -33,6 +33,7 @@ struct Work {
     update_expectations: Option<PathBuf>,
     migration_timeout: Duration,
     full_snapshots: bool,
+    budgets: crate::config::Budgets,
 }
 
 /// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
@@ -52,6 +53,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
         migration_timeout: settings.migration_timeout,
         full_snapshots: settings.full_snapshots,
+        budgets: settings.budgets.clone(),
     });
     let mut signals = Signals::install()?;
     let report = match &settings.provider {
@@ -220,11 +222,31 @@ async fn run_checks(
     } else {
         Tracker::install(&client).await
     };
+    // The session's limits, as production would set them for its migrations.
+    for (setting, value) in [
+        ("statement_timeout", &work.budgets.statement_timeout),
+        ("lock_timeout", &work.budgets.lock_timeout),
+    ] {
+        if let Some(value) = value {
+            client
+                .batch_execute(&format!("SET {setting} = '{}'", value.replace('\'', "''")))
+                .await
+                .map_err(|e| {
+                    Error::Provider(crate::provider::ProviderError::Refused(format!(
+                        "cannot set {setting}: {}",
+                        crate::execute::describe(&e)
+                    )))
+                })?;
+        }
+    }
     let options = Options {
         migration_timeout: work.migration_timeout,
+        warn_after: work.budgets.warn_after,
+        fail_after: work.budgets.fail_after,
     };
     let outcome = checks::run(&client, &catalog, &tracker, &plan, &options).await?;
     let updates = outcome.expectation_updates.clone();
+    let slow = outcome.warnings.clone();
     let first_statement_ms = outcome.first_statement_at.map(|at| at.duration_since(started).as_millis() as u64);
     let environment = Environment {
         provider: provider.to_string(),
@@ -234,6 +256,7 @@ async fn run_checks(
     };
     let mut report = Report::new(environment, &work.discovery, outcome, started.elapsed().as_millis() as u64);
     report.warnings.extend(notes);
+    report.warnings.extend(slow);
     report.first_statement_ms = first_statement_ms;
     if work.supabase_preset {
         report

@@ -67,6 +67,31 @@ struct MigrationsSection {
     dir: Option<PathBuf>,
     rollbacks: Option<PathBuf>,
     timeout_seconds: Option<u64>,
+    /// PostgreSQL's statement_timeout for the migrations' session, e.g. "30s".
+    statement_timeout: Option<toml::Spanned<String>>,
+    /// PostgreSQL's lock_timeout, e.g. "5s".
+    lock_timeout: Option<toml::Spanned<String>>,
+    /// A migration slower than this is a warning.
+    warn_seconds: Option<f64>,
+    /// A migration slower than this fails the gate.
+    fail_seconds: Option<f64>,
+}
+
+/// Time budgets for migrations, from `[migrations]`.
+#[derive(Debug, Clone, Default)]
+pub struct Budgets {
+    pub statement_timeout: Option<String>,
+    pub lock_timeout: Option<String>,
+    pub warn_after: Option<Duration>,
+    pub fail_after: Option<Duration>,
+}
+
+/// A PostgreSQL duration: a number with an optional unit (ms, s, min, h, d).
+fn is_duration(text: &str) -> bool {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
+    let unit = text[digits.len()..].trim();
+    !digits.is_empty() && digits.parse::<f64>().is_ok() && ["", "ms", "s", "min", "h", "d"].contains(&unit)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +145,7 @@ pub struct CheckSettings {
     pub fail_on: crate::cli::FailOn,
     /// Read the whole catalog after every script, not only what the script touched.
     pub full_snapshots: bool,
+    pub budgets: Budgets,
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -236,6 +262,44 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
     if timeout == 0 {
         return Err(ConfigError::Usage("the migration timeout must be at least 1 second".into()));
     }
+    let mut budgets = Budgets::default();
+    for (key, value, slot) in [
+        (
+            "statement_timeout",
+            &file.migrations.statement_timeout,
+            &mut budgets.statement_timeout,
+        ),
+        ("lock_timeout", &file.migrations.lock_timeout, &mut budgets.lock_timeout),
+    ] {
+        if let Some(value) = value {
+            if !is_duration(value.get_ref()) {
+                let at = crate::script::position_at(&text, value.span().start.min(text.len()));
+                return Err(ConfigError::Invalid {
+                    path: path.clone(),
+                    message: format!(
+                        "line {}, [migrations] {key} = {:?}: not a duration (like \"30s\", \"500ms\", \"2min\")",
+                        at.line,
+                        value.get_ref()
+                    ),
+                });
+            }
+            *slot = Some(value.get_ref().trim().to_string());
+        }
+    }
+    for (key, seconds, slot) in [
+        ("warn_seconds", file.migrations.warn_seconds, &mut budgets.warn_after),
+        ("fail_seconds", file.migrations.fail_seconds, &mut budgets.fail_after),
+    ] {
+        if let Some(seconds) = seconds {
+            if !(seconds > 0.0 && seconds.is_finite()) {
+                return Err(ConfigError::Invalid {
+                    path: path.clone(),
+                    message: format!("[migrations] {key} must be a positive number of seconds, not {seconds}"),
+                });
+            }
+            *slot = Some(Duration::from_secs_f64(seconds));
+        }
+    }
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -263,5 +327,6 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         github_token: args.github_token.clone(),
         fail_on: args.fail_on,
         full_snapshots: args.full_snapshots,
+        budgets,
     })
 }

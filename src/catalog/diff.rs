@@ -34,14 +34,14 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
             (None, None) => break,
             (Some((id, _)), None) => {
                 out.push(Difference {
-                    object: (*id).clone(),
+                    object: ObjectId::clone(id),
                     change: Change::Removed,
                 });
                 expected_objects.next();
             }
             (None, Some((id, _))) => {
                 out.push(Difference {
-                    object: (*id).clone(),
+                    object: ObjectId::clone(id),
                     change: Change::Added,
                 });
                 actual_objects.next();
@@ -49,14 +49,14 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
             (Some((e_id, e_attrs)), Some((a_id, a_attrs))) => match e_id.cmp(a_id) {
                 std::cmp::Ordering::Less => {
                     out.push(Difference {
-                        object: (*e_id).clone(),
+                        object: ObjectId::clone(e_id),
                         change: Change::Removed,
                     });
                     expected_objects.next();
                 }
                 std::cmp::Ordering::Greater => {
                     out.push(Difference {
-                        object: (*a_id).clone(),
+                        object: ObjectId::clone(a_id),
                         change: Change::Added,
                     });
                     actual_objects.next();
@@ -68,7 +68,7 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
                             let (e, a) = (e_attrs.get(key), a_attrs.get(key));
                             if e != a {
                                 out.push(Difference {
-                                    object: (*e_id).clone(),
+                                    object: ObjectId::clone(e_id),
                                     change: Change::Changed {
                                         attribute: key.clone(),
                                         expected: e.cloned(),

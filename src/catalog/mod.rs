@@ -47,8 +47,10 @@ pub type Owner = Arc<str>;
 /// The catalog at one moment. Cloning is cheap: the maps are persistent and share structure.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub objects: im::OrdMap<ObjectId, Arc<Attributes>>,
-    owners: im::HashMap<Owner, im::Vector<ObjectId>>,
+    /// Keys are shared (`Arc`): persistent maps copy the nodes they change, and a node of
+    /// pointers is far smaller than a node of names.
+    pub objects: im::OrdMap<Arc<ObjectId>, Arc<Attributes>>,
+    owners: im::HashMap<Owner, im::Vector<Arc<ObjectId>>>,
     /// A part's own key (`i<oid>` an index, `k` a constraint, `g` a trigger, `o` a policy,
     /// `w` a rule, `a` a column default, `r` a role) -> its owner.
     parts: im::HashMap<Arc<str>, Owner>,
@@ -202,10 +204,11 @@ impl Catalog {
                 name: name.to_string(),
             };
             let attributes = parse_attributes(row.get::<_, Option<&str>>(2).unwrap_or("{}"));
-            // Share the previous snapshot's copy when nothing changed: memory stays flat.
-            let attributes = match previous.objects.get(&id) {
-                Some(same) if **same == attributes => same.clone(),
-                _ => Arc::new(attributes),
+            // Share the previous snapshot's copies when nothing changed: memory stays flat.
+            let (id, attributes) = match previous.objects.get_key_value(&id) {
+                Some((key, same)) if **same == attributes => (key.clone(), same.clone()),
+                Some((key, _)) => (key.clone(), Arc::new(attributes)),
+                None => (Arc::new(id), Arc::new(attributes)),
             };
             let part: Option<&str> = row.get(4);
             next.insert(id, attributes, owner, part);
@@ -227,7 +230,7 @@ fn object_hash(id: &ObjectId, attributes: &Attributes) -> u128 {
 }
 
 impl Snapshot {
-    fn insert(&mut self, id: ObjectId, attributes: Arc<Attributes>, owner: &str, part: Option<&str>) {
+    fn insert(&mut self, id: Arc<ObjectId>, attributes: Arc<Attributes>, owner: &str, part: Option<&str>) {
         let owner: Owner = Arc::from(owner);
         self.fingerprint = self.fingerprint.wrapping_add(object_hash(&id, &attributes));
         if let Some(old) = self.objects.insert(id.clone(), attributes) {
@@ -243,7 +246,7 @@ impl Snapshot {
 
     #[cfg(test)]
     pub(crate) fn insert_for_test(&mut self, id: ObjectId, attributes: Arc<Attributes>) {
-        self.insert(id, attributes, "x", None);
+        self.insert(Arc::new(id), attributes, "x", None);
     }
 
     fn remove_owner(&mut self, owner: &str) {

@@ -179,8 +179,8 @@ pub fn created<'a>(baseline: &'a Snapshot, after: &'a Snapshot) -> impl Iterator
     after
         .objects
         .iter()
-        .filter(move |(id, _)| !baseline.objects.contains_key(*id))
-        .map(|(id, attrs)| (id, attrs.as_ref()))
+        .filter(move |(id, _)| !baseline.objects.contains_key(id.as_ref()))
+        .map(|(id, attrs)| (id.as_ref(), attrs.as_ref()))
 }
 
 /// The names of the created objects of one kind, optionally in one schema.

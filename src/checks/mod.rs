@@ -26,6 +26,10 @@ use expectations::Expectations;
 pub struct Options {
     /// How long one script may run before it is cancelled.
     pub migration_timeout: Duration,
+    /// A migration slower than this is a warning...
+    pub warn_after: Option<Duration>,
+    /// ...and slower than this, a failure.
+    pub fail_after: Option<Duration>,
 }
 
 /// Everything the checks run over.
@@ -46,6 +50,8 @@ pub struct Outcome {
     pub expectation_updates: Vec<String>,
     /// When the first migration's first statement was sent.
     pub first_statement_at: Option<Instant>,
+    /// Migrations over the warning budget.
+    pub warnings: Vec<String>,
 }
 
 /// The checks could not go on for a reason that is not the migrations' fault.
@@ -85,6 +91,7 @@ pub async fn run(
     // The schema before each migration, for its rollback in the reverse chain.
     let mut before: Vec<Snapshot> = Vec::with_capacity(migrations.len());
     let mut stopped: Option<String> = None;
+    let mut slow: Vec<String> = Vec::new();
 
     for (migration, result) in migrations.iter().zip(results.iter_mut()) {
         if let Some(reason) = &stopped {
@@ -99,7 +106,31 @@ pub async fn run(
             Ok(Ran { run_mode, duration }) => {
                 result.run_mode = Some(run_mode);
                 result.duration_ms = millis(duration);
-                result.checks.push(CheckResult::passed(CheckKind::Replay, millis(duration)));
+                let took = format!("{} took {:.1} s", migration.up.path.display(), duration.as_secs_f64());
+                match (options.fail_after, options.warn_after) {
+                    (Some(limit), _) if duration > limit => {
+                        let at = Location {
+                            file: migration.up.path.clone(),
+                            line: 1,
+                            column: 1,
+                        };
+                        let failure = Failure::new(
+                            format!("{took}, over its {:.1} s budget ([migrations] fail_seconds)", limit.as_secs_f64()),
+                            Some(at),
+                        );
+                        result
+                            .checks
+                            .push(CheckResult::failed(CheckKind::Replay, millis(duration), None, vec![failure]));
+                    }
+                    (_, Some(limit)) if duration > limit => {
+                        slow.push(format!(
+                            "{took}, over the {:.1} s warning threshold ([migrations] warn_seconds)",
+                            limit.as_secs_f64()
+                        ));
+                        result.checks.push(CheckResult::passed(CheckKind::Replay, millis(duration)));
+                    }
+                    _ => result.checks.push(CheckResult::passed(CheckKind::Replay, millis(duration))),
+                }
             }
             Err(error) => {
                 let lost = matches!(error, ScriptError::ConnectionLost(_));
@@ -224,6 +255,7 @@ pub async fn run(
         rls_coverage: None,
         expectation_updates: Vec::new(),
         first_statement_at,
+        warnings: std::mem::take(&mut slow),
     };
     match &stopped {
         None => chain.test(plan, &start, &current, &mut outcome).await?,

@@ -67,21 +67,30 @@ impl Provider for LocalProvider {
         }
         let data = dir.path().join("data");
 
-        let mut initdb = command(&bin.join("initdb"), dir.path(), owner.as_ref());
-        initdb
-            .args(["-D"])
-            .arg(&data)
-            .args(["-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-locale", "--no-sync"]);
-        let output = initdb
-            .output()
-            .map_err(|e| ProviderError::Unavailable(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
-        if !output.status.success() {
-            return Err(ProviderError::Unavailable(format!(
-                "initdb failed ({}):\n{}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )));
+        // A copy of a cluster initialised before is ready far sooner than initdb.
+        let template = template_dir(&bin);
+        let copied = template.as_ref().is_some_and(|t| copy_tree(t, &data, owner.as_ref()).is_ok());
+        if !copied {
+            let _ = std::fs::remove_dir_all(&data);
+            let mut initdb = command(&bin.join("initdb"), dir.path(), owner.as_ref());
+            initdb
+                .args(["-D"])
+                .arg(&data)
+                .args(["-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-locale", "--no-sync"]);
+            let output = initdb
+                .output()
+                .map_err(|e| ProviderError::Unavailable(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
+            if !output.status.success() {
+                return Err(ProviderError::Unavailable(format!(
+                    "initdb failed ({}):\n{}{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                )));
+            }
+            if let Some(template) = &template {
+                save_template(&data, template);
+            }
         }
 
         let log_path = dir.path().join("server.log");
@@ -350,4 +359,60 @@ pub fn collect_garbage() -> Collected {
         }
     }
     collected
+}
+
+/// Where an initialised cluster for these server binaries is kept between runs:
+/// `$XDG_CACHE_HOME/dbgate` or `~/.cache/dbgate` (`DBGATE_CACHE_DIR` overrides; empty turns the
+/// cache off).
+fn template_dir(bin: &Path) -> Option<PathBuf> {
+    let base = match std::env::var_os("DBGATE_CACHE_DIR") {
+        Some(dir) if dir.is_empty() => return None,
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
+            .join("dbgate"),
+    };
+    // The binaries' identity: their path and the postgres executable's size and time.
+    let meta = std::fs::metadata(bin.join("postgres")).ok()?;
+    let stamp = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&(bin, meta.len(), stamp), &mut hasher);
+    Some(base.join(format!("cluster-{:016x}", std::hash::Hasher::finish(&hasher))))
+}
+
+/// Keeps a fresh cluster as the template, atomically: a half-written one is never used.
+fn save_template(data: &Path, template: &Path) {
+    let Some(parent) = template.parent() else { return };
+    if template.exists() || std::fs::create_dir_all(parent).is_err() {
+        return;
+    }
+    let partial = parent.join(format!(".partial-{}", std::process::id()));
+    if copy_tree(data, &partial, None).is_ok() && std::fs::rename(&partial, template).is_ok() {
+        return;
+    }
+    let _ = std::fs::remove_dir_all(&partial);
+}
+
+/// Copies a directory tree, giving it to `owner`; the cluster directory stays private (0700).
+fn copy_tree(from: &Path, to: &Path, owner: Option<&User>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to)?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target, owner)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+        if let Some(user) = owner {
+            std::os::unix::fs::chown(&target, Some(user.uid.as_raw()), Some(user.gid.as_raw()))?;
+        }
+    }
+    if let Some(user) = owner {
+        std::os::unix::fs::chown(to, Some(user.uid.as_raw()), Some(user.gid.as_raw()))?;
+    }
+    Ok(())
 }
