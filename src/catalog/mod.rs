@@ -50,7 +50,7 @@ pub struct Snapshot {
     /// Keys are shared (`Arc`): persistent maps copy the nodes they change, and a node of
     /// pointers is far smaller than a node of names.
     pub objects: im::OrdMap<Arc<ObjectId>, Arc<Attributes>>,
-    owners: im::HashMap<Owner, im::Vector<Arc<ObjectId>>>,
+    owners: im::HashMap<Owner, Owned>,
     /// A part's own key (`i<oid>` an index, `k` a constraint, `g` a trigger, `o` a policy,
     /// `w` a rule, `a` a column default, `r` a role) -> its owner.
     parts: im::HashMap<Arc<str>, Owner>,
@@ -63,6 +63,13 @@ impl PartialEq for Snapshot {
     }
 }
 impl Eq for Snapshot {}
+
+/// What an owner has in a snapshot: its objects and the part keys that lead to it.
+#[derive(Debug, Clone, Default)]
+struct Owned {
+    ids: im::Vector<Arc<ObjectId>>,
+    parts: im::Vector<Arc<str>>,
+}
 
 /// Which owners to read again.
 #[derive(Debug, Clone, Default)]
@@ -238,9 +245,12 @@ impl Snapshot {
             let hash = object_hash(&id, &old);
             self.fingerprint = self.fingerprint.wrapping_sub(hash);
         }
-        self.owners.entry(owner.clone()).or_default().push_back(id);
+        let owned = self.owners.entry(owner.clone()).or_default();
+        owned.ids.push_back(id);
         if let Some(part) = part {
-            self.parts.insert(Arc::from(part), owner);
+            let part: Arc<str> = Arc::from(part);
+            owned.parts.push_back(part.clone());
+            self.parts.insert(part, owner);
         }
     }
 
@@ -250,13 +260,15 @@ impl Snapshot {
     }
 
     fn remove_owner(&mut self, owner: &str) {
-        let Some(ids) = self.owners.remove(owner) else { return };
-        for id in ids {
+        let Some(owned) = self.owners.remove(owner) else { return };
+        for id in owned.ids {
             if let Some(attributes) = self.objects.remove(&id) {
                 self.fingerprint = self.fingerprint.wrapping_sub(object_hash(&id, &attributes));
             }
         }
-        self.parts.retain(|_, o| &**o != owner);
+        for part in owned.parts {
+            self.parts.remove(&part);
+        }
     }
 
     /// Whether `owner` (`c123`...) is in the snapshot.
