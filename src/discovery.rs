@@ -576,6 +576,26 @@ pub const TEST_DIRS: [&str; 3] = ["smoke", "supabase/tests", "tests/database"];
 /// Seed files loaded before the tests, all that exist, when none are configured.
 pub const SEED_FILES: [&str; 2] = ["seed.sql", "supabase/seed.sql"];
 
+/// The configured paths (each must exist: `what` names it in the error), or the defaults that exist.
+fn configured_or_default(
+    root: &Path,
+    configured: Option<&[PathBuf]>,
+    defaults: &[&str],
+    exists: fn(&Path) -> bool,
+    what: &str,
+    problems: &mut Vec<String>,
+) -> Vec<PathBuf> {
+    match configured {
+        Some(paths) => {
+            for path in paths.iter().filter(|p| !exists(&root.join(p))) {
+                problems.push(format!("the {what} {} does not exist", path.display()));
+            }
+            paths.iter().map(|p| root.join(p)).filter(|p| exists(p)).collect()
+        }
+        None => defaults.iter().map(|d| root.join(d)).filter(|p| exists(p)).collect(),
+    }
+}
+
 /// Finds the seed files, the SQL and pgTAP test files (`*.sql`) and the RLS matrices
 /// (`*.rls.toml`) in the test folders.
 pub fn discover_tests(
@@ -591,29 +611,13 @@ pub fn discover_tests(
         warnings: Vec::new(),
     };
     let mut tests = crate::checks::DatabaseTests::default();
-    let seed_paths: Vec<PathBuf> = match seeds {
-        Some(paths) => {
-            for path in paths.iter().filter(|p| !root.join(p).is_file()) {
-                found.problems.push(format!("the seed file {} does not exist", path.display()));
-            }
-            paths.iter().map(|p| root.join(p)).filter(|p| p.is_file()).collect()
-        }
-        None => SEED_FILES.iter().map(|f| root.join(f)).filter(|p| p.is_file()).collect(),
-    };
+    let seed_paths = configured_or_default(root, seeds, &SEED_FILES, Path::is_file, "seed file", &mut found.problems);
     for path in seed_paths {
         if let Some(source) = found.read(&path) {
             tests.seeds.push(found.script(&path, source));
         }
     }
-    let dirs: Vec<PathBuf> = match dirs {
-        Some(dirs) => {
-            for dir in dirs.iter().filter(|d| !root.join(d).is_dir()) {
-                found.problems.push(format!("the test folder {} does not exist", dir.display()));
-            }
-            dirs.iter().map(|d| root.join(d)).filter(|d| d.is_dir()).collect()
-        }
-        None => TEST_DIRS.iter().map(|d| root.join(d)).filter(|d| d.is_dir()).collect(),
-    };
+    let dirs = configured_or_default(root, dirs, &TEST_DIRS, Path::is_dir, "test folder", &mut found.problems);
     for dir in dirs {
         for entry in WalkDir::new(&dir).sort_by_file_name().into_iter() {
             let entry = match entry {

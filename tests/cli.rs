@@ -1471,3 +1471,17 @@ fn statement_timeout_and_time_budgets_come_from_the_config() {
     out.code(2);
     out.stderr_has("dbgate.toml: line 2, [migrations] statement_timeout = \"soon\": not a duration");
 }
+
+#[test]
+fn configured_test_folders_and_seed_files_must_exist() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
+    repo.write(
+        "dbgate.toml",
+        "[tests]\ndirs = [\"db/tests\"]\n\n[seed]\nfiles = [\"db/seed.sql\"]\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("the seed file db/seed.sql does not exist");
+    out.stderr_has("the test folder db/tests does not exist");
+}
