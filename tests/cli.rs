@@ -1485,3 +1485,23 @@ fn configured_test_folders_and_seed_files_must_exist() {
     out.stderr_has("the seed file db/seed.sql does not exist");
     out.stderr_has("the test folder db/tests does not exist");
 }
+
+#[test]
+fn a_migration_that_takes_the_event_triggers_away_falls_back_to_full_snapshots() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
+    repo.write("migrations/001_t_rollback.sql", "DROP TABLE t;\n");
+    // As DROP OWNED BY would, on a server where it can.
+    repo.write(
+        "migrations/002_sweep.sql",
+        "DROP SCHEMA IF EXISTS dbgate_internal CASCADE;\nCREATE INDEX t_id ON t (id);\n",
+    );
+    repo.write("migrations/002_sweep_rollback.sql", "SELECT 1;\n");
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    assert!(
+        verdicts["migrations"][1]["checks"][1]["failures"]
+            .to_string()
+            .contains("t_id on public.t"),
+        "{verdicts}"
+    );
+}

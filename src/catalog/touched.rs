@@ -3,6 +3,8 @@
 //! text may name what was renamed), the objects dropped, and the GRANTs (which name no object:
 //! their catalog rows are found by the transaction that rewrote them).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio_postgres::Client;
 
 use super::{Scope, Snapshot};
@@ -69,12 +71,17 @@ const RESOLVE: &str = "SELECT 'c' || to_regclass(t)::oid FROM unnest($1::text[])
 pub struct Tracker {
     /// The prepared COLLECT and RESOLVE queries, when the triggers are installed.
     queries: Option<(tokio_postgres::Statement, tokio_postgres::Statement)>,
+    /// Set when a migration took the triggers away (`DROP OWNED`, say): full snapshots from then on.
+    lost: AtomicBool,
 }
 
 impl Tracker {
     /// Reads the whole catalog every time.
     pub fn full_snapshots() -> Tracker {
-        Tracker { queries: None }
+        Tracker {
+            queries: None,
+            lost: AtomicBool::new(false),
+        }
     }
 
     /// Installs the event triggers; without the rights to, falls back to full snapshots.
@@ -92,24 +99,40 @@ impl Tracker {
         match (client.prepare(COLLECT).await, client.prepare(RESOLVE).await) {
             (Ok(collect), Ok(resolve)) => Tracker {
                 queries: Some((collect, resolve)),
+                lost: AtomicBool::new(false),
             },
             _ => Tracker::full_snapshots(),
         }
     }
 
     pub fn is_incremental(&self) -> bool {
-        self.queries.is_some()
+        self.queries.is_some() && !self.lost.load(Ordering::Relaxed)
     }
 
     /// What to read again after `script` ran, relative to the snapshot taken before it.
     pub async fn scope(&self, client: &Client, before: &Snapshot, script: Option<&Script>) -> Result<Scope, tokio_postgres::Error> {
-        let Some((collect, resolve)) = &self.queries else {
+        let Some((collect, resolve)) = self.queries.as_ref().filter(|_| !self.lost.load(Ordering::Relaxed)) else {
             return Ok(Scope::full());
+        };
+        // Triggers still there? A migration may have dropped them with everything it owns.
+        let installed = client
+            .query_opt(
+                "SELECT 1 FROM pg_event_trigger WHERE evtname = 'dbgate_ddl' AND evtenabled <> 'D'",
+                &[],
+            )
+            .await?
+            .is_some();
+        let rows = match (installed, client.query(collect, &[]).await) {
+            (true, Ok(rows)) => rows,
+            _ => {
+                self.lost.store(true, Ordering::Relaxed);
+                return Ok(Scope::full());
+            }
         };
         let mut scope = Scope::default();
         let mut grant_xid: Option<u64> = None;
         let mut granted: Vec<String> = Vec::new();
-        for row in client.query(collect, &[]).await? {
+        for row in rows {
             let (Some(what), Some(value)) = (row.get::<_, Option<&str>>(0), row.get::<_, Option<&str>>(1)) else {
                 continue;
             };
