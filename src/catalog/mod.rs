@@ -271,6 +271,17 @@ impl Snapshot {
         }
     }
 
+    /// The snapshot as far as comparing it goes (objects and fingerprint), without the indexes
+    /// that updating it needs: what the reverse chain keeps for every migration.
+    pub fn for_comparison(&self) -> Snapshot {
+        Snapshot {
+            objects: self.objects.clone(),
+            owners: im::HashMap::new(),
+            parts: im::HashMap::new(),
+            fingerprint: self.fingerprint,
+        }
+    }
+
     /// Whether `owner` (`c123`...) is in the snapshot.
     pub fn has_owner(&self, owner: &str) -> bool {
         self.owners.contains_key(owner)

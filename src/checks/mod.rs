@@ -98,7 +98,7 @@ pub async fn run(
             skip(result, &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply], reason);
             continue;
         }
-        before.push(current.clone());
+        before.push(current.for_comparison());
         let s0 = &current;
         let started = Instant::now();
         let up = run_script(client, &migration.up, options.migration_timeout).await;
