@@ -105,10 +105,6 @@ impl Tracker {
         }
     }
 
-    pub fn is_incremental(&self) -> bool {
-        self.queries.is_some() && !self.lost.load(Ordering::Relaxed)
-    }
-
     /// What to read again after `script` ran, relative to the snapshot taken before it.
     pub async fn scope(&self, client: &Client, before: &Snapshot, script: Option<&Script>) -> Result<Scope, tokio_postgres::Error> {
         let Some((collect, resolve)) = self.queries.as_ref().filter(|_| !self.lost.load(Ordering::Relaxed)) else {

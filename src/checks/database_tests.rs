@@ -116,11 +116,12 @@ async fn run_in_transaction(
     } else {
         None
     };
-    if scalar(client, "SELECT (to_regclass('auth.users') IS NOT NULL)::text")
+    // auth.users: the Supabase preset or image; the helpers and the matrices' users need it.
+    let has_auth = scalar(client, "SELECT (to_regclass('auth.users') IS NOT NULL)::text")
         .await?
         .as_deref()
-        == Some("true")
-    {
+        == Some("true");
+    if has_auth {
         client.batch_execute("SAVEPOINT dbgate_helpers").await?;
         if let Err(e) = client.batch_execute(HELPERS).await {
             client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_helpers").await?;
@@ -176,7 +177,7 @@ async fn run_in_transaction(
 
     for matrix in &tests.matrices {
         client.batch_execute("SAVEPOINT dbgate_matrix").await?;
-        match prepare_matrix(client, matrix, timeout).await {
+        match prepare_matrix(client, matrix, has_auth, timeout).await {
             Ok(()) => {
                 client.batch_execute("SAVEPOINT dbgate_cell").await?;
                 cases.extend(matrix.run_cells(client, "dbgate_cell").await);
@@ -193,13 +194,7 @@ async fn run_in_transaction(
 }
 
 /// The matrix's users (in auth.users, when it exists) and its setup rows.
-async fn prepare_matrix(client: &Client, matrix: &Matrix, timeout: Duration) -> Result<(), Failure> {
-    let has_auth = scalar(client, "SELECT (to_regclass('auth.users') IS NOT NULL)::text")
-        .await
-        .ok()
-        .flatten()
-        .as_deref()
-        == Some("true");
+async fn prepare_matrix(client: &Client, matrix: &Matrix, has_auth: bool, timeout: Duration) -> Result<(), Failure> {
     if has_auth {
         for (name, user, id) in matrix.users() {
             let email = user.email.clone().unwrap_or_else(|| format!("{name}@example.test"));
