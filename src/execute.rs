@@ -53,42 +53,104 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
     let statements = statements_of(script).map_err(|failure| ScriptError::Failed { run_mode: None, failure })?;
     let run_mode = script.run_mode(&statements);
     let in_transaction = run_mode == RunMode::Transaction;
-    if in_transaction {
-        client.batch_execute("BEGIN").await.map_err(|e| connection_lost(script, None, &e))?;
-    }
-    if let Err(error) = run_statements(client, script, &statements, timeout, |_, _| {}).await {
+    let with_run_mode = |error: ScriptError| match error {
+        ScriptError::Failed { failure, .. } => ScriptError::Failed {
+            run_mode: Some(run_mode.clone()),
+            failure,
+        },
+        lost => lost,
+    };
+    let ran = if in_transaction
+        && !statements
+            .iter()
+            .any(|s| starts_or_ends_transaction(&script.source[s.range.clone()]))
+    {
+        run_pipelined(client, script, &statements, timeout).await
+    } else {
+        if in_transaction {
+            client.batch_execute("BEGIN").await.map_err(|e| connection_lost(script, None, &e))?;
+        }
+        run_statements(client, script, &statements, timeout, |_, _| {}).await
+    };
+    if let Err(error) = ran {
         if in_transaction && !matches!(error, ScriptError::ConnectionLost(_)) {
             let _ = client.batch_execute("ROLLBACK").await;
         }
-        return Err(match error {
-            ScriptError::Failed { failure, .. } => ScriptError::Failed {
-                run_mode: Some(run_mode),
-                failure,
-            },
-            lost => lost,
-        });
+        return Err(with_run_mode(error));
     }
     if in_transaction {
         if let Err(error) = client.batch_execute("COMMIT").await {
-            // A deferred constraint fails at COMMIT: point at the end of the script.
             let last = statements.last().cloned().unwrap_or(Statement {
                 range: script.body.clone(),
             });
-            if is_fatal(client, &error) {
-                return Err(connection_lost(script, Some(&last), &error));
-            }
-            let mut failure = sql_failure(script, &last, &error);
-            failure.message = format!("{} (at COMMIT)", failure.message);
-            return Err(ScriptError::Failed {
-                run_mode: Some(run_mode),
-                failure,
-            });
+            return Err(with_run_mode(commit_failed(client, script, &last, &error)));
         }
     }
     Ok(Ran {
         run_mode,
         duration: started.elapsed(),
     })
+}
+
+/// Whether a statement begins or ends a transaction (the script manages its own).
+fn starts_or_ends_transaction(statement: &str) -> bool {
+    let mut words = statement
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    match words.next().as_deref() {
+        Some("BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT") => true,
+        Some("PREPARE") => words.next().as_deref() == Some("TRANSACTION"),
+        _ => false,
+    }
+}
+
+/// BEGIN and then every statement, sent without waiting for each answer: one round trip
+/// instead of one per statement. The server still runs them one by one, as sent; after a
+/// failure every later one fails unrun ("current transaction is aborted"), because the script
+/// has no transaction control of its own that could end the transaction early. Answers are read
+/// in order, so the first error is the failing statement's, placed as when statements are sent
+/// one by one. COMMIT (or ROLLBACK) is the caller's, once every answer is in.
+async fn run_pipelined(client: &Client, script: &Script, statements: &[Statement], timeout: Duration) -> Result<(), ScriptError> {
+    let deadline = Instant::now() + timeout;
+    let lost = |statement: Option<&Statement>, error: &tokio_postgres::Error| connection_lost(script, statement, error);
+    // Sending does not wait for the server: it only queues the message on the connection.
+    let begin = client.simple_query_raw("BEGIN").await.map_err(|e| lost(None, &e))?;
+    let mut sent = Vec::with_capacity(statements.len());
+    for statement in statements {
+        let text = &script.source[statement.range.clone()];
+        sent.push(client.simple_query_raw(text).await.map_err(|e| lost(Some(statement), &e))?);
+    }
+    drain(begin).await.map_err(|e| lost(None, &e))?;
+    for (statement, answer) in statements.iter().zip(sent) {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, drain(answer)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) if is_fatal(client, &error) => return Err(lost(Some(statement), &error)),
+            Ok(Err(error)) => {
+                return Err(ScriptError::Failed {
+                    run_mode: None,
+                    failure: sql_failure(script, statement, &error),
+                })
+            }
+            Err(_elapsed) => {
+                let _ = client.cancel_token().cancel_query(NoTls).await;
+                return Err(ScriptError::Failed {
+                    run_mode: None,
+                    failure: timed_out(script, statement, timeout),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a statement's answer to its end.
+async fn drain(answer: tokio_postgres::SimpleQueryStream) -> Result<(), tokio_postgres::Error> {
+    use futures_util::TryStreamExt;
+    let mut answer = std::pin::pin!(answer);
+    while answer.try_next().await?.is_some() {}
+    Ok(())
 }
 
 /// The statements of a script, or a failure at its first psql meta-command.
@@ -129,16 +191,10 @@ pub async fn run_statements(
             Ok(Err(error)) => error,
             Err(_elapsed) => {
                 let _ = client.cancel_token().cancel_query(NoTls).await;
-                let position = script.position(statement.range.start);
-                let mut failure = Failure::new(
-                    format!(
-                        "did not finish within {} s: this statement was still running and was cancelled (raise the limit with --migration-timeout)",
-                        timeout.as_secs()
-                    ),
-                    Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
-                );
-                failure.details.push(source_excerpt(script, statement.range.start));
-                return Err(ScriptError::Failed { run_mode: None, failure });
+                return Err(ScriptError::Failed {
+                    run_mode: None,
+                    failure: timed_out(script, statement, timeout),
+                });
             }
         };
         if is_fatal(client, &error) {
@@ -150,6 +206,34 @@ pub async fn run_statements(
         });
     }
     Ok(())
+}
+
+/// COMMIT failed (a deferred constraint, say): the failure points at the end of the script.
+fn commit_failed(client: &Client, script: &Script, last: &Statement, error: &tokio_postgres::Error) -> ScriptError {
+    if is_fatal(client, error) {
+        return connection_lost(script, Some(last), error);
+    }
+    let mut failure = sql_failure(script, last, error);
+    failure.message = format!("{} (at COMMIT)", failure.message);
+    ScriptError::Failed { run_mode: None, failure }
+}
+
+/// A statement still running when the script's time was up (it has been cancelled).
+fn timed_out(script: &Script, statement: &Statement, timeout: Duration) -> Failure {
+    let position = script.position(statement.range.start);
+    let mut failure = Failure::new(
+        format!(
+            "did not finish within {} s: this statement was still running and was cancelled (raise the limit with --migration-timeout)",
+            timeout.as_secs()
+        ),
+        Some(Location {
+            file: script.path.clone(),
+            line: position.line,
+            column: position.column,
+        }),
+    );
+    failure.details.push(source_excerpt(script, statement.range.start));
+    failure
 }
 
 /// An error after which the session is gone (a FATAL from the server, or no server at all).

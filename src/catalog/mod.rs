@@ -71,6 +71,11 @@ struct Owned {
     parts: im::Vector<Arc<str>>,
 }
 
+/// The way back from one snapshot to an earlier one: each object that differs, with its earlier
+/// attributes (`None`: it did not exist then). Far smaller than the earlier snapshot itself.
+#[derive(Debug, Default)]
+pub struct Undo(Vec<(Arc<ObjectId>, Option<Arc<Attributes>>)>);
+
 /// Which owners to read again.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
@@ -171,26 +176,27 @@ impl Catalog {
         // A fixed search_path makes every name the query prints schema-qualified, whatever the
         // migrations did to the session's search_path.
         // A generic plan: planning this query costs more than running it on a small scope.
-        client
-            .batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan")
-            .await?;
-        let rows = if scope.full {
-            client.query(&self.full, &[]).await
-        } else {
-            client
-                .query(
-                    &self.scoped,
-                    &[
-                        &oids(&scope.relations),
-                        &oids(&scope.routines),
-                        &oids(&scope.types),
-                        &oids(&scope.schemas),
-                    ],
-                )
-                .await
-        };
-        client.batch_execute("COMMIT").await?;
+        // The three are sent together (pipelined): one round trip.
+        let (relations, routines, types, schemas) = (
+            oids(&scope.relations),
+            oids(&scope.routines),
+            oids(&scope.types),
+            oids(&scope.schemas),
+        );
+        let (begun, rows, committed) = futures_util::join!(
+            client.batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan"),
+            async {
+                if scope.full {
+                    client.query(&self.full, &[]).await
+                } else {
+                    client.query(&self.scoped, &[&relations, &routines, &types, &schemas]).await
+                }
+            },
+            client.batch_execute("COMMIT"),
+        );
+        begun?;
         let rows = rows?;
+        committed?;
 
         let mut next = if scope.full { Snapshot::default() } else { previous.clone() };
         if !scope.full {
@@ -292,13 +298,47 @@ impl Snapshot {
         self.parts.get(part).cloned()
     }
 
-    /// The names of the roles in the snapshot.
+    /// The names of the roles in the snapshot. Roles are among the small sets re-read every
+    /// time (`x`), so this does not walk the whole snapshot.
     pub fn roles(&self) -> BTreeSet<&str> {
-        self.objects
-            .keys()
-            .filter(|id| id.kind == "role")
-            .map(|id| id.name.as_str())
-            .collect()
+        fn roles<'a>(ids: impl Iterator<Item = &'a Arc<ObjectId>>) -> BTreeSet<&'a str> {
+            ids.filter(|id| id.kind == "role").map(|id| id.name.as_str()).collect()
+        }
+        match self.owners.get("x") {
+            Some(owned) => roles(owned.ids.iter()),
+            None => roles(self.objects.keys()),
+        }
+    }
+
+    /// What takes this snapshot back to `earlier`: the objects that differ, with their earlier
+    /// attributes. Walks only the parts of the two maps that are not shared.
+    pub fn undo_to(&self, earlier: &Snapshot) -> Undo {
+        let changes = earlier
+            .objects
+            .diff(&self.objects)
+            .map(|item| match item {
+                im::ordmap::DiffItem::Add(id, _) => (id.clone(), None),
+                im::ordmap::DiffItem::Update { old: (id, old), .. } | im::ordmap::DiffItem::Remove(id, old) => {
+                    (id.clone(), Some(old.clone()))
+                }
+            })
+            .collect();
+        Undo(changes)
+    }
+
+    /// This snapshot with `undo` applied, as far as comparing goes: the earlier snapshot.
+    pub fn undone(&self, undo: &Undo) -> Snapshot {
+        let mut earlier = self.for_comparison();
+        for (id, attributes) in &undo.0 {
+            if let Some(now) = earlier.objects.remove(id) {
+                earlier.fingerprint = earlier.fingerprint.wrapping_sub(object_hash(id, &now));
+            }
+            if let Some(attributes) = attributes {
+                earlier.fingerprint = earlier.fingerprint.wrapping_add(object_hash(id, attributes));
+                earlier.objects.insert(id.clone(), attributes.clone());
+            }
+        }
+        earlier
     }
 
     /// What differs from `expected` in `self`, object by object.

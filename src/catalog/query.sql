@@ -9,6 +9,9 @@
 -- publications, default privileges, roles). `self` names a part by its own oid, so that a part
 -- that was dropped can be traced to its owner. The {{...}} sources are the whole catalogs, or
 -- only the relations, routines, types and schemas to read again (see catalog/mod.rs).
+--
+-- Comments are read from pg_description directly: obj_description() and col_description() are
+-- SQL functions that are not inlined, and calling them for every row cost as much as the rest.
 WITH user_ns AS (
   SELECT n.oid, n.nspname FROM pg_namespace n
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -52,7 +55,7 @@ grants(on_what, acl, owner, default_kind, tracked_by) AS (
 )
 SELECT 'schema', quote_ident(n.nspname), jsonb_build_object(
   'owner', pg_get_userbyid(n.nspowner),
-  'comment', obj_description(n.oid, 'pg_namespace'))::text, 'n' || n.oid, NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = n.oid AND classoid = 'pg_namespace'::regclass AND objsubid = 0))::text, 'n' || n.oid, NULL
 FROM pg_namespace n JOIN user_ns USING (oid)
 WHERE {{schemas}}
 
@@ -68,7 +71,7 @@ SELECT r.kind, r.name, (jsonb_build_object(
   'partition of', CASE WHEN c.relispartition THEN (SELECT i.inhparent::regclass::text || ' ' || pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i WHERE i.inhrelid = c.oid) END,
   'inherits', (SELECT string_agg(i.inhparent::regclass::text, ', ' ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = c.oid AND NOT c.relispartition),
   'replica identity', CASE c.relreplident WHEN 'f' THEN 'full' WHEN 'n' THEN 'nothing' WHEN 'i' THEN 'index' END,
-  'comment', obj_description(c.oid, 'pg_class'))
+  'comment', (SELECT description FROM pg_description WHERE objoid = c.oid AND classoid = 'pg_class'::regclass AND objsubid = 0))
   || CASE WHEN s.seqrelid IS NULL THEN '{}'::jsonb ELSE jsonb_build_object(
   'type', format_type(s.seqtypid, NULL), 'start', s.seqstart::text, 'increment', s.seqincrement::text,
   'minimum', s.seqmin::text, 'maximum', s.seqmax::text, 'cache', s.seqcache::text,
@@ -89,7 +92,7 @@ SELECT 'column', r.name || '.' || quote_ident(a.attname), jsonb_build_object(
   'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
   'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT typcollation FROM pg_type WHERE oid = a.atttypid) THEN (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
   'storage', CASE WHEN a.attstorage <> (SELECT typstorage FROM pg_type WHERE oid = a.atttypid) THEN a.attstorage::text END,
-  'comment', col_description(a.attrelid, a.attnum))::text, 'c' || r.oid, 'a' || ad.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = a.attrelid AND classoid = 'pg_class'::regclass AND objsubid = a.attnum))::text, 'c' || r.oid, 'a' || ad.oid
 FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
@@ -101,14 +104,14 @@ SELECT 'constraint', quote_ident(co.conname) || ' on ' || r.name, jsonb_build_ob
   'definition', pg_get_constraintdef(co.oid),
   'deferrable', CASE WHEN co.condeferrable THEN CASE WHEN co.condeferred THEN 'initially deferred' ELSE 'initially immediate' END END,
   'validated', CASE WHEN NOT co.convalidated THEN 'no' END,
-  'comment', obj_description(co.oid, 'pg_constraint'))::text, 'c' || r.oid, 'k' || co.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = co.oid AND classoid = 'pg_constraint'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'k' || co.oid
 FROM pg_constraint co JOIN rel r ON r.oid = co.conrelid
 
 UNION ALL
 SELECT 'index', quote_ident(ic.relname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_indexdef(i.indexrelid),
   'clustered', CASE WHEN i.indisclustered THEN 'yes' END,
-  'comment', obj_description(i.indexrelid, 'pg_class'))::text, 'c' || r.oid, 'i' || i.indexrelid
+  'comment', (SELECT description FROM pg_description WHERE objoid = i.indexrelid AND classoid = 'pg_class'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'i' || i.indexrelid
 FROM pg_index i JOIN rel r ON r.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
 
 UNION ALL
@@ -126,14 +129,14 @@ SELECT f.kind, f.name, jsonb_build_object(
   'settings', array_to_string(p.proconfig, ', '),
   'body', {{function_body}},
   'owner', pg_get_userbyid(p.proowner),
-  'comment', obj_description(p.oid, 'pg_proc'))::text, 'p' || f.oid, NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = p.oid AND classoid = 'pg_proc'::regclass AND objsubid = 0))::text, 'p' || f.oid, NULL
 FROM fn f JOIN pg_proc p ON p.oid = f.oid JOIN pg_language l ON l.oid = p.prolang
 
 UNION ALL
 SELECT 'trigger', quote_ident(t.tgname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_triggerdef(t.oid),
   'enabled', CASE t.tgenabled WHEN 'O' THEN 'yes' WHEN 'D' THEN 'no' WHEN 'R' THEN 'replica only' WHEN 'A' THEN 'always' END,
-  'comment', obj_description(t.oid, 'pg_trigger'))::text, 'c' || r.oid, 'g' || t.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = t.oid AND classoid = 'pg_trigger'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'g' || t.oid
 FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
 WHERE NOT t.tgisinternal
 
@@ -144,7 +147,7 @@ SELECT 'policy', quote_ident(po.polname) || ' on ' || r.name, jsonb_build_object
   'roles', (SELECT string_agg(rn.name, ', ' ORDER BY rn.name) FROM unnest(po.polroles) pr JOIN role_name rn ON rn.oid = pr),
   'using', pg_get_expr(po.polqual, po.polrelid),
   'with check', pg_get_expr(po.polwithcheck, po.polrelid),
-  'comment', obj_description(po.oid, 'pg_policy'))::text, 'c' || r.oid, 'o' || po.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = po.oid AND classoid = 'pg_policy'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'o' || po.oid
 FROM pg_policy po JOIN rel r ON r.oid = po.polrelid
 
 UNION ALL
@@ -162,7 +165,7 @@ SELECT t.kind, t.name, jsonb_build_object(
   'default', CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END,
   'range of', CASE WHEN t.typtype = 'r' THEN (SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = t.oid) END,
   'owner', pg_get_userbyid(t.typowner),
-  'comment', obj_description(t.oid, 'pg_type'))::text, 't' || t.oid, NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = t.oid AND classoid = 'pg_type'::regclass AND objsubid = 0))::text, 't' || t.oid, NULL
 FROM typ t
 
 UNION ALL
@@ -173,7 +176,7 @@ FROM pg_constraint co JOIN typ t ON t.oid = co.contypid
 UNION ALL
 SELECT 'extension', quote_ident(e.extname), jsonb_build_object(
   'version', e.extversion, 'schema', e.extnamespace::regnamespace::text,
-  'comment', obj_description(e.oid, 'pg_extension'))::text, 'x', NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = e.oid AND classoid = 'pg_extension'::regclass AND objsubid = 0))::text, 'x', NULL
 FROM pg_extension e
 
 UNION ALL

@@ -16,7 +16,7 @@ pub use database_tests::DatabaseTests;
 
 use tokio_postgres::Client;
 
-use crate::catalog::{Catalog, Difference, Scope, Snapshot, Tracker, Wording};
+use crate::catalog::{Catalog, Difference, Scope, Snapshot, Tracker, Undo, Wording};
 use crate::discovery::Migration;
 use crate::execute::{run_script, Ran, ScriptError};
 use crate::report::{CheckKind, CheckResult, CoverageRow, Failure, Location, MigrationResult, TestCaseResult};
@@ -88,18 +88,24 @@ pub async fn run(
     let start = chain.full_snapshot().await?;
     let mut current = start.clone();
     let first_statement_at = Some(Instant::now());
-    // The schema before each migration, for its rollback in the reverse chain.
-    let mut before: Vec<Snapshot> = Vec::with_capacity(migrations.len());
+    // For each migration, the way back from the schema after it to the schema before it: the
+    // reverse chain rebuilds what each rollback must restore from these (whole snapshots for
+    // every migration would hold on to far more memory).
+    let mut undo: Vec<Undo> = Vec::with_capacity(migrations.len());
+    // The schema before the migration in progress.
+    let mut forward_start: Option<Snapshot> = None;
     let mut stopped: Option<String> = None;
     let mut slow: Vec<String> = Vec::new();
 
     for (migration, result) in migrations.iter().zip(results.iter_mut()) {
+        if let Some(s0) = forward_start.take() {
+            undo.push(current.undo_to(&s0));
+        }
         if let Some(reason) = &stopped {
             skip(result, &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply], reason);
             continue;
         }
-        before.push(current.for_comparison());
-        let s0 = &current;
+        let s0: &Snapshot = forward_start.insert(current.clone());
         let started = Instant::now();
         let up = run_script(client, &migration.up, options.migration_timeout).await;
         match up {
@@ -195,7 +201,6 @@ pub async fn run(
             }
             Ok(_) => {
                 let s2 = chain.after(&s1, down).await?;
-                let s0 = &before[before.len() - 1];
                 result
                     .checks
                     .push(chain.rollback_restores(CheckKind::Rollback, started, &s2, s0, migration, down));
@@ -246,6 +251,9 @@ pub async fn run(
             }
         }
     }
+    if let Some(s0) = forward_start.take() {
+        undo.push(current.undo_to(&s0));
+    }
 
     // The repo's tests and expectations, on the fully migrated schema, before the reverse chain
     // takes it apart.
@@ -261,9 +269,7 @@ pub async fn run(
         None => chain.test(plan, &start, &current, &mut outcome).await?,
         Some(why) => outcome.tests = skipped_tests(plan, &format!("not run: {why}")),
     }
-    chain
-        .reverse(migrations, &mut results, &before, stopped.as_deref(), current)
-        .await?;
+    chain.reverse(migrations, &mut results, &undo, stopped.as_deref(), current).await?;
     outcome.migrations = results;
     Ok(outcome)
 }
@@ -390,10 +396,12 @@ impl Chain<'_> {
         &self,
         migrations: &[Migration],
         results: &mut [MigrationResult],
-        before: &[Snapshot],
+        undo: &[Undo],
         stopped: Option<&str>,
         mut state: Snapshot,
     ) -> Result<(), CatalogError> {
+        // The schema from before each migration, rebuilt step by step from the last one.
+        let mut expected = state.for_comparison();
         let mut reason: Option<String> = stopped.map(|why| format!("the forward chain stopped: {why}"));
         for (index, migration) in migrations.iter().enumerate().rev() {
             let result = &mut results[index];
@@ -421,7 +429,8 @@ impl Chain<'_> {
                 }
                 Ok(_) => {
                     let now = self.after(&state, down).await?;
-                    let check = self.rollback_restores(CheckKind::RollbackChain, started, &now, &before[index], migration, down);
+                    expected = expected.undone(&undo[index]);
+                    let check = self.rollback_restores(CheckKind::RollbackChain, started, &now, &expected, migration, down);
                     if check.status == crate::report::Status::Failed {
                         reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                     }
