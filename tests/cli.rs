@@ -1412,6 +1412,38 @@ fn a_wrong_rename_back_shows_in_the_dependent_default_in_both_modes() {
     );
 }
 
+#[test]
+fn swapped_role_names_and_drop_owned_show_in_both_modes() {
+    // Neither names the objects it changes to event triggers: a swap keeps the set of role
+    // names (event triggers do not fire for roles), and DROP OWNED revokes privileges on
+    // objects it does not name (found by the catalog rows it rewrote).
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_roles.sql",
+        "CREATE ROLE r_a NOLOGIN;\nCREATE ROLE r_b NOLOGIN;\nCREATE ROLE r_c NOLOGIN;\n\
+         CREATE TABLE t (id int);\nALTER TABLE t OWNER TO r_a;\nGRANT SELECT ON t TO r_c;\n",
+    );
+    repo.write(
+        "migrations/001_roles_rollback.sql",
+        "DROP TABLE t;\nDROP ROLE r_a;\nDROP ROLE r_b;\nDROP ROLE r_c;\n",
+    );
+    repo.write(
+        "migrations/002_swap.sql",
+        "ALTER ROLE r_a RENAME TO r_tmp;\nALTER ROLE r_b RENAME TO r_a;\nALTER ROLE r_tmp RENAME TO r_b;\n",
+    );
+    repo.write("migrations/002_swap_rollback.sql", "SELECT 1;\n");
+    repo.write("migrations/003_sweep.sql", "DROP OWNED BY r_c;\n");
+    repo.write("migrations/003_sweep_rollback.sql", "SELECT 1;\n");
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    let swap = verdicts["migrations"][1]["checks"][1].to_string();
+    assert!(
+        swap.contains("\"status\":\"failed\"") && swap.contains("\"attribute\":\"owner\""),
+        "{swap}"
+    );
+    let sweep = verdicts["migrations"][2]["checks"][1].to_string();
+    assert!(sweep.contains("SELECT on table public.t to r_c"), "{sweep}");
+}
+
 macro_rules! incremental_matches_full {
     ($($test:ident: $fixture:literal;)*) => {$(
         #[test]

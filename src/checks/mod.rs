@@ -16,7 +16,7 @@ pub use database_tests::DatabaseTests;
 
 use tokio_postgres::Client;
 
-use crate::catalog::{Catalog, Difference, Scope, Snapshot, Tracker, Undo, Wording};
+use crate::catalog::{Catalog, Difference, Fingerprint, Scope, Snapshot, Tracker, Undo, Wording};
 use crate::discovery::Migration;
 use crate::execute::{run_script, Ran, ScriptError};
 use crate::report::{CheckKind, CheckResult, CoverageRow, Failure, Location, MigrationResult, TestCaseResult};
@@ -85,97 +85,69 @@ pub async fn run(
         options,
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
-    let start = chain.full_snapshot().await?;
-    let mut current = start.clone();
+    let mut current = chain.full_snapshot().await?;
+    let start = current.clone();
     let first_statement_at = Some(Instant::now());
-    // For each migration, the way back from the schema after it to the schema before it: the
-    // reverse chain rebuilds what each rollback must restore from these (whole snapshots for
-    // every migration would hold on to far more memory).
-    let mut undo: Vec<Undo> = Vec::with_capacity(migrations.len());
-    // The schema before the migration in progress.
-    let mut forward_start: Option<Snapshot> = None;
+    // For each migration: the schema before it, as a fingerprint, and the way back to it from
+    // the schema after it. The reverse chain compares with the one and words a difference
+    // with the other.
+    let mut before: Vec<(Fingerprint, Undo)> = Vec::with_capacity(migrations.len());
     let mut stopped: Option<String> = None;
     let mut slow: Vec<String> = Vec::new();
 
     for (migration, result) in migrations.iter().zip(results.iter_mut()) {
-        if let Some(s0) = forward_start.take() {
-            undo.push(current.undo_to(&s0));
-        }
         if let Some(reason) = &stopped {
             skip(result, &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply], reason);
             continue;
         }
-        let s0: &Snapshot = forward_start.insert(current.clone());
-        let started = Instant::now();
-        let up = run_script(client, &migration.up, options.migration_timeout).await;
-        match up {
-            Ok(Ran { run_mode, duration }) => {
-                result.run_mode = Some(run_mode);
-                result.duration_ms = millis(duration);
-                let took = format!("{} took {:.1} s", migration.up.path.display(), duration.as_secs_f64());
-                match (options.fail_after, options.warn_after) {
-                    (Some(limit), _) if duration > limit => {
-                        let at = Location {
-                            file: migration.up.path.clone(),
-                            line: 1,
-                            column: 1,
-                        };
-                        let failure = Failure::new(
-                            format!("{took}, over its {:.1} s budget ([migrations] fail_seconds)", limit.as_secs_f64()),
-                            Some(at),
-                        );
-                        result
-                            .checks
-                            .push(CheckResult::failed(CheckKind::Replay, millis(duration), None, vec![failure]));
+        let s0 = current.fingerprint();
+        // Each script's undo, oldest first.
+        let mut steps: Vec<Undo> = Vec::new();
+        'migration: {
+            let started = Instant::now();
+            match run_script(client, &migration.up, options.migration_timeout).await {
+                Ok(Ran { run_mode, duration }) => {
+                    result.run_mode = Some(run_mode);
+                    result.duration_ms = millis(duration);
+                    result.checks.push(chain.budget(migration, duration, &mut slow));
+                }
+                Err(error) => {
+                    let lost = matches!(error, ScriptError::ConnectionLost(_));
+                    if let ScriptError::Failed { run_mode, .. } = &error {
+                        result.run_mode = run_mode.clone();
                     }
-                    (_, Some(limit)) if duration > limit => {
-                        slow.push(format!(
-                            "{took}, over the {:.1} s warning threshold ([migrations] warn_seconds)",
-                            limit.as_secs_f64()
-                        ));
-                        result.checks.push(CheckResult::passed(CheckKind::Replay, millis(duration)));
-                    }
-                    _ => result.checks.push(CheckResult::passed(CheckKind::Replay, millis(duration))),
+                    result.checks.push(CheckResult::failed(
+                        CheckKind::Replay,
+                        millis(started.elapsed()),
+                        None,
+                        vec![error.failure().clone()],
+                    ));
+                    skip(
+                        result,
+                        &[CheckKind::Rollback, CheckKind::Reapply],
+                        &format!("{} failed", file_name(&migration.up)),
+                    );
+                    stopped = Some(if lost {
+                        format!(
+                            "the connection to the server was lost while running {}",
+                            migration.up.path.display()
+                        )
+                    } else {
+                        format!("{} failed, so later migrations cannot run", migration.up.path.display())
+                    });
+                    break 'migration;
                 }
             }
-            Err(error) => {
-                let lost = matches!(error, ScriptError::ConnectionLost(_));
-                if let ScriptError::Failed { run_mode, .. } = &error {
-                    result.run_mode = run_mode.clone();
-                }
-                result.checks.push(CheckResult::failed(
-                    CheckKind::Replay,
-                    millis(started.elapsed()),
-                    None,
-                    vec![error.failure().clone()],
-                ));
-                skip(
-                    result,
-                    &[CheckKind::Rollback, CheckKind::Reapply],
-                    &format!("{} failed", file_name(&migration.up)),
-                );
-                stopped = Some(if lost {
-                    format!(
-                        "the connection to the server was lost while running {}",
-                        migration.up.path.display()
-                    )
-                } else {
-                    format!("{} failed, so later migrations cannot run", migration.up.path.display())
-                });
-                continue;
-            }
-        }
-        let s1 = chain.after(s0, &migration.up).await?;
-        let Some(down) = &migration.down else {
-            skip(result, &[CheckKind::Rollback, CheckKind::Reapply], "no rollback");
-            current = s1;
-            continue;
-        };
+            steps.push(chain.after(&mut current, &migration.up).await?);
+            let s1 = current.fingerprint();
+            let Some(down) = &migration.down else {
+                skip(result, &[CheckKind::Rollback, CheckKind::Reapply], "no rollback");
+                break 'migration;
+            };
 
-        // Rollback: S2 must equal S0.
-        let started = Instant::now();
-        let s2 = match run_script(client, down, options.migration_timeout).await {
-            Err(error) => {
+            // Rollback: S2 must equal S0.
+            let started = Instant::now();
+            if let Err(error) = run_script(client, down, options.migration_timeout).await {
                 let headline = Some(format!("{} failed", down.path.display()));
                 result.checks.push(CheckResult::failed(
                     CheckKind::Rollback,
@@ -189,29 +161,23 @@ pub async fn run(
                         "the connection to the server was lost while running {}",
                         down.path.display()
                     ));
-                    continue;
+                    break 'migration;
                 }
                 // A rollback that failed in its transaction left the schema as the migration made it.
-                let now = chain.after(&s1, down).await?;
-                if now != s1 {
+                steps.push(chain.after(&mut current, down).await?);
+                if current.fingerprint() != s1 {
                     stopped = Some(format!("{} failed part way, leaving the schema in between", down.path.display()));
                 }
-                current = now;
-                continue;
+                break 'migration;
             }
-            Ok(_) => {
-                let s2 = chain.after(&s1, down).await?;
-                result
-                    .checks
-                    .push(chain.rollback_restores(CheckKind::Rollback, started, &s2, s0, migration, down));
-                s2
-            }
-        };
+            steps.push(chain.after(&mut current, down).await?);
+            let back_to_s0 = || current.earlier(&[&steps[1], &steps[0]]);
+            let check = chain.rollback_restores(CheckKind::Rollback, started, &current, s0, back_to_s0, migration, down);
+            result.checks.push(check);
 
-        // Reapply: S3 must equal S1.
-        let started = Instant::now();
-        match run_script(client, &migration.up, options.migration_timeout).await {
-            Err(error) => {
+            // Reapply: S3 must equal S1.
+            let started = Instant::now();
+            if let Err(error) = run_script(client, &migration.up, options.migration_timeout).await {
                 let lost = matches!(error, ScriptError::ConnectionLost(_));
                 let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));
                 result.checks.push(CheckResult::failed(
@@ -231,28 +197,33 @@ pub async fn run(
                         migration.up.path.display()
                     )
                 });
+                break 'migration;
             }
-            Ok(_) => {
-                let s3 = chain.after(&s2, &migration.up).await?;
-                let wording = Wording {
-                    added: "is new",
-                    after: format!("after running {} again", file_name(&migration.up)),
-                    before: "after its first run".to_string(),
-                };
-                let headline = format!(
-                    "{}, run again after {}, does not give the schema its first run gave",
-                    migration.up.path.display(),
-                    file_name(down)
-                );
-                result
-                    .checks
-                    .push(chain.compare(CheckKind::Reapply, started, &s3, &s1, &wording, headline, &migration.up));
-                current = s3;
-            }
+            steps.push(chain.after(&mut current, &migration.up).await?);
+            let wording = Wording {
+                added: "is new",
+                after: format!("after running {} again", file_name(&migration.up)),
+                before: "after its first run".to_string(),
+            };
+            let headline = format!(
+                "{}, run again after {}, does not give the schema its first run gave",
+                migration.up.path.display(),
+                file_name(down)
+            );
+            let back_to_s1 = || current.earlier(&[&steps[2], &steps[1]]);
+            let check = chain.compare(
+                CheckKind::Reapply,
+                started,
+                &current,
+                s1,
+                back_to_s1,
+                &wording,
+                headline,
+                &migration.up,
+            );
+            result.checks.push(check);
         }
-    }
-    if let Some(s0) = forward_start.take() {
-        undo.push(current.undo_to(&s0));
+        before.push((s0, Undo::combined(steps)));
     }
 
     // The repo's tests and expectations, on the fully migrated schema, before the reverse chain
@@ -269,7 +240,9 @@ pub async fn run(
         None => chain.test(plan, &start, &current, &mut outcome).await?,
         Some(why) => outcome.tests = skipped_tests(plan, &format!("not run: {why}")),
     }
-    chain.reverse(migrations, &mut results, &undo, stopped.as_deref(), current).await?;
+    chain
+        .reverse(migrations, &mut results, &before, stopped.as_deref(), current)
+        .await?;
     outcome.migrations = results;
     Ok(outcome)
 }
@@ -281,15 +254,44 @@ impl Chain<'_> {
         Ok(self.catalog.snapshot(self.client).await?)
     }
 
-    /// The catalog after a script, from the one before it and what the script touched. A role
-    /// that disappeared may have been renamed, which renames it everywhere: read everything.
-    async fn after(&self, before: &Snapshot, script: &Script) -> Result<Snapshot, CatalogError> {
-        let scope = self.tracker.scope(self.client, before, Some(script)).await?;
-        let next = self.catalog.update(self.client, before, &scope).await?;
-        if !scope.full && !before.roles().is_subset(&next.roles()) {
-            return Ok(self.catalog.update(self.client, before, &Scope::full()).await?);
+    /// Brings `snapshot` up to date after `script`, from what the script touched; returns the
+    /// way back. A role renamed renames it everywhere: then read everything.
+    async fn after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
+        let scope = self.tracker.scope(self.client, snapshot, Some(script)).await?;
+        let roles = snapshot.role_names();
+        let undo = self.catalog.update(self.client, snapshot, &scope).await?;
+        if !scope.full && roles.renamed_in(snapshot) {
+            let everything = self.catalog.update(self.client, snapshot, &Scope::full()).await?;
+            return Ok(Undo::combined(vec![undo, everything]));
         }
-        Ok(next)
+        Ok(undo)
+    }
+
+    /// The replay check of a migration that ran in `duration`, against the budgets.
+    fn budget(&self, migration: &Migration, duration: Duration, slow: &mut Vec<String>) -> CheckResult {
+        let took = format!("{} took {:.1} s", migration.up.path.display(), duration.as_secs_f64());
+        match (self.options.fail_after, self.options.warn_after) {
+            (Some(limit), _) if duration > limit => {
+                let at = Location {
+                    file: migration.up.path.clone(),
+                    line: 1,
+                    column: 1,
+                };
+                let failure = Failure::new(
+                    format!("{took}, over its {:.1} s budget ([migrations] fail_seconds)", limit.as_secs_f64()),
+                    Some(at),
+                );
+                CheckResult::failed(CheckKind::Replay, millis(duration), None, vec![failure])
+            }
+            (_, Some(limit)) if duration > limit => {
+                slow.push(format!(
+                    "{took}, over the {:.1} s warning threshold ([migrations] warn_seconds)",
+                    limit.as_secs_f64()
+                ));
+                CheckResult::passed(CheckKind::Replay, millis(duration))
+            }
+            _ => CheckResult::passed(CheckKind::Replay, millis(duration)),
+        }
     }
 
     /// Seed, tests, RLS matrices, coverage and expectations on the migrated schema `after`;
@@ -338,21 +340,26 @@ impl Chain<'_> {
         Ok(())
     }
 
-    /// A check that passes when `actual` equals `expected`; each difference is a failure placed
-    /// at the start of `script`.
+    /// A check that passes when `actual` is the schema `expected` stands for; otherwise each
+    /// difference from that schema (rebuilt by `expected_schema`) is a failure placed at the
+    /// start of `script`.
     #[allow(clippy::too_many_arguments)]
     fn compare(
         &self,
         kind: CheckKind,
         started: Instant,
         actual: &Snapshot,
-        expected: &Snapshot,
+        expected: Fingerprint,
+        expected_schema: impl FnOnce() -> Snapshot,
         wording: &Wording,
         headline: String,
         script: &Script,
     ) -> CheckResult {
-        let differences = actual.differences_from(expected);
         let duration = millis(started.elapsed());
+        if actual.fingerprint() == expected {
+            return CheckResult::passed(kind, duration);
+        }
+        let differences = actual.differences_from(&expected_schema());
         if differences.is_empty() {
             return CheckResult::passed(kind, duration);
         }
@@ -360,14 +367,15 @@ impl Chain<'_> {
         CheckResult::failed(kind, duration, Some(headline), failures)
     }
 
-    /// A rollback check: after `down`, the schema must be `expected`, the one from before the
-    /// migration.
+    /// A rollback check: after `down`, the schema must be the one from before the migration.
+    #[allow(clippy::too_many_arguments)]
     fn rollback_restores(
         &self,
         kind: CheckKind,
         started: Instant,
         actual: &Snapshot,
-        expected: &Snapshot,
+        expected: Fingerprint,
+        expected_schema: impl FnOnce() -> Snapshot,
         migration: &Migration,
         down: &Script,
     ) -> CheckResult {
@@ -386,22 +394,19 @@ impl Chain<'_> {
             down.path.display(),
             migration.up.path.display()
         );
-        self.compare(kind, started, actual, expected, &wording, headline, down)
+        self.compare(kind, started, actual, expected, expected_schema, &wording, headline, down)
     }
 
     /// The reverse chain: from the last migration back to the first, each rollback must restore
     /// the schema from before its migration.
-    #[allow(clippy::too_many_arguments)]
     async fn reverse(
         &self,
         migrations: &[Migration],
         results: &mut [MigrationResult],
-        undo: &[Undo],
+        before: &[(Fingerprint, Undo)],
         stopped: Option<&str>,
         mut state: Snapshot,
     ) -> Result<(), CatalogError> {
-        // The schema from before each migration, rebuilt step by step from the last one.
-        let mut expected = state.for_comparison();
         let mut reason: Option<String> = stopped.map(|why| format!("the forward chain stopped: {why}"));
         for (index, migration) in migrations.iter().enumerate().rev() {
             let result = &mut results[index];
@@ -428,14 +433,24 @@ impl Chain<'_> {
                     reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                 }
                 Ok(_) => {
-                    let now = self.after(&state, down).await?;
-                    expected = expected.undone(&undo[index]);
-                    let check = self.rollback_restores(CheckKind::RollbackChain, started, &now, &expected, migration, down);
+                    let step = self.after(&mut state, down).await?;
+                    // Every later rollback restored its schema, so the one before this step is
+                    // the schema right after the migration; its undo leads back from there.
+                    let (expected, back) = &before[index];
+                    let back_to_before = || state.earlier(&[&step, back]);
+                    let check = self.rollback_restores(
+                        CheckKind::RollbackChain,
+                        started,
+                        &state,
+                        *expected,
+                        back_to_before,
+                        migration,
+                        down,
+                    );
                     if check.status == crate::report::Status::Failed {
                         reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                     }
                     result.checks.push(check);
-                    state = now;
                 }
             }
         }
