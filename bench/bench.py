@@ -8,9 +8,10 @@
   dbgate  `dbgate check` (replay, every round trip, the full rollback chain), on the same server
           through the url provider; and once with the local provider, for time to first statement
 
-Usage: python3 bench/bench.py [--sizes 10,100,1000] [--naive-max 100] [--dbgate PATH] [--out FILE]
-The naive gate runs at most --naive-max migrations of a repo; beyond that its time is extrapolated
-from the measured part (marked so in the table). Needs the PostgreSQL server binaries; as root, the
+Usage: python3 bench/bench.py [--sizes 10,100,1000] [--naive-full 200] [--naive-windows 5]
+                              [--naive-window 10] [--dbgate PATH] [--out FILE]
+The naive gate is measured on every migration of a repo of up to --naive-full migrations; in a
+larger one, in windows spread over it, with the cost in between interpolated (marked so). Needs the PostgreSQL server binaries; as root, the
 server runs as the postgres user.
 """
 import argparse, json, os, pwd, resource, shutil, subprocess, sys, tempfile, time
@@ -138,25 +139,62 @@ def script(server, files):
         subprocess.run(server.psql("b_script") + ["-1", "-f", str(p)], check=True, capture_output=True)
     return time.monotonic() - t
 
-def naive(server, files, limit):
-    """pg_dump before and after, compared as text; limited to the first `limit` migrations."""
+def naive(server, files, full_limit, windows, window):
+    """The gate teams write by hand: pg_dump --schema-only before and after each step, compared as
+    text. Per migration: up, dump (the dump before it is the previous one's last), down, dump
+    (must equal the one before up), up again, dump (must equal the first); in the reverse chain,
+    down and dump (must equal the one before the migration). Each dump reads the whole schema, so
+    the cost per migration grows with the repo: past `full_limit` migrations it is measured in
+    `windows` windows of `window` consecutive migrations spread over the repo (the schema before
+    each window is built by the SQL alone, untimed) and interpolated in between.
+    Returns (total seconds, migrations measured)."""
     server.fresh("b_naive")
     dump = [str(server.bindir / "pg_dump"), "--schema-only", "-h", str(server.dir), "-U", "bench", "b_naive"]
     def schema():
         out = subprocess.run(dump, check=True, capture_output=True, text=True).stdout
         return "\n".join(l for l in out.splitlines() if not l.startswith(("\\restrict", "\\unrestrict")))
     apply = lambda p: subprocess.run(server.psql("b_naive") + ["-1", "-f", str(p)], check=True, capture_output=True)
-    part = files[:limit]
-    t = time.monotonic()
-    before = []
-    for up, down in part:
-        s0 = schema(); apply(up); s1 = schema(); apply(down)
-        assert schema() == s0, f"{down} does not restore"
-        apply(up); assert schema() == s1
-        before.append(s0)
-    for (up, down), s0 in zip(reversed(part), reversed(before)):
-        apply(down); assert schema() == s0
-    return time.monotonic() - t, len(part)
+    def replay(paths):
+        if paths:
+            subprocess.run(server.psql("b_naive") + ["-f", "-"], input="".join(f"\\i {p}\n" for p in paths),
+                           check=True, capture_output=True, text=True)
+    m = len(files)
+    if m <= full_limit:
+        starts = [0]
+        window = m
+    else:
+        starts = sorted({round(k * (m - window) / (windows - 1)) for k in range(windows)})
+    applied = 0
+    points = []  # (position of the window's middle, seconds per migration)
+    for start in starts:
+        replay([up for up, _ in files[applied:start]])
+        part = files[start:start + window]
+        before = [schema()]
+        t = time.monotonic()
+        for up, down in part:
+            apply(up); s1 = schema(); apply(down)
+            assert schema() == before[-1], f"{down} does not restore"
+            apply(up); s3 = schema(); assert s3 == s1
+            before.append(s3)
+        for (up, down), s0 in zip(reversed(part), reversed(before[:-1])):
+            apply(down); assert schema() == s0
+        points.append((start + (len(part) - 1) / 2, (time.monotonic() - t) / len(part)))
+        applied = start
+    measured = sum(min(window, m - s) for s in starts)
+    server.fresh("b_naive")  # what the windows left behind holds the cluster-wide role
+    if len(points) == 1:
+        return points[0][1] * m, measured
+    # Piecewise linear through the windows' costs, flat beyond the first and last.
+    total = 0.0
+    for i in range(m):
+        if i <= points[0][0]:
+            total += points[0][1]
+        elif i >= points[-1][0]:
+            total += points[-1][1]
+        else:
+            (x0, y0), (x1, y1) = next((points[k], points[k + 1]) for k in range(len(points) - 1) if points[k][0] <= i <= points[k + 1][0])
+            total += y0 + (y1 - y0) * (i - x0) / (x1 - x0)
+    return total, measured
 
 def run_dbgate_measured(dbgate, repo, args):
     """Wall time, the JSON report, and dbgate's own peak RSS (its children are not in it)."""
@@ -174,7 +212,9 @@ def run_dbgate_measured(dbgate, repo, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,100,1000")
-    ap.add_argument("--naive-max", type=int, default=100)
+    ap.add_argument("--naive-full", type=int, default=200, help="measure the naive gate on every migration up to this many")
+    ap.add_argument("--naive-windows", type=int, default=5, help="beyond that, measure it in this many windows...")
+    ap.add_argument("--naive-window", type=int, default=10, help="...of this many consecutive migrations")
     ap.add_argument("--dbgate", default=str(Path(__file__).resolve().parent.parent / "target/release/dbgate"))
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
@@ -188,8 +228,7 @@ def main():
             m = len(files)
             f = floor(server, files)
             s = script(server, files)
-            nv, nv_done = naive(server, files, args.naive_max)
-            nv_total = nv * m / nv_done
+            nv_total, nv_done = naive(server, files, args.naive_full, args.naive_windows, args.naive_window)
             server.fresh("b_gate")
             g, report, rss = run_dbgate_measured(args.dbgate, work, ["--provider", "url", "--database-url", server.url()])
             gl, report_local, _ = run_dbgate_measured(args.dbgate, work, ["--provider", "local", "--pg-bin", str(bindir)])
@@ -207,7 +246,7 @@ def main():
     print("| N | SQL floor | plain script | naive gate | dbgate | dbgate / floor | script / dbgate | naive / dbgate | dbgate ms per migration | first statement (local) | dbgate peak RSS |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        naive_note = "" if r["naive_measured"] == r["migrations"] else f" (extrapolated from {r['naive_measured']})"
+        naive_note = "" if r["naive_measured"] == r["migrations"] else f" ({r['naive_measured']} measured in windows, rest interpolated)"
         print(f"| {r['n']} | {r['floor']:.2f} s | {r['script']:.2f} s | {r['naive']:.1f} s{naive_note} | {r['dbgate']:.2f} s | "
               f"{r['dbgate']/r['floor']:.1f}x | {r['script']/r['dbgate']:.1f}x | {r['naive']/r['dbgate']:.0f}x | "
               f"{1000*r['dbgate']/r['migrations']:.1f} | {r['first_statement_ms']} ms | {r['peak_rss_mb']:.1f} MB |")

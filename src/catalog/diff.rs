@@ -62,7 +62,8 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
                     actual_objects.next();
                 }
                 std::cmp::Ordering::Equal => {
-                    if !std::sync::Arc::ptr_eq(e_attrs, a_attrs) && e_attrs != a_attrs {
+                    if !e_attrs.same(a_attrs) {
+                        let (e_attrs, a_attrs) = (e_attrs.attributes(), a_attrs.attributes());
                         let keys: std::collections::BTreeSet<&String> = e_attrs.keys().chain(a_attrs.keys()).collect();
                         for key in keys {
                             let (e, a) = (e_attrs.get(key), a_attrs.get(key));
@@ -183,7 +184,7 @@ mod tests {
                     kind: kind.to_string(),
                     name: name.to_string(),
                 },
-                Arc::new(attrs),
+                attrs,
             );
         }
         snapshot

@@ -41,6 +41,26 @@ impl std::fmt::Display for ObjectId {
 /// An object's attributes; absent ones are not set.
 pub type Attributes = std::collections::BTreeMap<String, String>;
 
+/// An object's attributes as the catalog query gives them: a JSON object (jsonb: keys sorted,
+/// so equal attributes are equal text). Kept as text, a quarter of the memory of a map, and
+/// read when a difference or an expectation needs them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Properties(Arc<str>);
+
+impl Properties {
+    pub fn attributes(&self) -> Attributes {
+        parse_attributes(&self.0)
+    }
+
+    pub fn get(&self, attribute: &str) -> Option<String> {
+        self.attributes().remove(attribute)
+    }
+
+    fn same(&self, other: &Properties) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
 /// What changes are tracked on: `c<oid>` a relation and its parts, `p<oid>` a routine,
 /// `t<oid>` a type, `n<oid>` a schema, `x` the small sets re-read every time.
 pub type Owner = Arc<str>;
@@ -52,7 +72,7 @@ pub type Owner = Arc<str>;
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Keys are shared (`Arc`) with the owner lists and the undo lists that name them.
-    pub objects: BTreeMap<Arc<ObjectId>, Arc<Attributes>>,
+    pub objects: BTreeMap<Arc<ObjectId>, Properties>,
     owners: HashMap<Owner, Owned>,
     /// A part's own key (`i<oid>` an index, `k` a constraint, `g` a trigger, `o` a policy,
     /// `w` a rule, `a` a column default, `r` a role) -> its owner.
@@ -79,13 +99,13 @@ struct Owned {
 /// The way back from a snapshot to an earlier one: each object that differs, with its earlier
 /// attributes (`None`: it did not exist then). Far smaller than the earlier snapshot itself.
 #[derive(Debug, Default)]
-pub struct Undo(Vec<(Arc<ObjectId>, Option<Arc<Attributes>>)>);
+pub struct Undo(Vec<(Arc<ObjectId>, Option<Properties>)>);
 
 impl Undo {
     /// One undo for several consecutive updates, given oldest first: the earliest value of
     /// each object wins.
     pub fn combined(undos: Vec<Undo>) -> Undo {
-        let mut earliest: HashMap<Arc<ObjectId>, Option<Arc<Attributes>>> = HashMap::new();
+        let mut earliest: HashMap<Arc<ObjectId>, Option<Properties>> = HashMap::new();
         for Undo(changes) in undos.into_iter().rev() {
             earliest.extend(changes);
         }
@@ -265,7 +285,7 @@ impl Catalog {
 
         // What the owners read again had, to share copies of and to undo to. A full read
         // replaces everything.
-        let mut earlier: HashMap<Arc<ObjectId>, Option<Arc<Attributes>>> = HashMap::new();
+        let mut earlier: HashMap<Arc<ObjectId>, Option<Properties>> = HashMap::new();
         if scope.full {
             let before = std::mem::take(snapshot);
             earlier.extend(before.objects.into_iter().map(|(id, attributes)| (id, Some(attributes))));
@@ -286,12 +306,12 @@ impl Catalog {
                 kind: kind.to_string(),
                 name: name.to_string(),
             };
-            let attributes = parse_attributes(row.get::<_, Option<&str>>(2).unwrap_or("{}"));
+            let text = row.get::<_, Option<&str>>(2).unwrap_or("{}");
             // Keep the copies already held when nothing changed: memory stays flat.
             let (id, attributes) = match earlier.get_key_value(&id) {
-                Some((key, Some(same))) if **same == attributes => (key.clone(), same.clone()),
-                Some((key, _)) => (key.clone(), Arc::new(attributes)),
-                None => (Arc::new(id), Arc::new(attributes)),
+                Some((key, Some(same))) if &*same.0 == text => (key.clone(), same.clone()),
+                Some((key, _)) => (key.clone(), Properties(Arc::from(text))),
+                None => (Arc::new(id), Properties(Arc::from(text))),
             };
             let part: Option<&str> = row.get(4);
             let replaced = snapshot.insert(id.clone(), attributes, owner, part);
@@ -299,13 +319,16 @@ impl Catalog {
         }
         let undo = earlier
             .into_iter()
-            .filter(|(id, attributes)| snapshot.objects.get(id) != attributes.as_ref())
+            .filter(|(id, attributes)| match (snapshot.objects.get(id), attributes) {
+                (Some(now), Some(then)) => !now.same(then),
+                (now, then) => now.is_some() != then.is_some(),
+            })
             .collect();
         Ok(Undo(undo))
     }
 }
 
-fn object_hash(id: &ObjectId, attributes: &Attributes) -> u128 {
+fn object_hash(id: &ObjectId, attributes: &Properties) -> u128 {
     // Two independent 64-bit hashes: a collision between different catalogs is not a concern.
     let mut a = std::collections::hash_map::DefaultHasher::new();
     let mut b = std::collections::hash_map::DefaultHasher::new();
@@ -319,8 +342,12 @@ fn object_hash(id: &ObjectId, attributes: &Attributes) -> u128 {
 
 impl Snapshot {
     /// Adds an object; returns what it replaced (the same object named twice: should not happen).
-    fn insert(&mut self, id: Arc<ObjectId>, attributes: Arc<Attributes>, owner: &str, part: Option<&str>) -> Option<Arc<Attributes>> {
-        let owner: Owner = Arc::from(owner);
+    fn insert(&mut self, id: Arc<ObjectId>, attributes: Properties, owner: &str, part: Option<&str>) -> Option<Properties> {
+        // One copy of each owner's key, however many objects it has.
+        let owner: Owner = match self.owners.get_key_value(owner) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(owner),
+        };
         self.fingerprint = self.fingerprint.wrapping_add(object_hash(&id, &attributes));
         let replaced = self.objects.insert(id.clone(), attributes);
         if let Some(old) = &replaced {
@@ -341,12 +368,13 @@ impl Snapshot {
     }
 
     #[cfg(test)]
-    pub(crate) fn insert_for_test(&mut self, id: ObjectId, attributes: Arc<Attributes>) {
-        self.insert(Arc::new(id), attributes, "x", None);
+    pub(crate) fn insert_for_test(&mut self, id: ObjectId, attributes: Attributes) {
+        let text = serde_json::to_string(&attributes).expect("a map of strings");
+        self.insert(Arc::new(id), Properties(Arc::from(text)), "x", None);
     }
 
     /// Takes an owner's objects out, noting in `earlier` what each was (the first time).
-    fn remove_owner(&mut self, owner: &str, earlier: &mut HashMap<Arc<ObjectId>, Option<Arc<Attributes>>>) {
+    fn remove_owner(&mut self, owner: &str, earlier: &mut HashMap<Arc<ObjectId>, Option<Properties>>) {
         let Some(owned) = self.owners.remove(owner) else { return };
         for id in owned.ids {
             if let Some(attributes) = self.objects.remove(&id) {

@@ -175,12 +175,12 @@ fn first_identifier(name: &str) -> Option<String> {
 }
 
 /// What the migrations created: in `after`, not in `baseline` (the image's and the preset's).
-pub fn created<'a>(baseline: &'a Snapshot, after: &'a Snapshot) -> impl Iterator<Item = (&'a ObjectId, &'a Attributes)> + 'a {
+pub fn created<'a>(baseline: &'a Snapshot, after: &'a Snapshot) -> impl Iterator<Item = (&'a ObjectId, Attributes)> + 'a {
     after
         .objects
         .iter()
         .filter(move |(id, _)| !baseline.objects.contains_key(id.as_ref()))
-        .map(|(id, attrs)| (id.as_ref(), attrs.as_ref()))
+        .map(|(id, attrs)| (id.as_ref(), attrs.attributes()))
 }
 
 /// The names of the created objects of one kind, optionally in one schema.
@@ -203,9 +203,9 @@ pub fn actual_counts(baseline: &Snapshot, after: &Snapshot) -> (Counted, BTreeMa
         overall.insert(kind.key, 0);
     }
     for (id, attrs) in created(baseline, after) {
-        for kind in KINDS.iter().filter(|k| (k.matches)(id, attrs)) {
+        for kind in KINDS.iter().filter(|k| (k.matches)(id, &attrs)) {
             *overall.entry(kind.key).or_default() += 1;
-            if let Some(schema) = schema_of(id, attrs) {
+            if let Some(schema) = schema_of(id, &attrs) {
                 *per_schema.entry(schema).or_default().entry(kind.key).or_default() += 1;
             }
         }
@@ -283,7 +283,8 @@ impl Expectations {
                 self.path.clone(),
             );
             for (id, attrs) in after.objects.iter().filter(|(id, _)| id.kind == "table") {
-                let in_exposed = schema_of(id, attrs).is_some_and(|s| exposed.contains(&s));
+                let attrs = attrs.attributes();
+                let in_exposed = schema_of(id, &attrs).is_some_and(|s| exposed.contains(&s));
                 if in_exposed && attrs.get("row level security").map(String::as_str) != Some("enabled") {
                     case.fail(Failure::new(
                         format!("table {} has row level security disabled (rls_on_all_tables = true)", id.name),
