@@ -171,7 +171,6 @@ fn indent(value: &Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     type Object<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 
