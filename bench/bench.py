@@ -14,7 +14,7 @@ The naive gate is measured on every migration of a repo of up to --naive-full mi
 larger one, in windows spread over it, with the cost in between interpolated (marked so). Needs the PostgreSQL server binaries; as root, the
 server runs as the postgres user.
 """
-import argparse, json, os, pwd, resource, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, pwd, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 def find_bin():
@@ -197,17 +197,34 @@ def naive(server, files, full_limit, windows, window):
     return total, measured
 
 def run_dbgate_measured(dbgate, repo, args):
-    """Wall time, the JSON report, and dbgate's own peak RSS (its children are not in it)."""
+    """Wall time, the JSON report, and dbgate's own peak RSS. Not from wait4: a child started
+    from this (by then large) Python process is charged the parent's peak at exec, so GNU time
+    (a small parent) starts it when it is installed; otherwise the peak is polled from
+    /proc/<pid>/status (VmHWM, the high-water mark of dbgate's own memory)."""
     report = repo / "report.json"
+    measured = Path(tempfile.mkstemp(suffix=".rss")[1])
+    command = [dbgate, "check", "--json", str(report), "--color", "never"] + args
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.exists():
+        command = [str(gnu_time), "-f", "%M", "-o", str(measured)] + command
     t = time.monotonic()
-    proc = subprocess.Popen([dbgate, "check", "--json", str(report), "--color", "never"] + args, cwd=repo,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_kb = 0
+    while proc.poll() is None:
+        if not gnu_time.exists():
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                peak_kb = max(peak_kb, int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]))
+            except (OSError, StopIteration, ValueError):
+                pass
+        time.sleep(0.02)
     elapsed = time.monotonic() - t
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"dbgate failed ({code}): {proc.stderr.read().decode()[-3000:]}")
-    return elapsed, json.loads(report.read_text()), usage.ru_maxrss / 1024
+    if proc.returncode != 0:
+        sys.exit(f"dbgate failed ({proc.returncode}): {proc.stderr.read().decode()[-3000:]}")
+    if gnu_time.exists():
+        peak_kb = int(measured.read_text().split()[-1])
+    measured.unlink()
+    return elapsed, json.loads(report.read_text()), peak_kb / 1024
 
 def main():
     ap = argparse.ArgumentParser()
