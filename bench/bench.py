@@ -8,7 +8,7 @@
   dbgate  `dbgate check` (replay, every round trip, the full rollback chain), on the same server
           through the url provider; and once with the local provider, for time to first statement
 
-Usage: python3 bench/bench.py [--sizes 10,100,1000] [--naive-full 200] [--naive-windows 5]
+Usage: python3 bench/bench.py [--sizes 10,100,1000] [--ddl full|small] [--naive-full 200] [--naive-windows 5]
                               [--naive-window 10] [--dbgate PATH] [--out FILE]
 The naive gate is measured on every migration of a repo of up to --naive-full migrations; in a
 larger one, in windows spread over it, with the cost in between interpolated (marked so). Needs the PostgreSQL server binaries; as root, the
@@ -66,13 +66,24 @@ DROP TYPE bench.status{i:04d};
 """
     return up, down
 
-def generate(root, n):
+def small_migration(i):
+    """A small migration with its exact rollback: one table with a foreign key to the previous
+    one and an index (the scale the issue's figures suggest: a SQL floor of about half a second
+    at N = 100)."""
+    prev = f"REFERENCES bench.t{i-1:04d} (id)" if i > 1 else ""
+    up = f"""CREATE TABLE bench.t{i:04d} (id bigint PRIMARY KEY, parent_id bigint {prev}, name text NOT NULL);
+CREATE INDEX t{i:04d}_name ON bench.t{i:04d} (name);
+"""
+    return up, f"DROP TABLE bench.t{i:04d};\n"
+
+def generate(root, n, make=None):
+    make = make or migration
     mig = root / "migrations"
     mig.mkdir(parents=True)
     (mig / "0000_setup.sql").write_text("CREATE ROLE bench_app NOLOGIN;\nCREATE SCHEMA bench;\nGRANT USAGE ON SCHEMA bench TO bench_app;\n")
     (mig / "0000_setup_rollback.sql").write_text("DROP SCHEMA bench;\nDROP ROLE bench_app;\n")
     for i in range(1, n + 1):
-        up, down = migration(i)
+        up, down = make(i)
         (mig / f"{i:04d}_m.sql").write_text(up)
         (mig / f"{i:04d}_m_rollback.sql").write_text(down)
     files = [(mig / "0000_setup.sql", mig / "0000_setup_rollback.sql")]
@@ -229,6 +240,8 @@ def run_dbgate_measured(dbgate, repo, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,100,1000")
+    ap.add_argument("--ddl", choices=["full", "small"], default="full",
+                    help="full: every kind of object in each migration; small: one table and an index each")
     ap.add_argument("--naive-full", type=int, default=200, help="measure the naive gate on every migration up to this many")
     ap.add_argument("--naive-windows", type=int, default=5, help="beyond that, measure it in this many windows...")
     ap.add_argument("--naive-window", type=int, default=10, help="...of this many consecutive migrations")
@@ -241,7 +254,7 @@ def main():
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
             work = Path(tempfile.mkdtemp(prefix=f"dbgate-bench-{n}-"))
-            files = generate(work, n)
+            files = generate(work, n, small_migration if args.ddl == "small" else migration)
             m = len(files)
             f = floor(server, files)
             s = script(server, files)

@@ -1374,10 +1374,7 @@ fn incremental_snapshots_see_renames_grants_cascades_and_dependents() {
         ),
         ("008_drop_cascade", "DROP TABLE app2.a CASCADE;", "SELECT 1;"),
     ];
-    for (name, up, down) in migrations {
-        repo.write(&format!("migrations/{name}.sql"), up);
-        repo.write(&format!("migrations/{name}_rollback.sql"), down);
-    }
+    repo.migrations(&migrations);
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
     // The last rollback does not bring back what the cascade took, and both modes name it all.
     let failures = verdicts["migrations"][7]["checks"][1]["failures"].to_string();
@@ -1397,13 +1394,18 @@ fn incremental_snapshots_see_renames_grants_cascades_and_dependents() {
 #[test]
 fn a_wrong_rename_back_shows_in_the_dependent_default_in_both_modes() {
     let repo = support::TempRepo::new();
-    repo.write(
-        "migrations/001_base.sql",
-        "CREATE SEQUENCE s;\nCREATE TABLE c (id int DEFAULT nextval('s'));\n",
-    );
-    repo.write("migrations/001_base_rollback.sql", "DROP TABLE c;\nDROP SEQUENCE s;\n");
-    repo.write("migrations/002_rename.sql", "ALTER SEQUENCE s RENAME TO s2;\n");
-    repo.write("migrations/002_rename_rollback.sql", "ALTER SEQUENCE s2 RENAME TO s3;\n");
+    repo.migrations(&[
+        (
+            "001_base",
+            "CREATE SEQUENCE s;\nCREATE TABLE c (id int DEFAULT nextval('s'));\n",
+            "DROP TABLE c;\nDROP SEQUENCE s;\n",
+        ),
+        (
+            "002_rename",
+            "ALTER SEQUENCE s RENAME TO s2;\n",
+            "ALTER SEQUENCE s2 RENAME TO s3;\n",
+        ),
+    ]);
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
     let failures = verdicts["migrations"][1]["checks"][1]["failures"].to_string();
     assert!(
@@ -1418,22 +1420,20 @@ fn swapped_role_names_and_drop_owned_show_in_both_modes() {
     // names (event triggers do not fire for roles), and DROP OWNED revokes privileges on
     // objects it does not name (found by the catalog rows it rewrote).
     let repo = support::TempRepo::new();
-    repo.write(
-        "migrations/001_roles.sql",
-        "CREATE ROLE r_a NOLOGIN;\nCREATE ROLE r_b NOLOGIN;\nCREATE ROLE r_c NOLOGIN;\n\
-         CREATE TABLE t (id int);\nALTER TABLE t OWNER TO r_a;\nGRANT SELECT ON t TO r_c;\n",
-    );
-    repo.write(
-        "migrations/001_roles_rollback.sql",
-        "DROP TABLE t;\nDROP ROLE r_a;\nDROP ROLE r_b;\nDROP ROLE r_c;\n",
-    );
-    repo.write(
-        "migrations/002_swap.sql",
-        "ALTER ROLE r_a RENAME TO r_tmp;\nALTER ROLE r_b RENAME TO r_a;\nALTER ROLE r_tmp RENAME TO r_b;\n",
-    );
-    repo.write("migrations/002_swap_rollback.sql", "SELECT 1;\n");
-    repo.write("migrations/003_sweep.sql", "DROP OWNED BY r_c;\n");
-    repo.write("migrations/003_sweep_rollback.sql", "SELECT 1;\n");
+    repo.migrations(&[
+        (
+            "001_roles",
+            "CREATE ROLE r_a NOLOGIN;\nCREATE ROLE r_b NOLOGIN;\nCREATE ROLE r_c NOLOGIN;\n\
+             CREATE TABLE t (id int);\nALTER TABLE t OWNER TO r_a;\nGRANT SELECT ON t TO r_c;\n",
+            "DROP TABLE t;\nDROP ROLE r_a;\nDROP ROLE r_b;\nDROP ROLE r_c;\n",
+        ),
+        (
+            "002_swap",
+            "ALTER ROLE r_a RENAME TO r_tmp;\nALTER ROLE r_b RENAME TO r_a;\nALTER ROLE r_tmp RENAME TO r_b;\n",
+            "SELECT 1;\n",
+        ),
+        ("003_sweep", "DROP OWNED BY r_c;\n", "SELECT 1;\n"),
+    ]);
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
     let swap = verdicts["migrations"][1]["checks"][1].to_string();
     assert!(

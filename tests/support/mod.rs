@@ -143,6 +143,14 @@ impl TempRepo {
         self.write_bytes(relative, text.as_bytes());
     }
 
+    /// Writes `migrations/<name>.sql` and `migrations/<name>_rollback.sql` for each (name, up, down).
+    pub fn migrations(&self, migrations: &[(&str, &str, &str)]) {
+        for (name, up, down) in migrations {
+            self.write(&format!("migrations/{name}.sql"), up);
+            self.write(&format!("migrations/{name}_rollback.sql"), down);
+        }
+    }
+
     pub fn write_bytes(&self, relative: &str, bytes: &[u8]) {
         let path = self.path().join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
