@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use crate::report::{Failure, Location};
-use crate::script::{byte_offset_of_char, RunMode, Script, Statement};
+use crate::script::{byte_offset_of_char, controls_transaction, RunMode, Script, Statement};
 
 /// Connects and drives the connection in the background.
 pub async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
@@ -60,11 +60,7 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
         },
         lost => lost,
     };
-    let ran = if in_transaction
-        && !statements
-            .iter()
-            .any(|s| starts_or_ends_transaction(&script.source[s.range.clone()]))
-    {
+    let ran = if in_transaction && !statements.iter().any(|s| controls_transaction(&script.source[s.range.clone()])) {
         run_pipelined(client, script, &statements, timeout).await
     } else {
         if in_transaction {
@@ -92,19 +88,6 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
     })
 }
 
-/// Whether a statement begins or ends a transaction (the script manages its own).
-fn starts_or_ends_transaction(statement: &str) -> bool {
-    let mut words = statement
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase);
-    match words.next().as_deref() {
-        Some("BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT") => true,
-        Some("PREPARE") => words.next().as_deref() == Some("TRANSACTION"),
-        _ => false,
-    }
-}
-
 /// BEGIN and then every statement, sent without waiting for each answer: one round trip
 /// instead of one per statement. The server still runs them one by one, as sent; after a
 /// failure every later one fails unrun ("current transaction is aborted"), because the script
@@ -123,26 +106,32 @@ async fn run_pipelined(client: &Client, script: &Script, statements: &[Statement
     }
     drain(begin).await.map_err(|e| lost(None, &e))?;
     for (statement, answer) in statements.iter().zip(sent) {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(remaining, drain(answer)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) if is_fatal(client, &error) => return Err(lost(Some(statement), &error)),
-            Ok(Err(error)) => {
-                return Err(ScriptError::Failed {
-                    run_mode: None,
-                    failure: sql_failure(script, statement, &error),
-                })
-            }
-            Err(_elapsed) => {
-                let _ = client.cancel_token().cancel_query(NoTls).await;
-                return Err(ScriptError::Failed {
-                    run_mode: None,
-                    failure: timed_out(script, statement, timeout),
-                });
-            }
-        }
+        answer_of(client, script, statement, deadline, timeout, drain(answer)).await?;
     }
     Ok(())
+}
+
+/// Waits for one statement's answer until the script's deadline. A server error is placed at
+/// the statement; a statement still running when the time is up is cancelled.
+async fn answer_of<T>(
+    client: &Client,
+    script: &Script,
+    statement: &Statement,
+    deadline: Instant,
+    timeout: Duration,
+    answer: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, ScriptError> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let failure = match tokio::time::timeout(remaining, answer).await {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(error)) if is_fatal(client, &error) => return Err(connection_lost(script, Some(statement), &error)),
+        Ok(Err(error)) => sql_failure(script, statement, &error),
+        Err(_elapsed) => {
+            let _ = client.cancel_token().cancel_query(NoTls).await;
+            timed_out(script, statement, timeout)
+        }
+    };
+    Err(ScriptError::Failed { run_mode: None, failure })
 }
 
 /// Reads a statement's answer to its end.
@@ -182,28 +171,8 @@ pub async fn run_statements(
     let deadline = Instant::now() + timeout;
     for statement in statements {
         let text = &script.source[statement.range.clone()];
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let error = match tokio::time::timeout(remaining, client.simple_query(text)).await {
-            Ok(Ok(messages)) => {
-                each(statement, messages);
-                continue;
-            }
-            Ok(Err(error)) => error,
-            Err(_elapsed) => {
-                let _ = client.cancel_token().cancel_query(NoTls).await;
-                return Err(ScriptError::Failed {
-                    run_mode: None,
-                    failure: timed_out(script, statement, timeout),
-                });
-            }
-        };
-        if is_fatal(client, &error) {
-            return Err(connection_lost(script, Some(statement), &error));
-        }
-        return Err(ScriptError::Failed {
-            run_mode: None,
-            failure: sql_failure(script, statement, &error),
-        });
+        let messages = answer_of(client, script, statement, deadline, timeout, client.simple_query(text)).await?;
+        each(statement, messages);
     }
     Ok(())
 }

@@ -293,12 +293,7 @@ fn dollar_tag(source: &str, i: usize, end: usize) -> Option<&str> {
 
 /// The statement's leading keywords, when PostgreSQL refuses to run it inside a transaction block.
 pub fn non_transactional(statement: &str) -> Option<&'static str> {
-    let words: Vec<String> = statement
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .take(8)
-        .map(str::to_ascii_uppercase)
-        .collect();
+    let words = leading_words(statement, 8);
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     let has = |word: &str| w.contains(&word);
     match w.as_slice() {
@@ -319,6 +314,26 @@ pub fn non_transactional(statement: &str) -> Option<&'static str> {
         ["CLUSTER"] => Some("CLUSTER"),
         _ => None,
     }
+}
+
+/// Whether a statement begins or ends a transaction (the script manages its own).
+pub fn controls_transaction(statement: &str) -> bool {
+    let words = leading_words(statement, 2);
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    matches!(
+        w.as_slice(),
+        ["BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT", ..] | ["PREPARE", "TRANSACTION"]
+    )
+}
+
+/// The first `n` words of a statement, upper-cased.
+fn leading_words(statement: &str, n: usize) -> Vec<String> {
+    statement
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .take(n)
+        .map(str::to_ascii_uppercase)
+        .collect()
 }
 
 #[cfg(test)]
