@@ -43,7 +43,11 @@ if [ -n "$version" ] && [ -n "$target" ] && [ -n "${ACTION_REPOSITORY:-}" ]; the
 fi
 
 if [ -z "$installed" ]; then
-  cargo install --locked --quiet --path "${ACTION_PATH:?}" --root "$dest"
+  # Building needs libclang (bindgen, for PostgreSQL's parser); GitHub's hosted runners have it.
+  if ! cargo install --locked --quiet --path "${ACTION_PATH:?}" --root "$dest"; then
+    echo "::error title=dbgate install::building dbgate from source failed; it needs a Rust toolchain and libclang (apt-get install libclang-dev)"
+    exit 1
+  fi
   installed="built from $ACTION_PATH"
 fi
 

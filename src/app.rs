@@ -330,7 +330,7 @@ pub fn list(args: &ListArgs) -> Result<String, Error> {
         match &migration.down {
             Some(down) => {
                 let section = if down.path == migration.up.path {
-                    format!(", the down section from line {}", down.position(down.body.start).line)
+                    format!(", the down section from line {}", down.position(down.body().start).line)
                 } else {
                     String::new()
                 };
@@ -354,10 +354,15 @@ pub fn list(args: &ListArgs) -> Result<String, Error> {
 
 fn how_it_runs(script: &crate::script::Script) -> String {
     match script.statements() {
-        Ok(statements) => format!("(runs {})", script.run_mode(&statements).describe()),
-        Err(meta) => {
-            let at = script.position(meta.offset);
-            format!("(cannot run: psql meta-command `{}` at line {})", meta.command, at.line)
+        Ok(statements) => format!("(runs {})", script.run_mode(statements).describe()),
+        Err(crate::script::SyntaxError::MetaCommand { command, offset }) => {
+            format!(
+                "(cannot run: psql meta-command `{command}` at line {})",
+                script.position(*offset).line
+            )
+        }
+        Err(crate::script::SyntaxError::Scan { message, offset }) => {
+            format!("(cannot run: {message} at line {})", script.position(*offset).line)
         }
     }
 }

@@ -470,11 +470,14 @@ impl Found<'_> {
                 self.problems.push(format!("cannot read {}: {e}", shown.display()));
                 None
             }
+            // A UTF-8 byte-order mark is not part of the SQL: psql and Flyway skip it, and
+            // columns on the first line are counted without it.
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Some(text.into()),
+                Ok(text) => Some(text.strip_prefix('\u{feff}').map_or_else(|| text.as_str().into(), Into::into)),
                 Err(e) => {
                     let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                     let valid = std::str::from_utf8(valid).unwrap_or_default();
+                    let valid = valid.strip_prefix('\u{feff}').unwrap_or(valid);
                     let at = crate::script::position_at(valid, valid.len());
                     self.problems.push(format!(
                         "{}:{}:{}: not valid UTF-8 (save the file as UTF-8)",

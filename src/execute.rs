@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use crate::report::{Failure, Location};
-use crate::script::{byte_offset_of_char, controls_transaction, RunMode, Script, Statement};
+use crate::script::{byte_offset_of_char, RunMode, Script, Statement, StatementKind};
 
 /// Connects and drives the connection in the background.
 pub async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
@@ -51,7 +51,7 @@ impl ScriptError {
 pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> Result<Ran, ScriptError> {
     let started = Instant::now();
     let statements = statements_of(script).map_err(|failure| ScriptError::Failed { run_mode: None, failure })?;
-    let run_mode = script.run_mode(&statements);
+    let run_mode = script.run_mode(statements);
     let in_transaction = run_mode == RunMode::Transaction;
     let with_run_mode = |error: ScriptError| match error {
         ScriptError::Failed { failure, .. } => ScriptError::Failed {
@@ -60,13 +60,13 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
         },
         lost => lost,
     };
-    let ran = if in_transaction && !statements.iter().any(|s| controls_transaction(&script.source[s.range.clone()])) {
-        run_pipelined(client, script, &statements, timeout).await
+    let ran = if in_transaction && !statements.iter().any(|s| s.kind.controls_transaction()) {
+        run_pipelined(client, script, statements, timeout).await
     } else {
         if in_transaction {
             client.batch_execute("BEGIN").await.map_err(|e| connection_lost(script, None, &e))?;
         }
-        run_statements(client, script, &statements, timeout, |_, _| {}).await
+        run_statements(client, script, statements, timeout, |_, _| {}).await
     };
     if let Err(error) = ran {
         if in_transaction && !matches!(error, ScriptError::ConnectionLost(_)) {
@@ -77,7 +77,8 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
     if in_transaction {
         if let Err(error) = client.batch_execute("COMMIT").await {
             let last = statements.last().cloned().unwrap_or(Statement {
-                range: script.body.clone(),
+                range: script.body(),
+                kind: StatementKind::Other,
             });
             return Err(with_run_mode(commit_failed(client, script, &last, &error)));
         }
@@ -142,18 +143,21 @@ async fn drain(answer: tokio_postgres::SimpleQueryStream) -> Result<(), tokio_po
     Ok(())
 }
 
-/// The statements of a script, or a failure at its first psql meta-command.
-pub fn statements_of(script: &Script) -> Result<Vec<Statement>, Failure> {
-    script.statements().map_err(|meta| {
-        let position = script.position(meta.offset);
+/// The statements of a script, or a failure where its text cannot be sent (a psql
+/// meta-command, text PostgreSQL's scanner rejects).
+pub fn statements_of(script: &Script) -> Result<&[Statement], Failure> {
+    script.statements().map_err(|error| {
+        let offset = error.offset();
+        let position = script.position(offset);
         let mut failure = Failure::new(
-            format!(
-                "`{}` is a psql meta-command, not SQL: dbgate sends the file to the server, as migration tools do, and the server cannot run it; inline what it does",
-                meta.command
-            ),
-            Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
+            error.describe(),
+            Some(Location {
+                file: script.path.clone(),
+                line: position.line,
+                column: position.column,
+            }),
         );
-        failure.details.push(source_excerpt(script, meta.offset));
+        failure.details.push(source_excerpt(script, offset));
         failure
     })
 }
@@ -211,7 +215,7 @@ fn is_fatal(client: &Client, error: &tokio_postgres::Error) -> bool {
 }
 
 fn connection_lost(script: &Script, statement: Option<&Statement>, error: &tokio_postgres::Error) -> ScriptError {
-    let offset = statement.map_or(script.body.start, |s| s.range.start);
+    let offset = statement.map_or(script.body().start, |s| s.range.start);
     let position = script.position(offset);
     let cause = describe(error);
     let mut failure = Failure::new(

@@ -447,6 +447,128 @@ fn a_failing_second_statement_is_reported_at_its_own_line() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// SQL read as PostgreSQL reads it (libpg_query's scanner and grammar): where statements start and
+// end, what cannot be sent, and what a GRANT names.
+
+#[test]
+fn an_unterminated_comment_fails_where_it_opens() {
+    let out = Dbgate::fixture("unterminated-comment").args(["check"]).run();
+    out.code(1);
+    // The closed nested comment and the dollar-quoted body with `$$` and `/*` inside pass.
+    out.stdout_has("PASS  migrations/001_create_notes.sql");
+    out.stdout_has(
+        "migrations/002_add_note_title.sql:2:1: unterminated /* comment (the server rejects the file): the comment that opens here never ends; add `*/`",
+    );
+    out.stdout_has("2 | /* TODO: backfill the titles\n");
+    let out = Dbgate::fixture("unterminated-comment").args(["list"]).run();
+    out.code(0);
+    out.stdout_has("migrations/002_add_note_title.sql  (cannot run: unterminated /* comment at line 2)");
+}
+
+#[test]
+fn positions_count_characters_after_a_byte_order_mark_with_crlf_line_ends() {
+    // The mark is not a character of the first line.
+    let repo = support::TempRepo::new();
+    repo.write_bytes("migrations/001_a.sql", "\u{feff}CREATE TABLE ä (id nosuchtype);\r\n".as_bytes());
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_a.sql:1:20: type \"nosuchtype\" does not exist");
+
+    // CRLF lines, a nested comment, and a BEGIN ATOMIC body with semicolons before the error.
+    let repo = support::TempRepo::new();
+    repo.migrations(&[("001_a", "\u{feff}CREATE TABLE ä (id int);\r\n", "DROP TABLE ä;\r\n")]);
+    repo.write(
+        "migrations/002_b.sql",
+        "/* ü /* nested; */ ü; */\r\nCREATE FUNCTION f() RETURNS int LANGUAGE sql\r\nBEGIN ATOMIC SELECT 1; SELECT 2; END;\r\nCREATE TABLE b (näme text, x nosuchtype);\r\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("PASS  migrations/001_a.sql");
+    out.stdout_has("migrations/002_b.sql:4:30: type \"nosuchtype\" does not exist");
+    out.stdout_has("4 | CREATE TABLE b (näme text, x nosuchtype);\n");
+}
+
+#[test]
+fn a_nul_byte_is_a_failure_at_its_place() {
+    let repo = support::TempRepo::new();
+    repo.write_bytes("migrations/001_a.sql", b"CREATE TABLE a (id int);\nSELECT 'a\0b';\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_a.sql:2:10: unexpected NUL byte (the server rejects the file)");
+}
+
+#[test]
+fn a_meta_command_with_an_odd_quote_is_named_as_a_meta_command() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n\\echo it's done\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_a.sql:2:1: `\\echo` is a psql meta-command, not SQL");
+}
+
+#[test]
+fn grants_on_routines_are_tracked_however_their_signatures_are_written() {
+    // Argument names, IN/OUT/INOUT/VARIADIC, multi-word and array types, quoted names, no
+    // argument list: every GRANT is read, and the rollback that forgets one is named.
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(&support::fixture("grant-on-routine-signatures"));
+    let failures = verdicts["migrations"][1]["checks"][1]["failures"].to_string();
+    assert!(
+        failures.contains("privilege EXECUTE on function api.create_account(slug text, name text) to dbgate_fixture_api is still there"),
+        "{failures}"
+    );
+    assert_eq!(verdicts["migrations"][1]["checks"][1]["status"], "failed");
+
+    // The near miss: a rollback that revokes every grant passes, in both modes.
+    let repo = support::TempRepo::new();
+    for name in ["001_create_api.sql", "001_create_api_rollback.sql", "002_grant_api.sql"] {
+        let text = fs::read_to_string(support::fixture("grant-on-routine-signatures/migrations").join(name)).unwrap();
+        repo.write(&format!("migrations/{name}"), &text);
+    }
+    let rollback = fs::read_to_string(support::fixture(
+        "grant-on-routine-signatures/migrations/002_grant_api_rollback.sql",
+    ))
+    .unwrap();
+    repo.write(
+        "migrations/002_grant_api_rollback.sql",
+        &format!("{rollback}REVOKE EXECUTE ON FUNCTION api.create_account(text, text) FROM dbgate_fixture_api;\n"),
+    );
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    assert_eq!(verdicts["verdict"], "passed", "{verdicts}");
+}
+
+#[test]
+fn grant_targets_as_read_from_the_parse_tree_resolve_on_the_server() {
+    // What the incremental snapshot asks the server to resolve after a GRANT must name the very
+    // objects the GRANT changed, in the spelling PostgreSQL's to_reg* functions read.
+    let server = TestServer::start();
+    server.sql("postgres", "CREATE DATABASE grants");
+    let setup = fs::read_to_string(support::fixture("grant-on-routine-signatures/migrations/001_create_api.sql")).unwrap();
+    server.sql("grants", &setup);
+    let grants = fs::read_to_string(support::fixture("grant-on-routine-signatures/migrations/002_grant_api.sql")).unwrap();
+    let script = dbgate::script::Script::new("002_grant_api.sql".into(), grants.as_str().into(), 0..grants.len());
+    let mut checked = 0;
+    for statement in script.statements().unwrap() {
+        let dbgate::script::StatementKind::Grant(Some(targets)) = &statement.kind else {
+            panic!("not read as a GRANT with named objects: {}", &grants[statement.range.clone()]);
+        };
+        let lookups = targets
+            .routines
+            .iter()
+            .map(|r| (if r.ends_with(')') { "to_regprocedure" } else { "to_regproc" }, r))
+            .chain(targets.schemas.iter().map(|s| ("to_regnamespace", s)))
+            .chain(targets.types.iter().map(|t| ("to_regtype", t)));
+        for (function, name) in lookups {
+            let literal = name.replace('\'', "''");
+            let found = server.sql("grants", &format!("SELECT {function}('{literal}') IS NOT NULL"));
+            assert_eq!(found, "t", "{function}('{name}') does not resolve");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8);
+    server.sql("grants", "DROP SCHEMA api CASCADE; DROP ROLE dbgate_fixture_api;");
+}
+
+// ---------------------------------------------------------------------------------------------
 // The docker provider: a container through testcontainers, from the image that
 // images/postgres/build.sh builds from Debian's packages.
 

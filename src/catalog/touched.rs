@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use tokio_postgres::Client;
 
 use super::{Scope, Snapshot};
-use crate::script::Script;
+use crate::script::{GrantTargets, Script, StatementKind};
 
 /// Installed once in the throwaway database, in a schema the snapshot leaves out. Needs a
 /// superuser; without one, every snapshot reads the whole catalog.
@@ -65,9 +65,11 @@ const COLLECT: &str = "WITH t AS (DELETE FROM dbgate_internal.touched RETURNING 
 /// Whether the triggers are still there: a migration may have dropped them with everything it owns.
 const INSTALLED: &str = "SELECT 1 FROM pg_event_trigger WHERE evtname = 'dbgate_ddl' AND evtenabled <> 'D'";
 
-/// The grant targets, resolved as the migration's session resolves names.
+/// The grant targets, resolved as the migration's session resolves names. A routine named
+/// without arguments (`"f"`; a signature always ends in `)`) is read by `to_regproc`: before
+/// PostgreSQL 16, `to_regprocedure` raises an error on a name without parentheses.
 const RESOLVE: &str = "SELECT 'c' || to_regclass(t)::oid FROM unnest($1::text[]) t \
-    UNION SELECT 'p' || coalesce(to_regprocedure(t), to_regproc(t))::oid FROM unnest($2::text[]) t \
+    UNION SELECT 'p' || CASE WHEN right(t, 1) = ')' THEN to_regprocedure(t)::oid ELSE to_regproc(t)::oid END FROM unnest($2::text[]) t \
     UNION SELECT 'n' || to_regnamespace(t)::oid FROM unnest($3::text[]) t \
     UNION SELECT 't' || to_regtype(t)::oid FROM unnest($4::text[]) t";
 
@@ -153,6 +155,11 @@ impl Tracker {
             // Not worth failing the gate over: the next read is only slower.
             let _ = client.batch_execute("VACUUM dbgate_internal.touched").await;
         }
+        // A statement the grammar cannot read may have done anything the event triggers do not
+        // see (a GRANT, say): read the whole catalog once.
+        if script.is_some_and(Script::has_unparsed) {
+            return Ok(Scope::full());
+        }
         let mut scope = Scope::default();
         let mut grant_xid: Option<u64> = None;
         let mut granted: Vec<String> = Vec::new();
@@ -186,18 +193,27 @@ impl Tracker {
         granted.retain(|kind| !DEFAULT_PRIVILEGE_KINDS.contains(&kind.as_str()));
         if !granted.is_empty() {
             if let Some(targets) = script.and_then(|s| grant_targets(s, granted.len())) {
-                let rows = client
+                let resolved = client
                     .query(
                         &queries.resolve,
                         &[&targets.relations, &targets.routines, &targets.schemas, &targets.types],
                     )
-                    .await?;
-                for row in rows {
-                    if let Some(owner) = row.get::<_, Option<&str>>(0) {
-                        scope.add(owner);
+                    .await;
+                match resolved {
+                    Ok(rows) => {
+                        for row in rows {
+                            if let Some(owner) = row.get::<_, Option<&str>>(0) {
+                                scope.add(owner);
+                            }
+                        }
+                        granted.clear();
                     }
+                    // A name that no longer resolves (an argument type the script dropped
+                    // after its GRANT: PostgreSQL 15 raises rather than answer NULL): look
+                    // for the rewritten catalog rows instead.
+                    Err(error) if !client.is_closed() && error.as_db_error().is_some() => {}
+                    Err(error) => return Err(error),
                 }
-                granted.clear();
             }
         }
         if let (Some(xid), false) = (grant_xid, granted.is_empty()) {
@@ -232,81 +248,23 @@ impl Tracker {
 /// every time.
 const DEFAULT_PRIVILEGE_KINDS: [&str; 6] = ["TABLES", "SEQUENCES", "FUNCTIONS", "ROUTINES", "TYPES", "SCHEMAS"];
 
-#[derive(Debug, Default, PartialEq)]
-struct GrantTargets {
-    relations: Vec<String>,
-    routines: Vec<String>,
-    schemas: Vec<String>,
-    types: Vec<String>,
-}
-
-/// The objects the script's GRANT/REVOKE ... ON ... statements name, when every one of the
-/// `expected` grants the event triggers saw can be read that way.
+/// The objects the script's GRANT/REVOKE ... ON ... statements name, as the parser reads them,
+/// when every one of the `expected` grants the event triggers saw can be read that way (not one
+/// on ALL TABLES IN SCHEMA, nor one run inside a DO block or a function).
 fn grant_targets(script: &Script, expected: usize) -> Option<GrantTargets> {
     let mut targets = GrantTargets::default();
     let mut found = 0;
     for statement in script.statements().ok()? {
-        let text = &script.source[statement.range.clone()];
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let first = words.first()?.to_ascii_uppercase();
-        if first != "GRANT" && first != "REVOKE" {
-            continue;
-        }
-        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-        // GRANT role TO role: no ON, nothing the snapshot keeps apart from roles.
-        let Some(on) = upper.iter().position(|w| w == "ON") else { continue };
-        let end = upper.iter().rposition(|w| w == "TO" || w == "FROM")?;
-        if end <= on + 1 {
-            return None;
-        }
-        let (kind, names) = match upper[on + 1].as_str() {
-            "ALL" | "LARGE" | "FOREIGN" | "DATABASE" | "LANGUAGE" | "TABLESPACE" | "PARAMETER" => {
-                if upper[on + 1] == "ALL" {
-                    return None;
-                }
-                found += 1;
-                continue;
-            }
-            "TABLE" | "SEQUENCE" => ("c", &words[on + 2..end]),
-            "FUNCTION" | "PROCEDURE" | "ROUTINE" => ("p", &words[on + 2..end]),
-            "SCHEMA" => ("n", &words[on + 2..end]),
-            "TYPE" | "DOMAIN" => ("t", &words[on + 2..end]),
-            _ => ("c", &words[on + 1..end]),
-        };
-        found += 1;
-        for name in split_top_level(&names.join(" ")) {
-            let list = match kind {
-                "c" => &mut targets.relations,
-                "p" => &mut targets.routines,
-                "n" => &mut targets.schemas,
-                _ => &mut targets.types,
-            };
-            list.push(name);
+        if let StatementKind::Grant(named) = &statement.kind {
+            let named = named.as_ref()?;
+            found += 1;
+            targets.relations.extend(named.relations.iter().cloned());
+            targets.routines.extend(named.routines.iter().cloned());
+            targets.schemas.extend(named.schemas.iter().cloned());
+            targets.types.extend(named.types.iter().cloned());
         }
     }
     (found >= expected).then_some(targets)
-}
-
-/// `a, b(int, text), c` -> the three names.
-fn split_top_level(list: &str) -> Vec<String> {
-    let (mut out, mut current, mut depth, mut quoted) = (Vec::new(), String::new(), 0i32, false);
-    for c in list.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth -= 1,
-            ',' if !quoted && depth == 0 => {
-                out.push(std::mem::take(&mut current).trim().to_string());
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    if !current.trim().is_empty() {
-        out.push(current.trim().to_string());
-    }
-    out
 }
 
 /// The owner a dropped object was tracked under, from the snapshot taken before it went.
@@ -340,9 +298,9 @@ mod tests {
     #[test]
     fn grant_statements_name_their_objects() {
         let targets = grant_targets(&script("GRANT SELECT, INSERT ON bench.t1, \"Odd, Name\" TO app;\nREVOKE EXECUTE ON FUNCTION f(int, text), g() FROM PUBLIC;\nGRANT USAGE ON SCHEMA app TO x;\nGRANT admin TO bob;"), 3).unwrap();
-        assert_eq!(targets.relations, vec!["bench.t1", "\"Odd, Name\""]);
-        assert_eq!(targets.routines, vec!["f(int, text)", "g()"]);
-        assert_eq!(targets.schemas, vec!["app"]);
+        assert_eq!(targets.relations, vec!["\"bench\".\"t1\"", "\"Odd, Name\""]);
+        assert_eq!(targets.routines, vec!["\"f\"(\"pg_catalog\".\"int4\", \"text\")", "\"g\"()"]);
+        assert_eq!(targets.schemas, vec!["\"app\""]);
         // ALL TABLES IN SCHEMA, or fewer statements than grants seen (one in a DO block): scan.
         assert!(grant_targets(&script("GRANT SELECT ON ALL TABLES IN SCHEMA app TO x;"), 1).is_none());
         assert!(grant_targets(&script("DO $$ BEGIN GRANT SELECT ON t TO x; END $$;"), 1).is_none());

@@ -13,7 +13,7 @@ use super::rls::{quote_literal, Matrix};
 use super::tap::{Directive, Tap};
 use crate::execute::{run_statements, statements_of, ScriptError};
 use crate::report::{Failure, Location, TestCaseResult};
-use crate::script::{Script, Statement};
+use crate::script::{Script, Statement, StatementKind};
 
 const HELPERS: &str = include_str!("helpers.sql");
 
@@ -77,22 +77,6 @@ fn calls_any(text: &str, functions: &[&str]) -> bool {
             .match_indices(&format!("{function}("))
             .any(|(at, _)| at == 0 || !(lower.as_bytes()[at - 1].is_ascii_alphanumeric() || lower.as_bytes()[at - 1] == b'_'))
     })
-}
-
-/// BEGIN/COMMIT/ROLLBACK in a test file: dbgate provides the transaction (pgTAP files usually
-/// wrap themselves in BEGIN ... ROLLBACK for pg_prove).
-fn is_transaction_control(statement: &str) -> bool {
-    let words: Vec<String> = statement
-        .split_whitespace()
-        .take(2)
-        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
-        .collect();
-    match words.first().map(String::as_str) {
-        Some("BEGIN" | "COMMIT" | "END" | "ABORT") => true,
-        Some("START") => words.get(1).is_some_and(|w| w == "TRANSACTION"),
-        Some("ROLLBACK") => words.get(1).is_none_or(|w| w != "TO"),
-        _ => false,
-    }
 }
 
 pub async fn run(client: &Client, tests: &DatabaseTests, timeout: Duration) -> Result<TestRun, tokio_postgres::Error> {
@@ -231,9 +215,12 @@ async fn run_file(
     timeout: Duration,
     each: impl FnMut(&Statement, Vec<SimpleQueryMessage>),
 ) -> Result<(), Failure> {
+    // BEGIN/COMMIT/ROLLBACK in a test file: dbgate provides the transaction (pgTAP files usually
+    // wrap themselves in BEGIN ... ROLLBACK for pg_prove).
     let statements: Vec<Statement> = statements_of(script)?
-        .into_iter()
-        .filter(|s| !is_transaction_control(&script.source[s.range.clone()]))
+        .iter()
+        .filter(|s| s.kind != StatementKind::TransactionBoundary)
+        .cloned()
         .collect();
     run_statements(client, script, &statements, timeout, each)
         .await
@@ -314,14 +301,14 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
             Some((planned, _)) if planned != ran => {
                 plan.fail(Failure::new(
                     format!("planned {planned} tests but ran {ran}"),
-                    location(file.body.start),
+                    location(file.body().start),
                 ));
                 cases.push(plan);
             }
             None => {
                 plan.fail(Failure::new(
                     format!("no plan in the TAP output ({ran} assertions ran): call plan(n), or no_plan() and finish()"),
-                    location(file.body.start),
+                    location(file.body().start),
                 ));
                 cases.push(plan);
             }
@@ -409,14 +396,5 @@ mod tests {
         assert!(is_pgtap("SELECT * FROM no_plan();"));
         assert!(!is_pgtap("select explain_plan(1)"));
         assert!(!is_pgtap("insert into t values (1);"));
-    }
-
-    #[test]
-    fn transaction_control_is_dbgate_s_job_in_tests() {
-        assert!(is_transaction_control("BEGIN"));
-        assert!(is_transaction_control("rollback"));
-        assert!(is_transaction_control("start transaction isolation level serializable"));
-        assert!(!is_transaction_control("ROLLBACK TO SAVEPOINT a"));
-        assert!(!is_transaction_control("select 1"));
     }
 }

@@ -460,7 +460,7 @@ impl Chain<'_> {
 
 fn difference_failure(difference: Difference, wording: &Wording, script: &Script) -> Failure {
     let (message, detail) = difference.describe(wording);
-    let position = script.position(script.body.start);
+    let position = script.position(script.body().start);
     let mut failure = Failure::new(
         message,
         Some(Location {
@@ -496,8 +496,8 @@ fn skip(result: &mut MigrationResult, kinds: &[CheckKind], reason: &str) {
 /// The name a sentence uses for a script: its file name, or the section of a dbmate file.
 fn file_name(script: &Script) -> String {
     let name = script.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    if script.body.start > 0 && script.text().len() < script.source.len() {
-        let section = if script.source[..script.body.start].contains("-- migrate:down") {
+    if script.body().start > 0 && script.text().len() < script.source.len() {
+        let section = if script.source[..script.body().start].contains("-- migrate:down") {
             "down"
         } else {
             "up"

@@ -1,0 +1,197 @@
+//! The SQL text of a migration: its statements, how it must run (in a transaction or not), and
+//! positions in its file.
+//!
+//! Statements are read with PostgreSQL's own scanner and grammar (libpg_query): a file that
+//! cannot run in a transaction must be sent one statement at a time, an error the server reports
+//! without a position is still pinned to its statement, and what a statement is decides how the
+//! script runs.
+
+mod kind;
+mod scanner;
+mod split;
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+pub use kind::{GrantTargets, StatementKind};
+pub use split::SyntaxError;
+
+/// One SQL script: a migration or a rollback, or one section of a dbmate file.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// Path as shown to the user (relative to the repo root when possible).
+    pub path: PathBuf,
+    /// The whole file, so that positions are reported in the file, not in the section.
+    pub source: Arc<str>,
+    /// The byte range of `source` that is this script.
+    body: Range<usize>,
+    /// Set when a directive in the file turns the transaction off (`-- no-transaction`,
+    /// dbmate's `transaction:false`).
+    pub transaction_directive: Option<&'static str>,
+    /// The statements, read once (a script runs up to three times: up, up again, and in the
+    /// reverse chain).
+    statements: Arc<OnceLock<Result<Vec<Statement>, SyntaxError>>>,
+}
+
+/// A line and column in a file, both 1-based; the column counts characters, not bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Byte range in the file: from the first token to the last, without the `;`.
+    pub range: Range<usize>,
+    pub kind: StatementKind,
+}
+
+/// How a script will run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "mode", content = "reason", rename_all = "snake_case")]
+pub enum RunMode {
+    Transaction,
+    /// Without a transaction, each statement on its own; the reason names the directive or the
+    /// statement (with its line) that forced it.
+    NoTransaction(String),
+}
+
+impl RunMode {
+    pub fn describe(&self) -> String {
+        match self {
+            RunMode::Transaction => "in a transaction".to_string(),
+            RunMode::NoTransaction(why) => format!("without a transaction ({why})"),
+        }
+    }
+}
+
+impl Script {
+    pub fn new(path: PathBuf, source: Arc<str>, body: Range<usize>) -> Script {
+        Script {
+            path,
+            source,
+            body,
+            transaction_directive: None,
+            statements: Arc::default(),
+        }
+    }
+
+    /// The byte range of `source` that is this script.
+    pub fn body(&self) -> Range<usize> {
+        self.body.clone()
+    }
+
+    pub fn text(&self) -> &str {
+        &self.source[self.body.clone()]
+    }
+
+    /// The statements of the script, or why its text cannot be sent as it is (a psql
+    /// meta-command, text PostgreSQL's scanner rejects).
+    pub fn statements(&self) -> Result<&[Statement], &SyntaxError> {
+        let read = self.statements.get_or_init(|| {
+            let pieces = split::split(&self.source, self.body.clone())?;
+            Ok(pieces
+                .into_iter()
+                .map(|piece| Statement {
+                    kind: kind::kind_of(&self.source[piece.range.clone()], piece.first),
+                    range: piece.range,
+                })
+                .collect())
+        });
+        read.as_ref().map(Vec::as_slice)
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        position_at(&self.source, offset)
+    }
+
+    /// The source line holding `offset`, for showing under an error.
+    pub fn line_text(&self, offset: usize) -> &str {
+        let start = self.source[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = self.source[offset..].find('\n').map_or(self.source.len(), |i| offset + i);
+        self.source[start..end].trim_end_matches('\r')
+    }
+
+    /// Decides how the script runs: a directive wins, then any statement that PostgreSQL refuses
+    /// to run inside a transaction block.
+    pub fn run_mode(&self, statements: &[Statement]) -> RunMode {
+        if let Some(directive) = self.transaction_directive {
+            return RunMode::NoTransaction(format!("`{directive}`"));
+        }
+        for statement in statements {
+            if let StatementKind::NoTransaction(what) = statement.kind {
+                let line = self.position(statement.range.start).line;
+                return RunMode::NoTransaction(format!("{what} at line {line}"));
+            }
+        }
+        RunMode::Transaction
+    }
+
+    /// True when the script has no statement at all (only comments and white space).
+    pub fn is_empty(&self) -> bool {
+        matches!(self.statements(), Ok([]))
+    }
+
+    /// Whether some statement could not be read by the grammar: what it does is known only
+    /// from the database.
+    pub fn has_unparsed(&self) -> bool {
+        self.statements()
+            .map_or(true, |s| s.iter().any(|s| s.kind == StatementKind::Unparsed))
+    }
+}
+
+/// Line and character column of a byte offset.
+pub fn position_at(source: &str, offset: usize) -> Position {
+    let before = &source[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// Byte offset of the 1-based character position `position` that PostgreSQL reports in `text`.
+pub fn byte_offset_of_char(text: &str, position: usize) -> usize {
+    text.char_indices().nth(position.saturating_sub(1)).map_or(text.len(), |(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters() {
+        let sql = "-- ä\nselect 'ü', x";
+        let offset = sql.find('x').unwrap();
+        assert_eq!(position_at(sql, offset), Position { line: 2, column: 13 });
+        assert_eq!(byte_offset_of_char("'ü', x", 6), "'ü', x".find('x').unwrap());
+    }
+
+    fn script(sql: &str) -> Script {
+        Script::new("m.sql".into(), sql.into(), 0..sql.len())
+    }
+
+    #[test]
+    fn the_first_statement_that_refuses_a_transaction_decides() {
+        let sql = "create table t (x int);\n-- create index concurrently in a comment\ncreate index concurrently i on t (x);\nvacuum t;";
+        let s = script(sql);
+        assert_eq!(
+            s.run_mode(s.statements().unwrap()),
+            RunMode::NoTransaction("CREATE INDEX CONCURRENTLY at line 3".to_string())
+        );
+        let s = script("create table t (x int); create index i on t (x);");
+        assert_eq!(s.run_mode(s.statements().unwrap()), RunMode::Transaction);
+    }
+
+    #[test]
+    fn an_unparsed_statement_is_still_a_statement() {
+        let s = script("create table t (x int);\ncreate tabel u (y int);");
+        let statements = s.statements().unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[1].kind, StatementKind::Unparsed);
+        assert!(s.has_unparsed());
+        assert!(!script("select 1;").has_unparsed());
+    }
+}

@@ -1,0 +1,123 @@
+//! PostgreSQL's own scanner (libpg_query, through the `pg_query` crate): the tokens of a text with
+//! their byte offsets, or where and why the server's scanner would reject it.
+
+use pg_query::protobuf::{ScanToken, Token};
+
+/// A text the scanner rejects: an unterminated comment, string or quoted identifier, junk after
+/// a number, a bad escape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanError {
+    /// The scanner's own words ("unterminated /* comment").
+    pub message: String,
+    /// Byte offset in the scanned text of the token at fault (for an unterminated one, where it
+    /// opens), as PostgreSQL places it.
+    pub offset: usize,
+}
+
+/// The message of a NUL byte in the text, which the scanner never sees (C strings end there).
+pub const NUL_BYTE: &str = "unexpected NUL byte";
+
+/// The tokens of `text`, comments included.
+pub fn tokens(text: &str) -> Result<Vec<ScanToken>, ScanError> {
+    if let Some(offset) = text.find('\0') {
+        return Err(ScanError {
+            message: NUL_BYTE.to_string(),
+            offset,
+        });
+    }
+    pg_query::scan_tokens(text).map_err(|error| ScanError {
+        message: match error {
+            // "... at or near "<the rest of the file>"": the place is given apart.
+            pg_query::Error::Scan(message) => {
+                let message = message.split(" at or near ").next().unwrap_or_default();
+                message.trim_end_matches(" at end of input").to_string()
+            }
+            other => other.to_string(),
+        },
+        offset: error_position(text).map_or(0, |position| crate::script::byte_offset_of_char(text, position)),
+    })
+}
+
+/// Whether a token is a comment (`-- ...` or `/* ... */`).
+pub fn is_comment(token: &ScanToken) -> bool {
+    matches!(token.token(), Token::SqlComment | Token::CComment)
+}
+
+/// The 1-based character position of the scanner's error in `text`. The crate gives only the
+/// message of a scan error; the C library also keeps the position the server would report
+/// (`cursorpos`), so it is read from there: the same call on the same text, once, on the error
+/// path only. The declarations mirror `pg_query.h` of libpg_query 18 (the crate's version is
+/// pinned in Cargo.toml; the scanner tests would catch a change of layout).
+fn error_position(text: &str) -> Option<usize> {
+    use std::ffi::{c_char, c_int, CString};
+
+    #[repr(C)]
+    struct PgQueryError {
+        message: *mut c_char,
+        funcname: *mut c_char,
+        filename: *mut c_char,
+        lineno: c_int,
+        cursorpos: c_int,
+        context: *mut c_char,
+    }
+    #[repr(C)]
+    struct PgQueryScanTokensResult {
+        tokens: *mut std::ffi::c_void,
+        n_tokens: c_int,
+        error: *mut PgQueryError,
+    }
+    extern "C" {
+        fn pg_query_scan_tokens(input: *const c_char) -> PgQueryScanTokensResult;
+        fn pg_query_free_scan_tokens_result(result: PgQueryScanTokensResult);
+    }
+
+    let input = CString::new(text).ok()?;
+    // SAFETY: `input` is a valid C string that outlives the call; the result is read before it
+    // is handed back to the library that allocated it, exactly once.
+    unsafe {
+        let result = pg_query_scan_tokens(input.as_ptr());
+        let position = result.error.as_ref().map(|error| error.cursorpos);
+        pg_query_free_scan_tokens_result(result);
+        position.filter(|&p| p > 0).map(|p| p as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> (String, &str) {
+        let error = tokens(text).unwrap_err();
+        (error.message, &text[error.offset..])
+    }
+
+    #[test]
+    fn places_an_unterminated_token_where_it_opens() {
+        assert_eq!(
+            error("select 1;\n/* never /* closed */"),
+            ("unterminated /* comment".to_string(), "/* never /* closed */")
+        );
+        assert_eq!(error("select 'ü', 'it''s"), ("unterminated quoted string".to_string(), "'it''s"));
+        assert_eq!(error("select \"odd"), ("unterminated quoted identifier".to_string(), "\"odd"));
+        assert_eq!(
+            error("create function f() returns int as $body$ select 1 $$ language sql;"),
+            ("unterminated dollar-quoted string".to_string(), "$body$ select 1 $$ language sql;")
+        );
+    }
+
+    #[test]
+    fn finds_a_nul_byte() {
+        let (message, rest) = error("select 1;\0 select 2;");
+        assert_eq!(message, NUL_BYTE);
+        assert_eq!(rest, "\0 select 2;");
+    }
+
+    #[test]
+    fn keeps_comments_as_tokens_with_byte_offsets() {
+        let text = "/* ä */ select -- x\n1";
+        let tokens = tokens(text).unwrap();
+        let words: Vec<&str> = tokens.iter().map(|t| &text[t.start as usize..t.end as usize]).collect();
+        assert_eq!(words, vec!["/* ä */", "select", "-- x", "1"]);
+        assert!(is_comment(&tokens[0]) && is_comment(&tokens[2]) && !is_comment(&tokens[1]));
+    }
+}
