@@ -79,6 +79,7 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
             let last = statements.last().cloned().unwrap_or(Statement {
                 range: script.body(),
                 kind: StatementKind::Other,
+                may_change_search_path: false,
             });
             return Err(with_run_mode(commit_failed(client, script, &last, &error)));
         }

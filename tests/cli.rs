@@ -498,6 +498,35 @@ fn a_nul_byte_is_a_failure_at_its_place() {
 }
 
 #[test]
+fn a_scan_error_without_a_position_is_placed_at_its_line() {
+    // An escape that makes an invalid byte sequence: the scanner says what, not where.
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_a.sql",
+        "CREATE TABLE a (id int);\nSELECT 'it''s\nfine';\n  SELECT E'\\xff';\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_a.sql:4:3: invalid byte sequence for encoding \"UTF8\": 0xff (the server rejects the file)");
+}
+
+#[test]
+fn concurrently_is_seen_in_a_statement_the_newer_grammar_does_not_read() {
+    // system_user is reserved since PostgreSQL 16, whose grammar dbgate reads with; the server
+    // (15) takes it, and the index must still be built outside a transaction.
+    let repo = support::TempRepo::new();
+    repo.migrations(&[(
+        "001_a",
+        "CREATE TABLE system_user (id int, email text);\nCREATE INDEX CONCURRENTLY system_user_email ON system_user (email);\n",
+        "DROP TABLE system_user;\n",
+    )]);
+    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    out.stdout_has("(runs without a transaction (CREATE INDEX CONCURRENTLY at line 2))");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+}
+
+#[test]
 fn a_meta_command_with_an_odd_quote_is_named_as_a_meta_command() {
     let repo = support::TempRepo::new();
     repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n\\echo it's done\n");
@@ -534,6 +563,71 @@ fn grants_on_routines_are_tracked_however_their_signatures_are_written() {
     );
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
     assert_eq!(verdicts["verdict"], "passed", "{verdicts}");
+}
+
+#[test]
+fn grants_the_parse_tree_cannot_pin_down_are_still_seen() {
+    // Each rollback forgets its REVOKE (or its default) and must fail in both modes: a DO-block
+    // grant beside a global one (which fires no event trigger), a name read under a SET LOCAL
+    // search_path, a procedure signature written with its OUT argument, DDL under
+    // session_replication_role = replica; DDL under SET ROLE to a plain role passes.
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_base",
+            "CREATE TABLE t (x int);\nCREATE SCHEMA app;\nCREATE TABLE app.t (y int);\n\
+             CREATE PROCEDURE pr(IN a int, OUT b int) LANGUAGE sql AS 'SELECT a';\n\
+             CREATE ROLE dbgate_test_owner;\nGRANT CREATE ON SCHEMA public TO dbgate_test_owner;\n",
+            "DROP TABLE t;\nDROP SCHEMA app CASCADE;\nDROP PROCEDURE pr;\n\
+             REVOKE CREATE ON SCHEMA public FROM dbgate_test_owner;\nDROP ROLE dbgate_test_owner;\n",
+        ),
+        (
+            "002_global_grant_and_do_block",
+            "GRANT CREATE ON TABLESPACE pg_default TO PUBLIC;\nDO $$ BEGIN GRANT SELECT ON t TO PUBLIC; END $$;\n",
+            "REVOKE CREATE ON TABLESPACE pg_default FROM PUBLIC;\n",
+        ),
+        (
+            "003_set_local_search_path",
+            "SET LOCAL search_path = app;\nGRANT SELECT ON t TO PUBLIC;\n",
+            "SELECT 1;\n",
+        ),
+        (
+            "004_procedure_out_argument",
+            "GRANT EXECUTE ON PROCEDURE pr(int, int) TO dbgate_test_owner;\n",
+            "SELECT 1;\n",
+        ),
+        (
+            "005_replica_role",
+            "SET LOCAL session_replication_role = replica;\nALTER TABLE t ALTER COLUMN x SET DEFAULT 5;\n",
+            "SELECT 1;\n",
+        ),
+        (
+            "006_set_role",
+            "SET ROLE dbgate_test_owner;\nCREATE TABLE owned (x int);\nRESET ROLE;\n",
+            "DROP TABLE owned;\n",
+        ),
+    ]);
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    let rollback = |i: usize| verdicts["migrations"][i]["checks"][1].clone();
+    for (i, forgotten) in [
+        (1, "privilege SELECT on table public.t to PUBLIC is still there"),
+        (2, "privilege SELECT on table app.t to PUBLIC is still there"),
+        (3, "privilege EXECUTE on procedure public.pr"),
+        (4, "default of column public.t.x is 5, was not set"),
+    ] {
+        assert_eq!(rollback(i)["status"], "failed", "{}", rollback(i));
+        assert!(
+            rollback(i)["failures"].to_string().contains(forgotten),
+            "{forgotten}: {}",
+            rollback(i)
+        );
+    }
+    assert_eq!(
+        verdicts["migrations"][5]["checks"][0]["status"], "passed",
+        "{}",
+        verdicts["migrations"][5]
+    );
+    assert_eq!(rollback(5)["status"], "passed", "{}", rollback(5));
 }
 
 #[test]

@@ -18,7 +18,10 @@ CREATE SCHEMA dbgate_internal;
 -- cheap); owners and dependents are worked out afterwards, in one query per script.
 CREATE UNLOGGED TABLE dbgate_internal.touched (classid oid, objid oid, kind text, xid bigint);
 
-CREATE FUNCTION dbgate_internal.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+-- SECURITY DEFINER: a migration that runs as another role (SET ROLE) still has its commands
+-- written down; ENABLE ALWAYS: also under session_replication_role = replica.
+CREATE FUNCTION dbgate_internal.on_ddl() RETURNS event_trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   INSERT INTO dbgate_internal.touched
   SELECT classid, objid, upper(object_type), CASE WHEN coalesce(classid, 0) = 0 THEN txid_current() % 4294967296 END
@@ -26,7 +29,8 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dbgate_internal.on_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION dbgate_internal.on_drop() RETURNS event_trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   INSERT INTO dbgate_internal.touched SELECT classid, objid, 'DROP', NULL FROM pg_event_trigger_dropped_objects();
 END
@@ -34,6 +38,8 @@ $$;
 
 CREATE EVENT TRIGGER dbgate_ddl ON ddl_command_end EXECUTE FUNCTION dbgate_internal.on_ddl();
 CREATE EVENT TRIGGER dbgate_drop ON sql_drop EXECUTE FUNCTION dbgate_internal.on_drop();
+ALTER EVENT TRIGGER dbgate_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER dbgate_drop ENABLE ALWAYS;
 "#;
 
 /// What the triggers wrote down, as owners, dropped objects and GRANTs; emptied as it is read.
@@ -65,13 +71,14 @@ const COLLECT: &str = "WITH t AS (DELETE FROM dbgate_internal.touched RETURNING 
 /// Whether the triggers are still there: a migration may have dropped them with everything it owns.
 const INSTALLED: &str = "SELECT 1 FROM pg_event_trigger WHERE evtname = 'dbgate_ddl' AND evtenabled <> 'D'";
 
-/// The grant targets, resolved as the migration's session resolves names. A routine named
-/// without arguments (`"f"`; a signature always ends in `)`) is read by `to_regproc`: before
-/// PostgreSQL 16, `to_regprocedure` raises an error on a name without parentheses.
+/// The grant targets, resolved as the migration's session resolves names, one row each (NULL
+/// for one that does not resolve). A routine named without arguments (`"f"`; a signature always
+/// ends in `)`) is read by `to_regproc`: before PostgreSQL 16, `to_regprocedure` raises an
+/// error on a name without parentheses.
 const RESOLVE: &str = "SELECT 'c' || to_regclass(t)::oid FROM unnest($1::text[]) t \
-    UNION SELECT 'p' || CASE WHEN right(t, 1) = ')' THEN to_regprocedure(t)::oid ELSE to_regproc(t)::oid END FROM unnest($2::text[]) t \
-    UNION SELECT 'n' || to_regnamespace(t)::oid FROM unnest($3::text[]) t \
-    UNION SELECT 't' || to_regtype(t)::oid FROM unnest($4::text[]) t";
+    UNION ALL SELECT 'p' || CASE WHEN right(t, 1) = ')' THEN to_regprocedure(t)::oid ELSE to_regproc(t)::oid END FROM unnest($2::text[]) t \
+    UNION ALL SELECT 'n' || to_regnamespace(t)::oid FROM unnest($3::text[]) t \
+    UNION ALL SELECT 't' || to_regtype(t)::oid FROM unnest($4::text[]) t";
 
 /// Tracks what scripts touch, or, when it cannot, asks for full snapshots.
 pub struct Tracker {
@@ -200,17 +207,20 @@ impl Tracker {
                     )
                     .await;
                 match resolved {
+                    // Every name found. One that is not (dropped later in the script; a
+                    // procedure's signature written with its OUT arguments, which GRANT takes
+                    // and to_regprocedure does not) sends dbgate to the rewritten catalog rows.
                     Ok(rows) => {
-                        for row in rows {
-                            if let Some(owner) = row.get::<_, Option<&str>>(0) {
+                        let owners: Option<Vec<&str>> = rows.iter().map(|row| row.get::<_, Option<&str>>(0)).collect();
+                        if let Some(owners) = owners {
+                            for owner in owners {
                                 scope.add(owner);
                             }
+                            granted.clear();
                         }
-                        granted.clear();
                     }
-                    // A name that no longer resolves (an argument type the script dropped
-                    // after its GRANT: PostgreSQL 15 raises rather than answer NULL): look
-                    // for the rewritten catalog rows instead.
+                    // An argument type that no longer exists: PostgreSQL 15 raises rather than
+                    // answer NULL.
                     Err(error) if !client.is_closed() && error.as_db_error().is_some() => {}
                     Err(error) => return Err(error),
                 }
@@ -249,14 +259,21 @@ impl Tracker {
 const DEFAULT_PRIVILEGE_KINDS: [&str; 6] = ["TABLES", "SEQUENCES", "FUNCTIONS", "ROUTINES", "TYPES", "SCHEMAS"];
 
 /// The objects the script's GRANT/REVOKE ... ON ... statements name, as the parser reads them,
-/// when every one of the `expected` grants the event triggers saw can be read that way (not one
-/// on ALL TABLES IN SCHEMA, nor one run inside a DO block or a function).
+/// when every one of the `expected` grants the event triggers saw can be read that way: not one
+/// on ALL TABLES IN SCHEMA, nor one run inside a DO block or a function, nor a name without a
+/// schema in a script that may change its `search_path` (the name is resolved after the script,
+/// and meant what it meant at the GRANT).
 fn grant_targets(script: &Script, expected: usize) -> Option<GrantTargets> {
+    let statements = script.statements().ok()?;
+    let search_path_may_change = statements.iter().any(|s| s.may_change_search_path);
     let mut targets = GrantTargets::default();
     let mut found = 0;
-    for statement in script.statements().ok()? {
+    for statement in statements {
         if let StatementKind::Grant(named) = &statement.kind {
             let named = named.as_ref()?;
+            if named.unqualified && search_path_may_change {
+                return None;
+            }
             found += 1;
             targets.relations.extend(named.relations.iter().cloned());
             targets.routines.extend(named.routines.iter().cloned());
@@ -304,5 +321,14 @@ mod tests {
         // ALL TABLES IN SCHEMA, or fewer statements than grants seen (one in a DO block): scan.
         assert!(grant_targets(&script("GRANT SELECT ON ALL TABLES IN SCHEMA app TO x;"), 1).is_none());
         assert!(grant_targets(&script("DO $$ BEGIN GRANT SELECT ON t TO x; END $$;"), 1).is_none());
+        // A name without a schema, in a script that may change its search_path: scan.
+        assert!(grant_targets(&script("SET LOCAL search_path = app; GRANT SELECT ON t TO x;"), 1).is_none());
+        assert!(grant_targets(
+            &script("GRANT SELECT ON t TO x; SELECT set_config('search_path', 'app', false);"),
+            1
+        )
+        .is_none());
+        assert!(grant_targets(&script("SET search_path = app; GRANT SELECT ON app.t TO x;"), 1).is_some());
+        assert!(grant_targets(&script("GRANT SELECT ON t TO x;"), 1).is_some());
     }
 }

@@ -2,8 +2,13 @@
 //! whether the server refuses to run it in a transaction block, whether it is transaction
 //! control, and which objects a GRANT or REVOKE names.
 
-use pg_query::protobuf::{AlterTableType, GrantTargetType, ObjectType, ReindexObjectType, Token, TransactionStmtKind};
+use pg_query::protobuf::{
+    AlterSubscriptionType, AlterTableType, DiscardMode, GrantTargetType, ObjectType, ReindexObjectType, Token, TransactionStmtKind,
+    VariableSetKind,
+};
 use pg_query::{Node, NodeEnum};
+
+use super::split::Piece;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatementKind {
@@ -42,14 +47,29 @@ pub struct GrantTargets {
     pub routines: Vec<String>,
     pub schemas: Vec<String>,
     pub types: Vec<String>,
+    /// Some name (of a relation, routine, type, or argument type) has no schema: the server
+    /// found it through the `search_path` of that moment.
+    pub unqualified: bool,
 }
 
-/// The kind of one statement's text, whose first token is `first`. Only a statement that can be
-/// one of the kinds above is parsed: a parse tree takes some 80 times the memory of its text
-/// (390 MB for a 5 MB INSERT), and a data migration's INSERT or UPDATE is never one of them.
-pub fn kind_of(statement: &str, first: Token) -> StatementKind {
+/// What one statement is, and whether it may change the session's `search_path` (names a GRANT
+/// gives without a schema are then read as the server read them at that moment, not after).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub kind: StatementKind,
+    pub may_change_search_path: bool,
+}
+
+/// A statement longer than this is not parsed: a parse tree takes some 80 to 140 times the
+/// memory of its text (390 MB for a 5 MB INSERT, 940 MB for a 6.7 MB CREATE TABLE AS VALUES),
+/// and none of the kinds above is a statement of that size.
+const LONGEST_PARSED: usize = 1 << 20;
+
+/// Reads one statement, given what the splitter saw in its tokens. Only a statement that can be
+/// one of the kinds above is parsed: a data migration's INSERT or UPDATE is never one of them.
+pub fn read(statement: &str, tokens: &Piece) -> Reading {
     let may_matter = matches!(
-        first,
+        tokens.first,
         Token::Create
             | Token::Drop
             | Token::Alter
@@ -68,21 +88,63 @@ pub fn kind_of(statement: &str, first: Token) -> StatementKind {
             | Token::Prepare
             | Token::Savepoint
             | Token::Release
+            | Token::Set
+            | Token::Reset
     );
+    // A DO block may EXECUTE anything; set_config() may be called from any statement.
+    let hidden_setting = tokens.first == Token::Do || tokens.calls_set_config;
     if !may_matter {
-        return StatementKind::Other;
+        return Reading {
+            kind: StatementKind::Other,
+            may_change_search_path: hidden_setting,
+        };
     }
-    let Ok(parsed) = pg_query::parse(statement, pg_query::ParserOptions::DEFAULT) else {
-        return StatementKind::Unparsed;
-    };
+    let parsed = (statement.len() <= LONGEST_PARSED)
+        .then(|| pg_query::parse(statement, pg_query::ParserOptions::DEFAULT).ok())
+        .flatten();
     // The text is one statement; several (from an unbalanced parenthesis) are read by the first.
-    let node = parsed
-        .protobuf
-        .stmts
-        .first()
-        .and_then(|raw| raw.stmt.as_ref())
-        .and_then(|n| n.node.as_ref());
-    node.map_or(StatementKind::Other, kind_of_node)
+    let node = parsed.as_ref().and_then(|parsed| {
+        let raw = parsed.protobuf.stmts.first()?;
+        raw.stmt.as_ref()?.node.as_ref()
+    });
+    match node {
+        Some(node) => Reading {
+            kind: kind_of_node(node),
+            may_change_search_path: hidden_setting || changes_search_path(node),
+        },
+        // Not read (newer syntax than PostgreSQL 18's, a syntax error, deeper nesting than the
+        // tree's decoder takes, too long): what the tokens tell of a transaction is still used.
+        None if parsed.is_some() => Reading {
+            kind: StatementKind::Other,
+            may_change_search_path: hidden_setting,
+        },
+        None => Reading {
+            kind: unparsed(tokens),
+            may_change_search_path: true,
+        },
+    }
+}
+
+/// A statement the grammar did not read: VACUUM, or a CREATE, DROP, REINDEX or ALTER with the
+/// keyword CONCURRENTLY, still cannot run in a transaction.
+fn unparsed(tokens: &Piece) -> StatementKind {
+    use StatementKind::NoTransaction;
+    match (tokens.first, tokens.concurrently) {
+        (Token::Vacuum, _) => NoTransaction("VACUUM"),
+        (Token::Create, true) => NoTransaction("CREATE INDEX CONCURRENTLY"),
+        (Token::Drop, true) => NoTransaction("DROP INDEX CONCURRENTLY"),
+        (Token::Reindex, true) => NoTransaction("REINDEX CONCURRENTLY"),
+        (Token::Alter, true) => NoTransaction("DETACH PARTITION CONCURRENTLY"),
+        _ => StatementKind::Unparsed,
+    }
+}
+
+fn changes_search_path(node: &NodeEnum) -> bool {
+    match node {
+        NodeEnum::VariableSetStmt(s) => s.name.eq_ignore_ascii_case("search_path") || s.kind() == VariableSetKind::VarResetAll,
+        NodeEnum::DiscardStmt(s) => s.target() == DiscardMode::DiscardAll,
+        _ => false,
+    }
 }
 
 fn kind_of_node(node: &NodeEnum) -> StatementKind {
@@ -90,7 +152,10 @@ fn kind_of_node(node: &NodeEnum) -> StatementKind {
     match node {
         NodeEnum::IndexStmt(s) if s.concurrent => NoTransaction("CREATE INDEX CONCURRENTLY"),
         NodeEnum::DropStmt(s) if s.concurrent => NoTransaction("DROP INDEX CONCURRENTLY"),
-        NodeEnum::ReindexStmt(s) if s.params.iter().any(|p| def_name(p) == Some("concurrently")) => NoTransaction("REINDEX CONCURRENTLY"),
+        // `REINDEX (CONCURRENTLY false)` runs in a transaction.
+        NodeEnum::ReindexStmt(s) if s.params.iter().any(|p| def_name(p) == Some("concurrently") && !def_is_false(p)) => {
+            NoTransaction("REINDEX CONCURRENTLY")
+        }
         NodeEnum::ReindexStmt(s) => match s.kind() {
             ReindexObjectType::ReindexObjectSchema => NoTransaction("REINDEX SCHEMA"),
             ReindexObjectType::ReindexObjectSystem => NoTransaction("REINDEX SYSTEM"),
@@ -116,9 +181,21 @@ fn kind_of_node(node: &NodeEnum) -> StatementKind {
         {
             NoTransaction("CREATE SUBSCRIPTION")
         }
+        NodeEnum::AlterSubscriptionStmt(s) => match s.kind() {
+            AlterSubscriptionType::AlterSubscriptionRefresh => NoTransaction("ALTER SUBSCRIPTION ... REFRESH PUBLICATION"),
+            // SET, ADD and DROP PUBLICATION refresh unless told not to.
+            AlterSubscriptionType::AlterSubscriptionSetPublication
+            | AlterSubscriptionType::AlterSubscriptionAddPublication
+            | AlterSubscriptionType::AlterSubscriptionDropPublication
+                if !s.options.iter().any(|o| def_name(o) == Some("refresh") && def_is_false(o)) =>
+            {
+                NoTransaction("ALTER SUBSCRIPTION ... PUBLICATION with refresh")
+            }
+            _ => Other,
+        },
         NodeEnum::DropSubscriptionStmt(_) => NoTransaction("DROP SUBSCRIPTION"),
         NodeEnum::ClusterStmt(s) if s.relation.is_none() => NoTransaction("CLUSTER"),
-        NodeEnum::DiscardStmt(s) if s.target() == pg_query::protobuf::DiscardMode::DiscardAll => NoTransaction("DISCARD ALL"),
+        NodeEnum::DiscardStmt(s) if s.target() == DiscardMode::DiscardAll => NoTransaction("DISCARD ALL"),
         NodeEnum::TransactionStmt(s) => match s.kind() {
             TransactionStmtKind::TransStmtSavepoint | TransactionStmtKind::TransStmtRelease | TransactionStmtKind::TransStmtRollbackTo => {
                 StatementKind::Savepoint
@@ -127,6 +204,16 @@ fn kind_of_node(node: &NodeEnum) -> StatementKind {
             TransactionStmtKind::TransStmtRollbackPrepared => NoTransaction("ROLLBACK PREPARED"),
             _ => StatementKind::TransactionBoundary,
         },
+        // Privileges on databases, tablespaces and parameters are global: they fire no event
+        // trigger, and the snapshot does not keep them.
+        NodeEnum::GrantStmt(s)
+            if matches!(
+                s.objtype(),
+                ObjectType::ObjectDatabase | ObjectType::ObjectTablespace | ObjectType::ObjectParameterAcl
+            ) =>
+        {
+            Other
+        }
         NodeEnum::GrantStmt(s) => StatementKind::Grant(grant_targets(s)),
         _ => Other,
     }
@@ -167,44 +254,47 @@ fn grant_targets(grant: &pg_query::protobuf::GrantStmt) -> Option<GrantTargets> 
         let node = object.node.as_ref()?;
         match (grant.objtype(), node) {
             (ObjectType::ObjectTable | ObjectType::ObjectSequence, NodeEnum::RangeVar(r)) => {
+                targets.unqualified |= r.schemaname.is_empty();
                 let names = [r.catalogname.as_str(), r.schemaname.as_str(), r.relname.as_str()];
                 targets.relations.push(qualified(names.iter().copied().filter(|n| !n.is_empty())));
             }
             (ObjectType::ObjectFunction | ObjectType::ObjectProcedure | ObjectType::ObjectRoutine, NodeEnum::ObjectWithArgs(f)) => {
-                let mut name = qualified(strings(&f.objname)?);
+                let names = strings(&f.objname)?;
+                targets.unqualified |= names.len() < 2;
+                let mut name = qualified(names);
                 if !f.args_unspecified {
-                    let args: Option<Vec<String>> = f.objargs.iter().map(type_name).collect();
-                    name = format!("{name}({})", args?.join(", "));
+                    let args: Option<Vec<(String, bool)>> = f.objargs.iter().map(type_name).collect();
+                    let args = args?;
+                    targets.unqualified |= args.iter().any(|(_, qualified)| !qualified);
+                    let args: Vec<String> = args.into_iter().map(|(name, _)| name).collect();
+                    name = format!("{name}({})", args.join(", "));
                 }
                 targets.routines.push(name);
             }
             (ObjectType::ObjectSchema, NodeEnum::String(s)) => targets.schemas.push(quoted(&s.sval)),
-            (ObjectType::ObjectType | ObjectType::ObjectDomain, NodeEnum::List(l)) => targets.types.push(qualified(strings(&l.items)?)),
-            // Databases, languages, large objects, tablespaces, foreign servers and wrappers,
-            // parameters: nothing the snapshot keeps.
-            (
-                ObjectType::ObjectDatabase
-                | ObjectType::ObjectLanguage
-                | ObjectType::ObjectLargeobject
-                | ObjectType::ObjectTablespace
-                | ObjectType::ObjectFdw
-                | ObjectType::ObjectForeignServer
-                | ObjectType::ObjectParameterAcl,
-                _,
-            ) => {}
+            (ObjectType::ObjectType | ObjectType::ObjectDomain, NodeEnum::List(l)) => {
+                let names = strings(&l.items)?;
+                targets.unqualified |= names.len() < 2;
+                targets.types.push(qualified(names));
+            }
+            // Languages, large objects, foreign servers and wrappers: nothing the snapshot keeps.
+            (ObjectType::ObjectLanguage | ObjectType::ObjectLargeobject | ObjectType::ObjectFdw | ObjectType::ObjectForeignServer, _) => {}
             _ => return None,
         }
     }
     Some(targets)
 }
 
-/// A type as written in a signature, in the spelling `to_regtype` reads; `None` for `%TYPE`.
-fn type_name(node: &Node) -> Option<String> {
+/// A type as written in a signature, in the spelling `to_regtype` reads, and whether its name
+/// is schema-qualified; `None` for `%TYPE`.
+fn type_name(node: &Node) -> Option<(String, bool)> {
     let Some(NodeEnum::TypeName(t)) = &node.node else { return None };
     if t.pct_type {
         return None;
     }
-    Some(format!("{}{}", qualified(strings(&t.names)?), "[]".repeat(t.array_bounds.len())))
+    let names = strings(&t.names)?;
+    let is_qualified = names.len() > 1;
+    Some((format!("{}{}", qualified(names), "[]".repeat(t.array_bounds.len())), is_qualified))
 }
 
 fn strings(nodes: &[Node]) -> Option<Vec<&str>> {
@@ -229,13 +319,15 @@ fn quoted(name: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The kind of a statement's text, its first token read by the scanner as the splitter does.
+    /// How a statement's text is read, its tokens seen by the splitter first.
+    fn reading(sql: &str) -> Reading {
+        let pieces = crate::script::split::split(sql, 0..sql.len()).unwrap();
+        assert_eq!(pieces.len(), 1, "{sql}");
+        read(sql, &pieces[0])
+    }
+
     fn kind_of(sql: &str) -> StatementKind {
-        let first = crate::script::scanner::tokens(sql)
-            .unwrap()
-            .into_iter()
-            .find(|t| !crate::script::scanner::is_comment(t));
-        super::kind_of(sql, first.map_or(Token::Nul, |t| t.token()))
+        reading(sql).kind
     }
 
     fn no_transaction(sql: &str) -> Option<&'static str> {
@@ -290,14 +382,72 @@ mod tests {
             no_transaction("create subscription s connection 'x' publication p with (connect = false)"),
             None
         );
-        // Words in the wrong place are not the statement: a table named concurrently, a comment.
-        assert_eq!(no_transaction("create index on concurrently (vacuum)"), None);
+        // Words in the wrong place are not the statement: a column named vacuum, a comment.
+        assert_eq!(no_transaction("create index i on vacuum (vacuum)"), None);
+        assert_eq!(no_transaction("reindex (concurrently false) table t"), None);
+        assert_eq!(no_transaction("reindex (concurrently) table t"), Some("REINDEX CONCURRENTLY"));
+        assert_eq!(
+            no_transaction("alter subscription s refresh publication"),
+            Some("ALTER SUBSCRIPTION ... REFRESH PUBLICATION")
+        );
+        assert_eq!(
+            no_transaction("alter subscription s add publication p"),
+            Some("ALTER SUBSCRIPTION ... PUBLICATION with refresh")
+        );
+        assert_eq!(
+            no_transaction("alter subscription s set publication p with (refresh = false)"),
+            None
+        );
+        assert_eq!(no_transaction("alter subscription s disable"), None);
+        assert_eq!(no_transaction("discard all"), Some("DISCARD ALL"));
+        assert_eq!(no_transaction("discard plans"), None);
         assert_eq!(no_transaction("/* vacuum */ select 1"), None);
         // A body is a string to the grammar: what it holds runs later, in the caller's transaction.
         assert_eq!(
             no_transaction("create function f() returns void language sql as $$ vacuum $$"),
             None
         );
+    }
+
+    #[test]
+    fn what_the_grammar_cannot_read_still_tells_a_transaction_by_its_tokens() {
+        // A name reserved since PostgreSQL 16 (the grammar is 18's), and nesting deeper than the
+        // tree's decoder takes: the server may still accept them.
+        assert_eq!(
+            no_transaction("create index concurrently system_user_email on system_user (email)"),
+            Some("CREATE INDEX CONCURRENTLY")
+        );
+        let deep = format!("create index concurrently i on t (x) where x{} > 0", " + 1".repeat(60));
+        assert_eq!(no_transaction(&deep), Some("CREATE INDEX CONCURRENTLY"));
+        assert_eq!(no_transaction("vacuum (nonsense option) t"), Some("VACUUM"));
+        assert_eq!(kind_of("create index i on system_user (email)"), StatementKind::Unparsed);
+        // Too long to be worth a tree: not parsed, still read by its tokens.
+        let long = format!("create table t as select * from (values {}) v(x)", vec!["(1)"; 300_000].join(", "));
+        assert_eq!(kind_of(&long), StatementKind::Unparsed);
+    }
+
+    #[test]
+    fn tells_what_may_change_the_search_path() {
+        for sql in [
+            "set search_path = app",
+            "set local search_path to app, public",
+            "reset search_path",
+            "reset all",
+            "discard all",
+            "select set_config('search_path', 'app', false)",
+            "do $$ begin execute 'set search_path = app'; end $$",
+            "create tabel t (x int)",
+        ] {
+            assert!(reading(sql).may_change_search_path, "{sql}");
+        }
+        for sql in [
+            "set work_mem = '1MB'",
+            "select 1",
+            "grant select on t to x",
+            "create function f() returns void set search_path = app language sql as ''",
+        ] {
+            assert!(!reading(sql).may_change_search_path, "{sql}");
+        }
     }
 
     #[test]
@@ -345,7 +495,17 @@ mod tests {
         );
         assert_eq!(targets("GRANT USAGE ON DOMAIN d TO x").types, vec!["\"d\""]);
         assert_eq!(targets("GRANT EXECUTE ON FUNCTION f TO x").routines, vec!["\"f\""]);
-        assert_eq!(targets("GRANT CONNECT ON DATABASE postgres TO x"), GrantTargets::default());
+        // Names without a schema were found through the search_path of their moment.
+        assert!(targets("GRANT SELECT ON t TO x").unqualified);
+        assert!(targets("GRANT EXECUTE ON FUNCTION s.f(mood) TO x").unqualified);
+        assert!(targets("GRANT USAGE ON TYPE mood TO x").unqualified);
+        assert!(!targets("GRANT SELECT ON s.t TO x").unqualified);
+        assert!(!targets("GRANT EXECUTE ON FUNCTION s.f(int, s.mood[]) TO x").unqualified);
+        assert!(!targets("GRANT USAGE ON SCHEMA s TO x").unqualified);
+        assert_eq!(targets("GRANT USAGE ON LANGUAGE plpgsql TO x"), GrantTargets::default());
+        // Global objects: no event trigger fires, nothing the snapshot keeps.
+        assert_eq!(kind_of("GRANT CONNECT ON DATABASE postgres TO x"), StatementKind::Other);
+        assert_eq!(kind_of("GRANT SET ON PARAMETER work_mem TO x"), StatementKind::Other);
         assert_eq!(kind_of("GRANT SELECT ON ALL TABLES IN SCHEMA app TO x"), StatementKind::Grant(None));
         // A role granted to a role names no object.
         assert_eq!(kind_of("GRANT admin TO bob"), StatementKind::Other);

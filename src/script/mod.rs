@@ -46,6 +46,9 @@ pub struct Statement {
     /// Byte range in the file: from the first token to the last, without the `;`.
     pub range: Range<usize>,
     pub kind: StatementKind,
+    /// It may change the session's `search_path` (SET, RESET ALL, DISCARD ALL, set_config(),
+    /// a DO block, or a statement the grammar did not read).
+    pub may_change_search_path: bool,
 }
 
 /// How a script will run, and why.
@@ -94,9 +97,13 @@ impl Script {
             let pieces = split::split(&self.source, self.body.clone())?;
             Ok(pieces
                 .into_iter()
-                .map(|piece| Statement {
-                    kind: kind::kind_of(&self.source[piece.range.clone()], piece.first),
-                    range: piece.range,
+                .map(|piece| {
+                    let reading = kind::read(&self.source[piece.range.clone()], &piece);
+                    Statement {
+                        range: piece.range,
+                        kind: reading.kind,
+                        may_change_search_path: reading.may_change_search_path,
+                    }
                 })
                 .collect())
         });

@@ -25,17 +25,38 @@ pub fn tokens(text: &str) -> Result<Vec<ScanToken>, ScanError> {
             offset,
         });
     }
-    pg_query::scan_tokens(text).map_err(|error| ScanError {
-        message: match error {
-            // "... at or near "<the rest of the file>"": the place is given apart.
-            pg_query::Error::Scan(message) => {
-                let message = message.split(" at or near ").next().unwrap_or_default();
-                message.trim_end_matches(" at end of input").to_string()
-            }
-            other => other.to_string(),
-        },
-        offset: error_position(text).map_or(0, |position| crate::script::byte_offset_of_char(text, position)),
+    pg_query::scan_tokens(text).map_err(|error| {
+        let message = message_of(error);
+        let offset = match error_position(text) {
+            Some(position) => crate::script::byte_offset_of_char(text, position),
+            None => line_of(text, &message),
+        };
+        ScanError { message, offset }
     })
+}
+
+/// The scanner's words without "at or near "<the rest of the file>"": the place is given apart.
+fn message_of(error: pg_query::Error) -> String {
+    match error {
+        pg_query::Error::Scan(message) => {
+            let message = message.split(" at or near ").next().unwrap_or_default();
+            message.trim_end_matches(" at end of input").to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Where an error the scanner places nowhere (an escape that makes an invalid byte sequence)
+/// is: the first non-blank character of the first line after which the text fails with the
+/// same words. A text cut at an earlier line end scans, or fails otherwise (cut inside a
+/// string), so the lines can be halved.
+fn line_of(text: &str, message: &str) -> usize {
+    let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).chain([text.len()]).collect();
+    let fails_here = |end: &usize| pg_query::scan_tokens(&text[..*end]).err().map(message_of).as_deref() == Some(message);
+    let line = ends.partition_point(|end| !fails_here(end));
+    let start = line.checked_sub(1).map_or(0, |previous| ends[previous]);
+    let indent = text[start..].len() - text[start..].trim_start_matches([' ', '\t']).len();
+    start + indent
 }
 
 /// Whether a token is a comment (`-- ...` or `/* ... */`).
@@ -103,6 +124,14 @@ mod tests {
             error("create function f() returns int as $body$ select 1 $$ language sql;"),
             ("unterminated dollar-quoted string".to_string(), "$body$ select 1 $$ language sql;")
         );
+    }
+
+    #[test]
+    fn places_an_error_the_scanner_gives_no_position_at_its_line() {
+        let text = "select 1;\nselect 'it''s\nfine';\n  select E'\\xff';\nselect 2;";
+        let (message, rest) = error(text);
+        assert!(message.starts_with("invalid byte sequence"), "{message}");
+        assert!(rest.starts_with("select E'\\xff'"), "{rest}");
     }
 
     #[test]

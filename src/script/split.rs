@@ -50,11 +50,15 @@ impl SyntaxError {
     }
 }
 
-/// One statement's place in the file, and its first token.
+/// One statement's place in the file, and what its tokens tell before any parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
     pub range: Range<usize>,
     pub first: Token,
+    /// The keyword CONCURRENTLY is among its tokens.
+    pub concurrently: bool,
+    /// It names `set_config` (which can change the session's settings from any statement).
+    pub calls_set_config: bool,
 }
 
 /// Splits `source[body]` into statements: each range runs from its first token to its last one,
@@ -75,12 +79,17 @@ pub fn split(source: &str, body: Range<usize>) -> Result<Vec<Piece>, SyntaxError
             depths = Depths::default();
             continue;
         }
-        depths.see(token, &text[start..end]);
+        let word = &text[start..end];
+        depths.see(token, word);
         let piece = current.get_or_insert(Piece {
             range: body.start + start..body.start + end,
             first: token.token(),
+            concurrently: false,
+            calls_set_config: false,
         });
         piece.range.end = body.start + end;
+        piece.concurrently |= token.token() == Token::Concurrently;
+        piece.calls_set_config |= token.token() == Token::Ident && word.eq_ignore_ascii_case("set_config");
     }
     statements.extend(current);
     Ok(statements)
