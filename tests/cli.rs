@@ -437,11 +437,16 @@ fn a_migration_with_its_own_begin_and_commit_still_runs() {
     out.stdout_has("PASS  migrations/001_a.sql");
 }
 
+/// `dbgate check` in a repo whose one migration, `migrations/001_a.sql`, holds `sql`.
+fn check_one_migration(sql: impl AsRef<[u8]>) -> support::Output {
+    let repo = support::TempRepo::new();
+    repo.write_bytes("migrations/001_a.sql", sql.as_ref());
+    Dbgate::at(repo.path()).args(["check"]).run()
+}
+
 #[test]
 fn a_failing_second_statement_is_reported_at_its_own_line() {
-    let repo = support::TempRepo::new();
-    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\nCREATE TABLE a (id int);\n");
-    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    let out = check_one_migration("CREATE TABLE a (id int);\nCREATE TABLE a (id int);\n");
     out.code(1);
     out.stdout_has("migrations/001_a.sql:2:1: relation \"a\" already exists");
 }
@@ -468,9 +473,7 @@ fn an_unterminated_comment_fails_where_it_opens() {
 #[test]
 fn positions_count_characters_after_a_byte_order_mark_with_crlf_line_ends() {
     // The mark is not a character of the first line.
-    let repo = support::TempRepo::new();
-    repo.write_bytes("migrations/001_a.sql", "\u{feff}CREATE TABLE ä (id nosuchtype);\r\n".as_bytes());
-    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    let out = check_one_migration("\u{feff}CREATE TABLE ä (id nosuchtype);\r\n");
     out.code(1);
     out.stdout_has("migrations/001_a.sql:1:20: type \"nosuchtype\" does not exist");
 
@@ -490,9 +493,7 @@ fn positions_count_characters_after_a_byte_order_mark_with_crlf_line_ends() {
 
 #[test]
 fn a_nul_byte_is_a_failure_at_its_place() {
-    let repo = support::TempRepo::new();
-    repo.write_bytes("migrations/001_a.sql", b"CREATE TABLE a (id int);\nSELECT 'a\0b';\n");
-    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    let out = check_one_migration(b"CREATE TABLE a (id int);\nSELECT 'a\0b';\n");
     out.code(1);
     out.stdout_has("migrations/001_a.sql:2:10: unexpected NUL byte (the server rejects the file)");
 }
@@ -500,12 +501,7 @@ fn a_nul_byte_is_a_failure_at_its_place() {
 #[test]
 fn a_scan_error_without_a_position_is_placed_at_its_line() {
     // An escape that makes an invalid byte sequence: the scanner says what, not where.
-    let repo = support::TempRepo::new();
-    repo.write(
-        "migrations/001_a.sql",
-        "CREATE TABLE a (id int);\nSELECT 'it''s\nfine';\n  SELECT E'\\xff';\n",
-    );
-    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    let out = check_one_migration("CREATE TABLE a (id int);\nSELECT 'it''s\nfine';\n  SELECT E'\\xff';\n");
     out.code(1);
     out.stdout_has("migrations/001_a.sql:4:3: invalid byte sequence for encoding \"UTF8\": 0xff (the server rejects the file)");
 }
@@ -528,9 +524,7 @@ fn concurrently_is_seen_in_a_statement_the_newer_grammar_does_not_read() {
 
 #[test]
 fn a_meta_command_with_an_odd_quote_is_named_as_a_meta_command() {
-    let repo = support::TempRepo::new();
-    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n\\echo it's done\n");
-    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    let out = check_one_migration("CREATE TABLE a (id int);\n\\echo it's done\n");
     out.code(1);
     out.stdout_has("migrations/001_a.sql:2:1: `\\echo` is a psql meta-command, not SQL");
 }
