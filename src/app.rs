@@ -11,10 +11,11 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::catalog::{Catalog, Tracker};
 use crate::checks::expectations::Expectations;
-use crate::checks::{self, DatabaseTests, Options, Plan};
+use crate::checks::{self, Options, Plan};
 use crate::cli::FailOn;
 use crate::cli::ListArgs;
 use crate::config::{self, CheckSettings, DockerSettings, Preset, ProviderChoice};
+use crate::discovery::DatabaseTests;
 use crate::discovery::{discover, discover_tests, Discovery};
 use crate::error::Error;
 use crate::execute::connect;
@@ -245,30 +246,21 @@ async fn run_checks(
         fail_after: work.budgets.fail_after,
     };
     let outcome = checks::run(&client, &catalog, &tracker, &plan, &options).await?;
-    let updates = outcome.expectation_updates.clone();
-    let slow = outcome.warnings.clone();
-    let first_statement_ms = outcome.first_statement_at.map(|at| at.duration_since(started).as_millis() as u64);
     let environment = Environment {
         provider: provider.to_string(),
         image,
         server: database.description.clone(),
         server_version,
     };
-    let mut report = Report::new(environment, &work.discovery, outcome, started.elapsed().as_millis() as u64);
-    report.warnings.extend(notes);
-    report.warnings.extend(slow);
-    report.first_statement_ms = first_statement_ms;
-    if work.supabase_preset {
-        report
-            .notes
-            .push("the Supabase preset prepared the database (roles, auth, storage, extensions)".to_string());
-    }
-    if let Some(path) = &work.update_expectations {
-        report.notes.push(match updates.as_slice() {
-            [] => format!("{}: the expectations already match", path.display()),
-            changes => format!("updated the expectations in {}: {}", path.display(), changes.join(", ")),
-        });
-    }
+    let report = Report::new(report::Run {
+        environment,
+        discovery: &work.discovery,
+        outcome,
+        started,
+        provider_warnings: notes,
+        supabase_preset: work.supabase_preset,
+        updated_expectations: work.update_expectations.as_deref(),
+    });
     Ok(report)
 }
 

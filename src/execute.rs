@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-use crate::report::{Failure, Location};
+use crate::failure::{Failure, Location};
 use crate::script::{byte_offset_of_char, RunMode, Script, Statement, StatementKind};
 
 /// Connects and drives the connection in the background.

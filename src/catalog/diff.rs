@@ -1,28 +1,6 @@
 //! Differences between two snapshots, object by object, attribute by attribute.
 
-use super::{ObjectId, Snapshot};
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Difference {
-    pub object: ObjectId,
-    #[serde(flatten)]
-    pub change: Change,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "change", rename_all = "snake_case")]
-pub enum Change {
-    /// There now, not expected.
-    Added,
-    /// Expected, not there.
-    Removed,
-    /// There, with one attribute different.
-    Changed {
-        attribute: String,
-        expected: Option<String>,
-        actual: Option<String>,
-    },
-}
+use super::{Change, Difference, ObjectId, Snapshot};
 
 pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Difference> {
     let mut out = Vec::new();

@@ -20,23 +20,12 @@ use std::sync::Arc;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
 
-pub use diff::{Change, Difference, Wording};
+pub use crate::failure::{Change, Difference};
+pub use crate::object::ObjectId;
+pub use diff::Wording;
 pub use touched::Tracker;
 
 const QUERY: &str = include_str!("query.sql");
-
-/// An object's kind and name, as a user says it: ("index", "idx_orders_created on public.orders").
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-pub struct ObjectId {
-    pub kind: String,
-    pub name: String,
-}
-
-impl std::fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.kind, self.name)
-    }
-}
 
 /// An object's attributes; absent ones are not set.
 pub type Attributes = std::collections::BTreeMap<String, String>;

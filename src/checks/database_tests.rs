@@ -9,27 +9,16 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use super::rls::{quote_literal, Matrix};
 use super::tap::{Directive, Tap};
+use crate::checks::outcome::TestCaseResult;
+use crate::discovery::rls_matrix::Matrix;
+use crate::discovery::DatabaseTests;
 use crate::execute::{run_statements, statements_of, ScriptError};
-use crate::report::{Failure, Location, TestCaseResult};
+use crate::failure::{Failure, Location};
+use crate::script::quote_literal;
 use crate::script::{Script, Statement, StatementKind};
 
 const HELPERS: &str = include_str!("helpers.sql");
-
-/// What the repo asks to run.
-#[derive(Debug, Default)]
-pub struct DatabaseTests {
-    pub seeds: Vec<Script>,
-    pub files: Vec<Script>,
-    pub matrices: Vec<Matrix>,
-}
-
-impl DatabaseTests {
-    pub fn is_empty(&self) -> bool {
-        self.seeds.is_empty() && self.files.is_empty() && self.matrices.is_empty()
-    }
-}
 
 pub struct TestRun {
     pub cases: Vec<TestCaseResult>,

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::catalog::{Attributes, ObjectId, Snapshot};
-use crate::report::{Failure, Location, TestCaseResult};
+use crate::checks::outcome::TestCaseResult;
+use crate::failure::{Failure, Location};
 
 /// The kinds of object that can be counted: the key in `[expect]`, the plural a message uses,
 /// and which snapshot objects are of that kind.

@@ -7,21 +7,21 @@
 
 pub mod database_tests;
 pub mod expectations;
+pub mod outcome;
 pub mod rls;
 pub mod tap;
 
 use std::time::{Duration, Instant};
-
-pub use database_tests::DatabaseTests;
 
 use tokio_postgres::Client;
 
 use crate::catalog::{Catalog, Difference, Fingerprint, Scope, Snapshot, Tracker, Undo, Wording};
 use crate::discovery::Migration;
 use crate::execute::{run_script, Ran, ScriptError};
-use crate::report::{CheckKind, CheckResult, CoverageRow, Failure, Location, MigrationResult, TestCaseResult};
+use crate::failure::{Failure, Location};
 use crate::script::Script;
 use expectations::Expectations;
+pub use outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, TestCaseResult};
 
 pub struct Options {
     /// How long one script may run before it is cancelled.
@@ -35,23 +35,10 @@ pub struct Options {
 /// Everything the checks run over.
 pub struct Plan<'a> {
     pub migrations: &'a [Migration],
-    pub tests: &'a DatabaseTests,
+    pub tests: &'a crate::discovery::DatabaseTests,
     pub expectations: Option<&'a Expectations>,
     /// With `--update-expectations`: the file to write the actual counts into.
     pub update_expectations: Option<&'a std::path::Path>,
-}
-
-/// What the checks found.
-pub struct Outcome {
-    pub migrations: Vec<MigrationResult>,
-    pub tests: Vec<TestCaseResult>,
-    pub rls_coverage: Option<Vec<CoverageRow>>,
-    /// What `--update-expectations` changed, in words.
-    pub expectation_updates: Vec<String>,
-    /// When the first migration's first statement was sent.
-    pub first_statement_at: Option<Instant>,
-    /// Migrations over the warning budget.
-    pub warnings: Vec<String>,
 }
 
 /// The checks could not go on for a reason that is not the migrations' fault.
@@ -447,7 +434,7 @@ impl Chain<'_> {
                         migration,
                         down,
                     );
-                    if check.status == crate::report::Status::Failed {
+                    if check.status == Status::Failed {
                         reason = Some(format!("the reverse chain stopped at {}", down.path.display()));
                     }
                     result.checks.push(check);

@@ -2,143 +2,14 @@
 //! outcome expected. Each cell runs as the user's role with the user's JWT claims, in a savepoint
 //! that is rolled back. The file format is documented in the README.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use serde::Deserialize;
 use tokio_postgres::{Client, SimpleQueryMessage};
-use toml::Spanned;
 
-use crate::report::{Failure, Location, TestCaseResult};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MatrixFile {
-    #[serde(default)]
-    users: BTreeMap<String, User>,
-    /// SQL run first, as the migration user (the table owner, whom RLS does not restrict).
-    setup: Option<String>,
-    #[serde(default, rename = "cell")]
-    cells: Vec<Spanned<Cell>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    /// The database role the user's cells run as.
-    pub role: String,
-    /// The user's id, the JWT `sub`; by default one derived from the name.
-    pub id: Option<String>,
-    pub email: Option<String>,
-    /// More JWT claims, merged over `sub`, `role` and `email`.
-    #[serde(default)]
-    pub claims: toml::Table,
-    /// Settings made for the user's cells (`set_config(name, value, true)`), for apps that read
-    /// the user from a setting of their own, e.g. `app.user_id = "{alice}"`.
-    #[serde(default)]
-    pub settings: toml::Table,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Command {
-    Select,
-    Insert,
-    Update,
-    Delete,
-}
-
-impl Command {
-    pub fn name(self) -> &'static str {
-        match self {
-            Command::Select => "select",
-            Command::Insert => "insert",
-            Command::Update => "update",
-            Command::Delete => "delete",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Cell {
-    user: String,
-    table: String,
-    command: Command,
-    /// A condition, for select, update and delete.
-    #[serde(rename = "where")]
-    condition: Option<String>,
-    /// The row to insert, or the columns to set.
-    #[serde(default)]
-    values: toml::Table,
-    expect: Expected,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Expected {
-    Rows(u64),
-    Word(Word),
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Word {
-    Allowed,
-    Denied,
-}
-
-/// A matrix file, read and checked.
-#[derive(Debug, Clone)]
-pub struct Matrix {
-    pub path: PathBuf,
-    source: Arc<str>,
-    users: BTreeMap<String, User>,
-    setup: Option<String>,
-    cells: Vec<(Cell, usize)>,
-}
+use crate::checks::outcome::TestCaseResult;
+use crate::discovery::rls_matrix::{user_id, Cell, Command, Expected, Matrix, Word};
+use crate::failure::Failure;
+use crate::script::{quote_ident, quote_literal};
 
 impl Matrix {
-    /// Parses a matrix file; errors name the file, line and key.
-    pub fn parse(path: PathBuf, source: Arc<str>) -> Result<Matrix, String> {
-        let file: MatrixFile = toml::from_str(&source).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))?;
-        let mut cells = Vec::new();
-        for cell in file.cells {
-            let offset = cell.span().start;
-            let cell = cell.into_inner();
-            if !file.users.contains_key(&cell.user) {
-                let at = crate::script::position_at(&source, offset);
-                return Err(format!(
-                    "{}:{}: cell names user `{}`, which [users] does not define",
-                    path.display(),
-                    at.line,
-                    cell.user
-                ));
-            }
-            cells.push((cell, offset));
-        }
-        Ok(Matrix {
-            path,
-            source,
-            users: file.users,
-            setup: file.setup,
-            cells,
-        })
-    }
-
-    /// The users, each with its id.
-    pub fn users(&self) -> impl Iterator<Item = (&String, &User, String)> {
-        self.users.iter().map(|(name, user)| (name, user, user_id(name, user)))
-    }
-
-    /// (table, role, command) for every cell, for the coverage matrix.
-    pub fn exercised(&self) -> impl Iterator<Item = (&str, &str, Command)> {
-        self.cells
-            .iter()
-            .map(|(cell, _)| (cell.table.as_str(), self.users[&cell.user].role.as_str(), cell.command))
-    }
-
     /// The setup SQL with `{user}` replaced by that user's id as a literal.
     pub fn setup(&self) -> Option<String> {
         self.setup.as_ref().map(|sql| self.substitute(sql))
@@ -156,15 +27,6 @@ impl Matrix {
 
     fn substitute(&self, text: &str) -> String {
         self.substitute_with(text, true)
-    }
-
-    fn location(&self, offset: usize) -> Location {
-        let at = crate::script::position_at(&self.source, offset);
-        Location {
-            file: self.path.clone(),
-            line: at.line,
-            column: at.column,
-        }
     }
 
     /// Runs every cell; the caller has made a savepoint to return to after each.
@@ -307,36 +169,6 @@ fn judge(expected: &Expected, outcome: &Result<u64, (String, String)>) -> Option
             Some(format!("expected {want}, but it failed: {message} (SQLSTATE {code})"))
         }
     }
-}
-
-/// A user's id: the one given, or a fixed one derived from the name, so that reruns agree.
-fn user_id(name: &str, user: &User) -> String {
-    if let Some(id) = &user.id {
-        return id.clone();
-    }
-    // FNV-1a over the name, spread into a version-4-shaped uuid.
-    let mut hash: u128 = 0x6c62272e07bb014262b821756295c58d;
-    for byte in name.bytes() {
-        hash ^= byte as u128;
-        hash = hash.wrapping_mul(0x0000000001000000000000000000013B);
-    }
-    let hex = format!("{hash:032x}");
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
-}
-
-pub fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-pub fn quote_ident(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 #[cfg(test)]

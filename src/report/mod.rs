@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Difference;
-use crate::script::RunMode;
+pub use crate::checks::outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, TestCaseResult};
+pub use crate::failure::{Failure, Location};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -34,61 +34,6 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// What the user should know that is not a problem (a preset applied, expectations updated).
     pub notes: Vec<String>,
-}
-
-/// One test case outside the migration checks: a smoke test file, a pgTAP assertion, an RLS
-/// matrix cell, an expectation, the seed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TestCaseResult {
-    /// `seed`, `smoke`, `pgtap`, `rls` or `expectations`.
-    pub suite: String,
-    pub name: String,
-    pub file: PathBuf,
-    pub status: Status,
-    pub duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_reason: Option<String>,
-    pub failures: Vec<Failure>,
-}
-
-impl TestCaseResult {
-    pub fn new(suite: &str, name: impl Into<String>, file: PathBuf) -> TestCaseResult {
-        TestCaseResult {
-            suite: suite.to_string(),
-            name: name.into(),
-            file,
-            status: Status::Passed,
-            duration_ms: 0,
-            skip_reason: None,
-            failures: Vec::new(),
-        }
-    }
-
-    pub fn fail(&mut self, failure: Failure) {
-        self.status = Status::Failed;
-        self.failures.push(failure);
-    }
-
-    pub fn skip(&mut self, reason: impl Into<String>) {
-        self.status = Status::Skipped;
-        self.skip_reason = Some(reason.into());
-    }
-}
-
-/// A table with row level security, and what the tests do to it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CoverageRow {
-    pub table: String,
-    /// Role -> commands the RLS matrix runs as that role.
-    pub exercised: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-    /// Whether SQL or pgTAP tests read or wrote the table (as whatever role).
-    pub touched_by_sql_tests: bool,
-}
-
-impl CoverageRow {
-    pub fn untested(&self) -> bool {
-        self.exercised.is_empty() && !self.touched_by_sql_tests
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,186 +62,39 @@ pub struct Summary {
     pub checks_skipped: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MigrationResult {
-    pub version: String,
-    pub name: String,
-    pub file: PathBuf,
-    pub rollback: Option<PathBuf>,
-    pub layout: crate::discovery::Layout,
-    pub run_mode: Option<RunMode>,
-    /// Time of the first run of the migration.
-    pub duration_ms: u64,
-    pub checks: Vec<CheckResult>,
-}
-
-impl MigrationResult {
-    pub fn status(&self) -> Status {
-        if self.checks.iter().any(|c| c.status == Status::Failed) {
-            Status::Failed
-        } else if self.checks.iter().any(|c| c.status == Status::Passed) {
-            Status::Passed
-        } else {
-            Status::Skipped
-        }
-    }
-}
-
-/// The checks each migration goes through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    /// The migration runs.
-    Replay,
-    /// Its rollback restores the schema from before it.
-    Rollback,
-    /// Run again after its rollback, it gives the schema its first run gave.
-    Reapply,
-    /// Run in reverse order from the last migration, its rollback restores the schema from before it.
-    RollbackChain,
-}
-
-impl CheckKind {
-    pub const ALL: [CheckKind; 4] = [CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply, CheckKind::RollbackChain];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CheckKind::Replay => "replay",
-            CheckKind::Rollback => "rollback",
-            CheckKind::Reapply => "reapply",
-            CheckKind::RollbackChain => "rollback chain",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            CheckKind::Replay => "the migration runs",
-            CheckKind::Rollback => "the rollback restores the schema from before the migration",
-            CheckKind::Reapply => "the migration, run again after its rollback, gives the same schema",
-            CheckKind::RollbackChain => "the rollbacks, run in reverse order after the last migration, restore each earlier schema",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Passed,
-    Failed,
-    Skipped,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckResult {
-    pub kind: CheckKind,
-    pub status: Status,
-    pub duration_ms: u64,
-    /// Why the check did not run, when skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_reason: Option<String>,
-    /// A sentence that heads the failures ("rollback X does not restore the schema from before Y").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub headline: Option<String>,
-    pub failures: Vec<Failure>,
-}
-
-impl CheckResult {
-    pub fn passed(kind: CheckKind, duration_ms: u64) -> CheckResult {
-        CheckResult {
-            kind,
-            status: Status::Passed,
-            duration_ms,
-            skip_reason: None,
-            headline: None,
-            failures: Vec::new(),
-        }
-    }
-
-    pub fn skipped(kind: CheckKind, reason: impl Into<String>) -> CheckResult {
-        CheckResult {
-            kind,
-            status: Status::Skipped,
-            duration_ms: 0,
-            skip_reason: Some(reason.into()),
-            headline: None,
-            failures: Vec::new(),
-        }
-    }
-
-    pub fn failed(kind: CheckKind, duration_ms: u64, headline: Option<String>, failures: Vec<Failure>) -> CheckResult {
-        CheckResult {
-            kind,
-            status: Status::Failed,
-            duration_ms,
-            skip_reason: None,
-            headline,
-            failures,
-        }
-    }
-}
-
-/// A place in a file, 1-based; the column counts characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Location {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-}
-
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
-    }
-}
-
-/// One thing that is wrong.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Failure {
-    /// One sentence.
-    pub message: String,
-    pub location: Option<Location>,
-    /// Lines that help: SQLSTATE, detail, hint, the source line with a caret, long values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
-    /// For a schema difference, the difference itself.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub difference: Option<Difference>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sqlstate: Option<String>,
-}
-
-impl Failure {
-    pub fn new(message: impl Into<String>, location: Option<Location>) -> Failure {
-        Failure {
-            message: message.into(),
-            location,
-            details: Vec::new(),
-            difference: None,
-            sqlstate: None,
-        }
-    }
-
-    /// `path:line:column: message`, the form editors and CI logs link.
-    pub fn located_message(&self) -> String {
-        match &self.location {
-            Some(location) => format!("{location}: {}", self.message),
-            None => self.message.clone(),
-        }
-    }
+/// Everything a report is made of.
+pub struct Run<'a> {
+    pub environment: Environment,
+    pub discovery: &'a crate::discovery::Discovery,
+    pub outcome: Outcome,
+    /// When dbgate started: the run's duration and the time to the first statement count from here.
+    pub started: std::time::Instant,
+    /// Warnings from getting the database (the provider's choices).
+    pub provider_warnings: Vec<String>,
+    /// The Supabase preset prepared the database.
+    pub supabase_preset: bool,
+    /// With `--update-expectations`: the file the actual counts were written into.
+    pub updated_expectations: Option<&'a std::path::Path>,
 }
 
 impl Report {
-    pub fn new(
-        environment: Environment,
-        discovery: &crate::discovery::Discovery,
-        outcome: crate::checks::Outcome,
-        duration_ms: u64,
-    ) -> Report {
-        let crate::checks::Outcome {
+    pub fn new(run: Run<'_>) -> Report {
+        let Run {
+            environment,
+            discovery,
+            outcome,
+            started,
+            provider_warnings,
+            supabase_preset,
+            updated_expectations,
+        } = run;
+        let Outcome {
             migrations,
             tests,
             rls_coverage,
-            ..
+            expectation_updates,
+            first_statement_at,
+            warnings: slow,
         } = outcome;
         let mut summary = Summary {
             migrations: migrations.len(),
@@ -314,6 +112,16 @@ impl Report {
                 Status::Skipped => summary.checks_skipped += 1,
             }
         }
+        let mut notes = Vec::new();
+        if supabase_preset {
+            notes.push("the Supabase preset prepared the database (roles, auth, storage, extensions)".to_string());
+        }
+        if let Some(path) = updated_expectations {
+            notes.push(match expectation_updates.as_slice() {
+                [] => format!("{}: the expectations already match", path.display()),
+                changes => format!("updated the expectations in {}: {}", path.display(), changes.join(", ")),
+            });
+        }
         Report {
             dbgate_version: env!("CARGO_PKG_VERSION").to_string(),
             verdict: if summary.checks_failed == 0 {
@@ -324,14 +132,14 @@ impl Report {
             environment,
             migrations_dir: discovery.migrations_dir.clone(),
             rollbacks_dir: discovery.rollbacks_dir.clone(),
-            duration_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            first_statement_ms: first_statement_at.map(|at| at.duration_since(started).as_millis() as u64),
             summary,
             migrations,
             tests,
             rls_coverage,
-            first_statement_ms: None,
-            warnings: discovery.warnings.clone(),
-            notes: Vec::new(),
+            warnings: discovery.warnings.iter().cloned().chain(provider_warnings).chain(slow).collect(),
+            notes,
         }
     }
 }

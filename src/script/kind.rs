@@ -8,6 +8,7 @@ use pg_query::protobuf::{
 };
 use pg_query::{Node, NodeEnum};
 
+use super::quote_ident;
 use super::split::Piece;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,7 +272,7 @@ fn grant_targets(grant: &pg_query::protobuf::GrantStmt) -> Option<GrantTargets> 
                 }
                 targets.routines.push(name);
             }
-            (ObjectType::ObjectSchema, NodeEnum::String(s)) => targets.schemas.push(quoted(&s.sval)),
+            (ObjectType::ObjectSchema, NodeEnum::String(s)) => targets.schemas.push(quote_ident(&s.sval)),
             (ObjectType::ObjectType | ObjectType::ObjectDomain, NodeEnum::List(l)) => {
                 let names = strings(&l.items)?;
                 targets.unqualified |= names.len() < 2;
@@ -308,11 +309,7 @@ fn strings(nodes: &[Node]) -> Option<Vec<&str>> {
 }
 
 fn qualified<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    names.into_iter().map(quoted).collect::<Vec<_>>().join(".")
-}
-
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    names.into_iter().map(quote_ident).collect::<Vec<_>>().join(".")
 }
 
 #[cfg(test)]

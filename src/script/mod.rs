@@ -164,6 +164,16 @@ pub fn byte_offset_of_char(text: &str, position: usize) -> usize {
     text.char_indices().nth(position.saturating_sub(1)).map_or(text.len(), |(i, _)| i)
 }
 
+/// `text` as an SQL string literal.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `text` as a quoted SQL identifier.
+pub fn quote_ident(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! Discovery: finds a repo's migrations and their rollbacks, in the layouts the common migration
 //! tools use, and orders them as those tools do.
 
+pub mod rls_matrix;
+
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -599,13 +601,23 @@ fn configured_or_default(
     }
 }
 
+/// What the repo asks to run.
+#[derive(Debug, Default)]
+pub struct DatabaseTests {
+    pub seeds: Vec<Script>,
+    pub files: Vec<Script>,
+    pub matrices: Vec<rls_matrix::Matrix>,
+}
+
+impl DatabaseTests {
+    pub fn is_empty(&self) -> bool {
+        self.seeds.is_empty() && self.files.is_empty() && self.matrices.is_empty()
+    }
+}
+
 /// Finds the seed files, the SQL and pgTAP test files (`*.sql`) and the RLS matrices
 /// (`*.rls.toml`) in the test folders.
-pub fn discover_tests(
-    root: &Path,
-    dirs: Option<&[PathBuf]>,
-    seeds: Option<&[PathBuf]>,
-) -> Result<crate::checks::DatabaseTests, DiscoveryError> {
+pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[PathBuf]>) -> Result<DatabaseTests, DiscoveryError> {
     let mut found = Found {
         root,
         ups: BTreeMap::new(),
@@ -613,7 +625,7 @@ pub fn discover_tests(
         problems: Vec::new(),
         warnings: Vec::new(),
     };
-    let mut tests = crate::checks::DatabaseTests::default();
+    let mut tests = DatabaseTests::default();
     let seed_paths = configured_or_default(root, seeds, &SEED_FILES, Path::is_file, "seed file", &mut found.problems);
     for path in seed_paths {
         if let Some(source) = found.read(&path) {
@@ -637,7 +649,7 @@ pub fn discover_tests(
             }
             if name.ends_with(".rls.toml") {
                 if let Some(source) = found.read(path) {
-                    match crate::checks::rls::Matrix::parse(display(root, path), source) {
+                    match rls_matrix::Matrix::parse(display(root, path), source) {
                         Ok(matrix) => tests.matrices.push(matrix),
                         Err(problem) => found.problems.push(problem),
                     }

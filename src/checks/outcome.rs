@@ -1,0 +1,196 @@
+//! What the checks found: a result per check of each migration, a case per test, and what the
+//! tests cover. The report is built from it.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::failure::Failure;
+use crate::script::RunMode;
+
+/// What the checks found.
+pub struct Outcome {
+    pub migrations: Vec<MigrationResult>,
+    pub tests: Vec<TestCaseResult>,
+    pub rls_coverage: Option<Vec<CoverageRow>>,
+    /// What `--update-expectations` changed, in words.
+    pub expectation_updates: Vec<String>,
+    /// When the first migration's first statement was sent.
+    pub first_statement_at: Option<Instant>,
+    /// Migrations over the warning budget.
+    pub warnings: Vec<String>,
+}
+
+/// One test case outside the migration checks: a smoke test file, a pgTAP assertion, an RLS
+/// matrix cell, an expectation, the seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestCaseResult {
+    /// `seed`, `smoke`, `pgtap`, `rls` or `expectations`.
+    pub suite: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub status: Status,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    pub failures: Vec<Failure>,
+}
+
+impl TestCaseResult {
+    pub fn new(suite: &str, name: impl Into<String>, file: PathBuf) -> TestCaseResult {
+        TestCaseResult {
+            suite: suite.to_string(),
+            name: name.into(),
+            file,
+            status: Status::Passed,
+            duration_ms: 0,
+            skip_reason: None,
+            failures: Vec::new(),
+        }
+    }
+
+    pub fn fail(&mut self, failure: Failure) {
+        self.status = Status::Failed;
+        self.failures.push(failure);
+    }
+
+    pub fn skip(&mut self, reason: impl Into<String>) {
+        self.status = Status::Skipped;
+        self.skip_reason = Some(reason.into());
+    }
+}
+
+/// A table with row level security, and what the tests do to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoverageRow {
+    pub table: String,
+    /// Role -> commands the RLS matrix runs as that role.
+    pub exercised: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Whether SQL or pgTAP tests read or wrote the table (as whatever role).
+    pub touched_by_sql_tests: bool,
+}
+
+impl CoverageRow {
+    pub fn untested(&self) -> bool {
+        self.exercised.is_empty() && !self.touched_by_sql_tests
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MigrationResult {
+    pub version: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub rollback: Option<PathBuf>,
+    pub layout: crate::discovery::Layout,
+    pub run_mode: Option<RunMode>,
+    /// Time of the first run of the migration.
+    pub duration_ms: u64,
+    pub checks: Vec<CheckResult>,
+}
+
+impl MigrationResult {
+    pub fn status(&self) -> Status {
+        if self.checks.iter().any(|c| c.status == Status::Failed) {
+            Status::Failed
+        } else if self.checks.iter().any(|c| c.status == Status::Passed) {
+            Status::Passed
+        } else {
+            Status::Skipped
+        }
+    }
+}
+
+/// The checks each migration goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The migration runs.
+    Replay,
+    /// Its rollback restores the schema from before it.
+    Rollback,
+    /// Run again after its rollback, it gives the schema its first run gave.
+    Reapply,
+    /// Run in reverse order from the last migration, its rollback restores the schema from before it.
+    RollbackChain,
+}
+
+impl CheckKind {
+    pub const ALL: [CheckKind; 4] = [CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply, CheckKind::RollbackChain];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckKind::Replay => "replay",
+            CheckKind::Rollback => "rollback",
+            CheckKind::Reapply => "reapply",
+            CheckKind::RollbackChain => "rollback chain",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            CheckKind::Replay => "the migration runs",
+            CheckKind::Rollback => "the rollback restores the schema from before the migration",
+            CheckKind::Reapply => "the migration, run again after its rollback, gives the same schema",
+            CheckKind::RollbackChain => "the rollbacks, run in reverse order after the last migration, restore each earlier schema",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub kind: CheckKind,
+    pub status: Status,
+    pub duration_ms: u64,
+    /// Why the check did not run, when skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// A sentence that heads the failures ("rollback X does not restore the schema from before Y").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    pub failures: Vec<Failure>,
+}
+
+impl CheckResult {
+    pub fn passed(kind: CheckKind, duration_ms: u64) -> CheckResult {
+        CheckResult {
+            kind,
+            status: Status::Passed,
+            duration_ms,
+            skip_reason: None,
+            headline: None,
+            failures: Vec::new(),
+        }
+    }
+
+    pub fn skipped(kind: CheckKind, reason: impl Into<String>) -> CheckResult {
+        CheckResult {
+            kind,
+            status: Status::Skipped,
+            duration_ms: 0,
+            skip_reason: Some(reason.into()),
+            headline: None,
+            failures: Vec::new(),
+        }
+    }
+
+    pub fn failed(kind: CheckKind, duration_ms: u64, headline: Option<String>, failures: Vec<Failure>) -> CheckResult {
+        CheckResult {
+            kind,
+            status: Status::Failed,
+            duration_ms,
+            skip_reason: None,
+            headline,
+            failures,
+        }
+    }
+}
