@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
+use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -86,22 +87,26 @@ impl Output {
         )
     }
 
+    #[track_caller]
     pub fn code(&self, expected: i32) -> &Output {
         assert_eq!(self.status, Some(expected), "unexpected exit code\n{}", self.show());
         self
     }
 
+    #[track_caller]
     pub fn stdout_has(&self, needle: &str) -> &Output {
         assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{}", self.show());
         self
     }
 
+    #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Output {
         assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{}", self.show());
         self
     }
 
     /// Each needle appears in stdout after the one before it.
+    #[track_caller]
     pub fn in_order(&self, needles: &[&str]) -> &Output {
         let mut from = 0;
         for needle in needles {
@@ -363,5 +368,56 @@ pub fn containers_labelled(key: &str, value: &str) -> Vec<String> {
     docker(&["ps", "-a", "-q", "--filter", &format!("label={key}={value}")])
         .lines()
         .map(str::to_string)
+        .collect()
+}
+
+/// The JSON report without what differs between two runs of the same repo (times, where).
+pub fn verdicts(json: &std::path::Path) -> serde_json::Value {
+    let mut report: serde_json::Value = serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap();
+    report
+        .as_object_mut()
+        .unwrap()
+        .retain(|key, _| matches!(key.as_str(), "verdict" | "summary" | "migrations"));
+    for migration in report["migrations"].as_array_mut().unwrap() {
+        migration.as_object_mut().unwrap().remove("duration_ms");
+        for check in migration["checks"].as_array_mut().unwrap() {
+            check.as_object_mut().unwrap().remove("duration_ms");
+        }
+    }
+    report
+}
+
+pub fn same_verdicts_with_and_without_incremental_snapshots(repo: &Path) -> serde_json::Value {
+    let out_dir = TempRepo::new();
+    let (incremental, full) = (out_dir.path().join("incremental.json"), out_dir.path().join("full.json"));
+    let a = Dbgate::at(repo).args(["check", "--json"]).arg(&incremental).run();
+    let b = Dbgate::at(repo).args(["check", "--full-snapshots", "--json"]).arg(&full).run();
+    assert_eq!(a.status, b.status, "incremental:\n{}\nfull:\n{}", a.stdout, b.stdout);
+    assert_eq!(
+        verdicts(&incremental),
+        verdicts(&full),
+        "incremental:\n{}\nfull:\n{}",
+        a.stdout,
+        b.stdout
+    );
+    verdicts(&incremental)
+}
+
+/// `dbgate check` in a repo whose one migration, `migrations/001_a.sql`, holds `sql`.
+pub fn check_one_migration(sql: impl AsRef<[u8]>) -> Output {
+    let repo = TempRepo::new();
+    repo.write_bytes("migrations/001_a.sql", sql.as_ref());
+    Dbgate::at(repo.path()).args(["check"]).run()
+}
+
+/// The `run:` script of the action's step `id`, as the runner would run it.
+pub fn action_step_script(id: &str) -> String {
+    let action = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let step = &action[action.find(&format!("id: {id}\n")).expect("the step is in action.yml")..];
+    let run = &step[step.find("run: |\n").expect("a run: | block") + "run: |\n".len()..];
+    let indent = run.len() - run.trim_start().len();
+    run.lines()
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() >= indent)
+        .map(|l| format!("{}\n", l.get(indent..).unwrap_or("")))
         .collect()
 }

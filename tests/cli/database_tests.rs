@@ -1,0 +1,196 @@
+//! The repo's own database tests: seed, smoke SQL, pgTAP, the RLS matrix, expectations, and the
+//! Supabase preset on a plain PostgreSQL.
+
+use crate::support::{self, Dbgate, TestServer};
+use std::fs;
+
+#[test]
+fn a_supabase_project_passes_on_plain_postgres_with_the_preset() {
+    let repo = support::TempRepo::new();
+    let junit = repo.path().join("junit.xml");
+    let out = Dbgate::fixture("supabase-project").args(["check", "--junit"]).arg(&junit).run();
+    out.code(0);
+    out.stdout_has("note: the Supabase preset prepared the database");
+    out.in_order(&[
+        "PASS  seed          1 passed",
+        "PASS  pgtap         11 passed",
+        "PASS  rls           7 passed",
+        "PASS  expectations  5 passed",
+    ]);
+    out.stdout_has("public.notes     anon: select · authenticated: delete, insert, select, update · SQL tests");
+    // Every test case is in the JUnit report, each pgTAP assertion on its own.
+    let xml = fs::read_to_string(&junit).unwrap();
+    for name in [
+        "name=\"4 - bob does not see alice&apos;s notes\"",
+        "name=\"2 - carol cannot upload into another folder\"",
+        "name=\"3 - freeze_time stops the clock\"",
+        "name=\"visitor (anon) select on public.notes\"",
+        "name=\"policies\"",
+        "name=\"supabase/seed.sql\"",
+    ] {
+        assert!(xml.contains(name), "JUnit lacks {name}:\n{xml}");
+    }
+    assert_eq!(xml.matches("<testcase ").count(), 3 * 4 + 1 + 11 + 7 + 5, "{xml}");
+}
+
+#[test]
+fn broken_policies_failing_assertions_wrong_counts_and_rls_off_are_each_named() {
+    let out = Dbgate::fixture("supabase-broken").args(["check"]).run();
+    out.code(1);
+    // A policy that lets everyone read every note: the matrix names table, user and expectation.
+    out.stdout_has("supabase/tests/notes.rls.toml:19:1: bob (authenticated) select on public.notes: expected 1 row, got 3 rows");
+    // A failing pgTAP assertion, at its line, with pgTAP's diagnostics.
+    out.stdout_has("supabase/tests/01_notes_rls.test.sql:15:1: not ok 4 - bob does not see alice's notes");
+    out.stdout_has("have: 1");
+    // A wrong count names the objects of that kind.
+    out.stdout_has("dbgate.toml:2:10: expected 2 tables, found 3");
+    out.stdout_has("tables the migrations created: public.audit_log, public.notes, public.profiles");
+    // A table with row level security off.
+    out.stdout_has("dbgate.toml:6:21: table public.audit_log has row level security disabled (rls_on_all_tables = true)");
+    out.stdout_has("FAILED 6 of 22 tests failed");
+}
+
+#[test]
+fn each_test_runs_in_its_own_rolled_back_transaction() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
+    repo.write("migrations/001_t_rollback.sql", "DROP TABLE t;\n");
+    repo.write("seed.sql", "INSERT INTO t VALUES (1);\n");
+    // Both see only the seed row: the other's insert is gone, whatever the order.
+    for name in ["a", "b"] {
+        repo.write(
+            &format!("smoke/{name}.sql"),
+            "INSERT INTO t VALUES (2);\nDO $$ BEGIN ASSERT (SELECT count(*) FROM t) = 2, 'leaked'; END $$;\nCOMMIT;\n",
+        );
+    }
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("PASS  smoke         2 passed");
+    // The rollback chain after the tests still restores the empty schema: the seed was rolled back.
+    out.stdout_has("PASS  migrations/001_t.sql");
+}
+
+#[test]
+fn a_failing_smoke_test_and_seed_are_placed_in_their_files() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n");
+    repo.write("seed.sql", "INSERT INTO t VALUES (1);\nINSERT INTO t VALUES (1);\n");
+    repo.write(
+        "smoke/check.sql",
+        "-- the seed must have run\nDO $$ BEGIN\n  ASSERT (SELECT count(*) FROM t) = 1, 'no seed rows';\nEND $$;\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("seed.sql:2:1: duplicate key value violates unique constraint \"t_pkey\"");
+    out.stdout_has("smoke/check.sql:2:1: no seed rows");
+    out.stdout_has("SQLSTATE P0004");
+}
+
+#[test]
+fn pgtap_plans_todo_and_skip_are_read_as_pg_prove_reads_them() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
+    repo.write(
+        "smoke/directives.test.sql",
+        "SELECT plan(4);\nSELECT pass('fine');\nSELECT todo('not built yet', 1);\nSELECT fail('expected to fail');\nSELECT skip('no storage here', 1);\nSELECT ok(true, 'one more than planned');\nSELECT ok(true, 'and another');\n",
+    );
+    // no_plan() wants finish() to print the plan; without it there is none.
+    repo.write("smoke/no_plan.test.sql", "SELECT no_plan();\nSELECT ok(true, 'alone');\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    // A failing TODO test is expected; the skip is skipped; the plan does not match.
+    out.stdout_has("FAIL  pgtap         5 passed, 2 failed, 1 skipped");
+    out.stdout_has("smoke/directives.test.sql:1:1: planned 4 tests but ran 5");
+    out.stdout_has("smoke/no_plan.test.sql:1:1: no plan in the TAP output (1 assertions ran)");
+    assert!(
+        !out.stdout.contains("expected to fail"),
+        "a failing TODO test is not a failure\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn update_expectations_writes_the_counts_and_keeps_the_comments() {
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_t.sql",
+        "CREATE TABLE t (id int PRIMARY KEY);\nCREATE INDEX t_id ON t (id);\n",
+    );
+    repo.write(
+        "dbgate.toml",
+        "# our schema\n[expect]\ntables = 7 # how many tables\nindexes = 0\n\n[expect.schema.public]\ntables = 0\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("dbgate.toml:3:10: expected 7 tables, found 1");
+    out.stdout_has("dbgate.toml:7:10: expected 0 tables in schema public, found 1");
+    let out = Dbgate::at(repo.path()).args(["check", "--update-expectations"]).run();
+    out.code(0);
+    out.stdout_has("note: updated the expectations in dbgate.toml: tables: 7 -> 1, indexes: 0 -> 2, schema.public.tables: 0 -> 1");
+    assert_eq!(
+        fs::read_to_string(repo.path().join("dbgate.toml")).unwrap(),
+        "# our schema\n[expect]\ntables = 1 # how many tables\nindexes = 2\n\n[expect.schema.public]\ntables = 1\n"
+    );
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+}
+
+#[test]
+fn config_errors_name_the_file_line_and_key() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
+    for (config, line, says) in [
+        ("[expect]\ntables = \"four\"\n", 2, "invalid type: string \"four\", expected u64"),
+        (
+            "[database]\npreset = \"firebase\"\n",
+            2,
+            "unknown variant `firebase`, expected `supabase` or `none`",
+        ),
+        ("[tests]\ndirs = [\"smoke\"]\nseed = 1\n", 3, "unknown field `seed`"),
+    ] {
+        repo.write("dbgate.toml", config);
+        let out = Dbgate::at(repo.path()).args(["check"]).run();
+        out.code(2);
+        out.stderr_has(&format!("dbgate.toml: TOML parse error at line {line}"));
+        out.stderr_has(says);
+    }
+}
+
+#[test]
+fn an_rls_matrix_that_names_an_unknown_user_is_an_input_error() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
+    repo.write(
+        "smoke/t.rls.toml",
+        "[users.alice]\nrole = \"postgres\"\n\n[[cell]]\nuser = \"bob\"\ntable = \"t\"\ncommand = \"select\"\nexpect = 0\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("smoke/t.rls.toml:4: cell names user `bob`, which [users] does not define");
+}
+
+#[test]
+fn the_url_provider_drops_the_preset_roles_it_created() {
+    let server = TestServer::start();
+    let before = server.inventory();
+    let out = Dbgate::fixture("supabase-project")
+        .args(["check", "--provider", "url", "--database-url", &server.url()])
+        .run();
+    out.code(0);
+    out.stdout_has("PASS  pgtap         11 passed");
+    assert_eq!(server.inventory(), before);
+}
+
+#[test]
+fn docker_runs_the_supabase_project_like_local() {
+    let image = support::test_image();
+    let out = Dbgate::fixture("supabase-project")
+        .args(["check", "--provider", "docker", "--image", &image])
+        .run();
+    out.code(0);
+    out.in_order(&[
+        "PASS  seed          1 passed",
+        "PASS  pgtap         11 passed",
+        "PASS  rls           7 passed",
+        "PASS  expectations  5 passed",
+    ]);
+}

@@ -1,0 +1,174 @@
+//! Incremental snapshots (what a script touched, from event triggers) must give the verdicts of
+//! full snapshots, including where a change shows only in another object's text.
+
+use crate::support::{self, fixture, same_verdicts_with_and_without_incremental_snapshots};
+
+#[test]
+fn incremental_snapshots_see_renames_grants_cascades_and_dependents() {
+    let repo = support::TempRepo::new();
+    let migrations = [
+        (
+            "001_base",
+            "CREATE SCHEMA app;
+             CREATE ROLE r_trap NOLOGIN;
+             CREATE TABLE app.a (id int PRIMARY KEY, x int);
+             CREATE TABLE app.b (id int PRIMARY KEY, a_id int REFERENCES app.a (id));
+             CREATE SEQUENCE app.s;
+             CREATE TABLE app.c (id int DEFAULT nextval('app.s'));
+             CREATE VIEW app.v AS SELECT x FROM app.a;
+             CREATE TYPE app.e AS ENUM ('one', 'two');
+             CREATE TABLE app.d (kind app.e DEFAULT 'one');
+             CREATE FUNCTION app.tf() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+             CREATE TRIGGER a_tf BEFORE UPDATE ON app.a FOR EACH ROW EXECUTE FUNCTION app.tf();
+             ALTER TABLE app.b ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY b_visible ON app.b USING (a_id IN (SELECT id FROM app.a WHERE x > 0));",
+            "DROP SCHEMA app CASCADE; DROP ROLE r_trap;",
+        ),
+        (
+            "002_rename_column",
+            "ALTER TABLE app.a RENAME COLUMN x TO y;",
+            "ALTER TABLE app.a RENAME COLUMN y TO x;",
+        ),
+        (
+            "003_rename_enum_value",
+            "ALTER TYPE app.e RENAME VALUE 'one' TO 'uno';",
+            "ALTER TYPE app.e RENAME VALUE 'uno' TO 'one';",
+        ),
+        (
+            "004_grant_all",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA app TO r_trap;",
+            "REVOKE SELECT ON ALL TABLES IN SCHEMA app FROM r_trap;",
+        ),
+        (
+            "005_rename_schema",
+            "ALTER SCHEMA app RENAME TO app2;",
+            "ALTER SCHEMA app2 RENAME TO app;",
+        ),
+        (
+            "006_rename_role",
+            "ALTER ROLE r_trap RENAME TO r_trap2;",
+            "ALTER ROLE r_trap2 RENAME TO r_trap;",
+        ),
+        // The schema is app2 from here on.
+        (
+            "007_rename_function",
+            "ALTER FUNCTION app2.tf() RENAME TO tf2;",
+            "ALTER FUNCTION app2.tf2() RENAME TO tf;",
+        ),
+        ("008_drop_cascade", "DROP TABLE app2.a CASCADE;", "SELECT 1;"),
+    ];
+    repo.migrations(&migrations);
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    // The last rollback does not bring back what the cascade took, and both modes name it all.
+    let failures = verdicts["migrations"][7]["checks"][1]["failures"].to_string();
+    for object in [
+        "\"table\",\"name\":\"app2.a\"",
+        "\"view\",\"name\":\"app2.v\"",
+        "b_a_id_fkey on app2.b",
+        "b_visible on app2.b",
+    ] {
+        assert!(failures.contains(object), "{object} not named: {failures}");
+    }
+    for migration in &verdicts["migrations"].as_array().unwrap()[..7] {
+        assert_eq!(migration["checks"][1]["status"], "passed", "{migration}");
+    }
+}
+
+#[test]
+fn a_wrong_rename_back_shows_in_the_dependent_default_in_both_modes() {
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_base",
+            "CREATE SEQUENCE s;\nCREATE TABLE c (id int DEFAULT nextval('s'));\n",
+            "DROP TABLE c;\nDROP SEQUENCE s;\n",
+        ),
+        (
+            "002_rename",
+            "ALTER SEQUENCE s RENAME TO s2;\n",
+            "ALTER SEQUENCE s2 RENAME TO s3;\n",
+        ),
+    ]);
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    let failures = verdicts["migrations"][1]["checks"][1]["failures"].to_string();
+    assert!(
+        failures.contains("\"attribute\":\"default\"") && failures.contains("public.c.id"),
+        "{failures}"
+    );
+}
+
+#[test]
+fn swapped_role_names_and_drop_owned_show_in_both_modes() {
+    // Neither names the objects it changes to event triggers: a swap keeps the set of role
+    // names (event triggers do not fire for roles), and DROP OWNED revokes privileges on
+    // objects it does not name (found by the catalog rows it rewrote).
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_roles",
+            "CREATE ROLE r_a NOLOGIN;\nCREATE ROLE r_b NOLOGIN;\nCREATE ROLE r_c NOLOGIN;\n\
+             CREATE TABLE t (id int);\nALTER TABLE t OWNER TO r_a;\nGRANT SELECT ON t TO r_c;\n",
+            "DROP TABLE t;\nDROP ROLE r_a;\nDROP ROLE r_b;\nDROP ROLE r_c;\n",
+        ),
+        (
+            "002_swap",
+            "ALTER ROLE r_a RENAME TO r_tmp;\nALTER ROLE r_b RENAME TO r_a;\nALTER ROLE r_tmp RENAME TO r_b;\n",
+            "SELECT 1;\n",
+        ),
+        ("003_sweep", "DROP OWNED BY r_c;\n", "SELECT 1;\n"),
+    ]);
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    let swap = verdicts["migrations"][1]["checks"][1].to_string();
+    assert!(
+        swap.contains("\"status\":\"failed\"") && swap.contains("\"attribute\":\"owner\""),
+        "{swap}"
+    );
+    let sweep = verdicts["migrations"][2]["checks"][1].to_string();
+    assert!(sweep.contains("SELECT on table public.t to r_c"), "{sweep}");
+}
+
+macro_rules! incremental_matches_full {
+    ($($test:ident: $fixture:literal;)*) => {$(
+        #[test]
+        fn $test() {
+            same_verdicts_with_and_without_incremental_snapshots(&fixture($fixture));
+        }
+    )*};
+}
+
+incremental_matches_full! {
+    incremental_matches_full_on_the_example: "../..";
+    incremental_matches_full_on_a_leftover_index: "rollback-leaves-index";
+    incremental_matches_full_on_a_leftover_privilege: "rollback-leaves-privilege";
+    incremental_matches_full_on_a_changed_default: "rollback-changes-default";
+    incremental_matches_full_on_a_leftover_enum: "rollback-leaves-enum";
+    incremental_matches_full_on_lost_not_null: "rollback-loses-not-null";
+    incremental_matches_full_on_a_leftover_role: "rollback-leaves-role";
+    incremental_matches_full_on_rls_left_on: "rollback-leaves-rls";
+    incremental_matches_full_on_a_leftover_policy: "rollback-leaves-policy";
+    incremental_matches_full_on_a_function_body: "rollback-function-body";
+    incremental_matches_full_on_reapply: "reapply-differs";
+    incremental_matches_full_on_the_supabase_project: "supabase-project";
+    incremental_matches_full_on_diesel: "layout-diesel";
+    incremental_matches_full_on_dbmate: "layout-dbmate";
+}
+
+#[test]
+fn a_migration_that_takes_the_event_triggers_away_falls_back_to_full_snapshots() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
+    repo.write("migrations/001_t_rollback.sql", "DROP TABLE t;\n");
+    // As DROP OWNED BY would, on a server where it can.
+    repo.write(
+        "migrations/002_sweep.sql",
+        "DROP SCHEMA IF EXISTS dbgate_internal CASCADE;\nCREATE INDEX t_id ON t (id);\n",
+    );
+    repo.write("migrations/002_sweep_rollback.sql", "SELECT 1;\n");
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    assert!(
+        verdicts["migrations"][1]["checks"][1]["failures"]
+            .to_string()
+            .contains("t_id on public.t"),
+        "{verdicts}"
+    );
+}

@@ -1,0 +1,60 @@
+//! The example schema at the repo root, and every layout: they pass.
+
+use crate::support::Dbgate;
+
+#[test]
+fn example_schema_at_the_repo_root_passes() {
+    let out = Dbgate::at(env!("CARGO_MANIFEST_DIR")).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/001_app_foundation.sql");
+    out.stdout_has("PASS  migrations/006_users_locale.sql");
+    out.stdout_has("PASS  smoke         2 passed");
+    out.stdout_has("PASS  pgtap         6 passed");
+    out.stdout_has("PASS  rls           8 passed");
+    out.stdout_has("PASS  expectations  11 passed");
+    out.stdout_has("PASSED 51 checks passed, 0 failed, 0 skipped");
+}
+
+macro_rules! layout_passes {
+    ($($test:ident: $fixture:literal, $migrations:literal, [$($in_order:literal),*];)*) => {$(
+        #[test]
+        fn $test() {
+            let out = Dbgate::fixture($fixture).args(["check"]).run();
+            out.code(0);
+            out.stdout_has(concat!(" · ", $migrations, " migrations in "));
+            out.in_order(&[$($in_order),*]);
+        }
+    )*};
+}
+
+layout_passes! {
+    golang_migrate_up_down_files_pass: "layout-golang-migrate", "3", ["000001_create_users.up.sql", "000002_create_posts.up.sql", "000010_index_posts_user.up.sql"];
+    sqlx_timestamps_and_no_transaction_directive_pass: "layout-sqlx", "3", ["20240101120000", "20240102090000", "20240103080000_index_invoices_account.up.sql", "no transaction: `-- no-transaction`"];
+    rollbacks_beside_migrations_order_numerically: "layout-rollback-beside", "3", ["1_create_authors.sql", "2_create_books.sql", "10_create_reviews.sql"];
+    rollback_folder_is_found_beside_the_migrations: "layout-rollback-folder", "3", ["20240101000000_init.sql", "20240103000000_add_order_notes.sql"];
+    diesel_folders_pass: "layout-diesel", "3", ["2024-01-15-093000_create_teams/up.sql", "2024-02-01-080000_add_player_number/up.sql"];
+    dbmate_sections_and_transaction_false_pass: "layout-dbmate", "3", ["20240102000000_create_tasks.sql", "20240103000000_index_tasks_project.sql", "no transaction: `transaction:false`"];
+    flyway_dotted_versions_order_numerically: "layout-flyway", "4", ["V1__create_regions.sql", "V1.1__create_stores.sql", "V1.2__create_products.sql", "V1.10__add_product_store.sql"];
+    supabase_migrations_without_rollbacks_replay: "layout-supabase", "3", ["20240105103000_create_profiles.sql", "replay (no rollback)", "20240107120000_posts_rls.sql"];
+    concurrently_is_detected_and_runs_without_a_transaction: "non-transactional", "2", ["002_index_events_created.sql", "no transaction: CREATE INDEX CONCURRENTLY at line 1"];
+}
+
+#[test]
+fn supabase_migrations_without_rollbacks_skip_the_rollback_checks_not_pass_them() {
+    let out = Dbgate::fixture("layout-supabase").args(["check"]).run();
+    out.stdout_has("3 checks passed, 0 failed, 9 skipped");
+}
+
+#[test]
+fn list_shows_order_rollbacks_and_how_each_runs() {
+    let out = Dbgate::fixture("layout-dbmate").args(["list"]).run();
+    out.code(0);
+    insta::assert_snapshot!("list_dbmate", out.stdout);
+}
+
+#[test]
+fn list_names_meta_commands_without_a_database() {
+    let out = Dbgate::fixture("meta-command").args(["list"]).run();
+    out.code(0);
+    out.stdout_has("(cannot run: psql meta-command `\\i` at line 3)");
+}

@@ -1,0 +1,55 @@
+//! Rollbacks that do not restore: each names the object, in words, and the files.
+
+use crate::support::Dbgate;
+
+macro_rules! rollback_fails {
+    ($($test:ident: $fixture:literal, $rollback:literal, $sentence:literal;)*) => {$(
+        #[test]
+        fn $test() {
+            let out = Dbgate::fixture($fixture).args(["check"]).run();
+            out.code(1);
+            out.stdout_has(concat!("rollback       FAILED migrations/", $rollback, " does not restore the schema from before migrations/"));
+            out.stdout_has(concat!("- ", $sentence));
+            out.stdout_has("FAILED 1 of 2 migrations failed");
+        }
+    )*};
+}
+
+rollback_fails! {
+    index_left_behind_is_named: "rollback-leaves-index", "002_add_order_note_and_index_rollback.sql",
+        "index idx_orders_created on public.orders is still there after 002_add_order_note_and_index_rollback.sql";
+    policy_left_behind_is_named: "rollback-leaves-policy", "002_documents_rls_rollback.sql",
+        "policy documents_owner_only on public.documents is still there after 002_documents_rls_rollback.sql";
+    changed_default_is_named_with_both_values: "rollback-changes-default", "002_articles_default_open_rollback.sql",
+        "default of column public.articles.status is 'old'::text, was 'draft'::text";
+    changed_function_body_is_named: "rollback-function-body", "002_raise_vat_rate_rollback.sql",
+        "body of function public.vat_rate() is SELECT 0.19, was SELECT 0.20";
+    enum_type_left_behind_is_named: "rollback-leaves-enum", "002_ticket_priority_rollback.sql",
+        "enum type public.ticket_priority is still there after 002_ticket_priority_rollback.sql";
+    lost_not_null_is_named: "rollback-loses-not-null", "002_customers_phone_rollback.sql",
+        "nullability of column public.customers.email is nullable, was NOT NULL";
+    privilege_left_granted_is_named: "rollback-leaves-privilege", "002_grant_reporter_rollback.sql",
+        "privilege SELECT on table public.sales to reporter is still there after 002_grant_reporter_rollback.sql";
+    rls_left_enabled_is_named: "rollback-leaves-rls", "002_ledger_tenant_rls_rollback.sql",
+        "row level security of table public.ledger is enabled, was disabled";
+    role_left_behind_is_named: "rollback-leaves-role", "002_create_auditor_rollback.sql",
+        "role auditor is still there after 002_create_auditor_rollback.sql";
+}
+
+#[test]
+fn a_rollback_that_errors_is_reported_at_its_line() {
+    let out = Dbgate::fixture("rollback-errors").args(["check"]).run();
+    out.code(1);
+    out.stdout_has("rollback       FAILED migrations/002_create_refunds_rollback.sql failed");
+    out.stdout_has("migrations/002_create_refunds_rollback.sql:3:1: table \"refund\" does not exist");
+    out.stdout_has("reapply        skipped: the rollback failed");
+}
+
+#[test]
+fn a_migration_that_does_not_reapply_the_same_way_fails_the_reapply_check() {
+    let out = Dbgate::fixture("reapply-differs").args(["check"]).run();
+    out.code(1);
+    out.stdout_has("rollback       passed");
+    out.stdout_has("- table public.batch_1 is missing after running 002_create_batch_table.sql again (it existed after its first run)");
+    out.stdout_has("- table public.batch_2 is new after running 002_create_batch_table.sql again");
+}
