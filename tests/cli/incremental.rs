@@ -60,7 +60,7 @@ fn incremental_snapshots_see_renames_grants_cascades_and_dependents() {
     repo.migrations(&migrations);
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
     // The last rollback does not bring back what the cascade took, and both modes name it all.
-    let failures = verdicts["migrations"][7]["checks"][1]["failures"].to_string();
+    let failures = support::check(&verdicts["migrations"][7], "rollback")["failures"].to_string();
     for object in [
         "\"table\",\"name\":\"app2.a\"",
         "\"view\",\"name\":\"app2.v\"",
@@ -70,7 +70,7 @@ fn incremental_snapshots_see_renames_grants_cascades_and_dependents() {
         assert!(failures.contains(object), "{object} not named: {failures}");
     }
     for migration in &verdicts["migrations"].as_array().unwrap()[..7] {
-        assert_eq!(migration["checks"][1]["status"], "passed", "{migration}");
+        assert_eq!(support::check(migration, "rollback")["status"], "passed", "{migration}");
     }
 }
 
@@ -90,7 +90,7 @@ fn a_wrong_rename_back_shows_in_the_dependent_default_in_both_modes() {
         ),
     ]);
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
-    let failures = verdicts["migrations"][1]["checks"][1]["failures"].to_string();
+    let failures = support::check(&verdicts["migrations"][1], "rollback")["failures"].to_string();
     assert!(
         failures.contains("\"attribute\":\"default\"") && failures.contains("public.c.id"),
         "{failures}"
@@ -118,12 +118,12 @@ fn swapped_role_names_and_drop_owned_show_in_both_modes() {
         ("003_sweep", "DROP OWNED BY r_c;\n", "SELECT 1;\n"),
     ]);
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
-    let swap = verdicts["migrations"][1]["checks"][1].to_string();
+    let swap = support::check(&verdicts["migrations"][1], "rollback").to_string();
     assert!(
         swap.contains("\"status\":\"failed\"") && swap.contains("\"attribute\":\"owner\""),
         "{swap}"
     );
-    let sweep = verdicts["migrations"][2]["checks"][1].to_string();
+    let sweep = support::check(&verdicts["migrations"][2], "rollback").to_string();
     assert!(sweep.contains("SELECT on table public.t to r_c"), "{sweep}");
 }
 
@@ -166,7 +166,7 @@ fn a_migration_that_takes_the_event_triggers_away_falls_back_to_full_snapshots()
     repo.write("migrations/002_sweep_rollback.sql", "SELECT 1;\n");
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
     assert!(
-        verdicts["migrations"][1]["checks"][1]["failures"]
+        support::check(&verdicts["migrations"][1], "rollback")["failures"]
             .to_string()
             .contains("t_id on public.t"),
         "{verdicts}"

@@ -28,7 +28,7 @@ fn json_report_carries_the_whole_result() {
     let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["verdict"], "failed");
     assert_eq!(report["environment"]["provider"], "local");
-    let failure = &report["migrations"][0]["checks"][0]["failures"][0];
+    let failure = &support::check(&report["migrations"][0], "replay")["failures"][0];
     assert_eq!(failure["location"]["file"], "migrations/001_init.sql");
     assert_eq!(failure["location"]["line"], 7);
     assert_eq!(failure["location"]["column"], 42);
@@ -45,7 +45,7 @@ fn json_report_describes_differences_as_objects() {
         .run()
         .code(1);
     let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
-    let rollback = &report["migrations"][1]["checks"][1];
+    let rollback = &support::check(&report["migrations"][1], "rollback");
     assert_eq!(rollback["kind"], "rollback");
     assert_eq!(rollback["status"], "failed");
     let difference = &rollback["failures"][0]["difference"];

@@ -83,12 +83,12 @@ fn grants_on_routines_are_tracked_however_their_signatures_are_written() {
     // Argument names, IN/OUT/INOUT/VARIADIC, multi-word and array types, quoted names, no
     // argument list: every GRANT is read, and the rollback that forgets one is named.
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(&support::fixture("grant-on-routine-signatures"));
-    let failures = verdicts["migrations"][1]["checks"][1]["failures"].to_string();
+    let failures = support::check(&verdicts["migrations"][1], "rollback")["failures"].to_string();
     assert!(
         failures.contains("privilege EXECUTE on function api.create_account(slug text, name text) to dbgate_fixture_api is still there"),
         "{failures}"
     );
-    assert_eq!(verdicts["migrations"][1]["checks"][1]["status"], "failed");
+    assert_eq!(support::check(&verdicts["migrations"][1], "rollback")["status"], "failed");
 
     // The near miss: a rollback that revokes every grant passes, in both modes.
     let repo = support::TempRepo::new();
@@ -151,7 +151,7 @@ fn grants_the_parse_tree_cannot_pin_down_are_still_seen() {
         ),
     ]);
     let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
-    let rollback = |i: usize| verdicts["migrations"][i]["checks"][1].clone();
+    let rollback = |i: usize| support::check(&verdicts["migrations"][i], "rollback").clone();
     for (i, forgotten) in [
         (1, "privilege SELECT on table public.t to PUBLIC is still there"),
         (2, "privilege SELECT on table app.t to PUBLIC is still there"),
@@ -166,7 +166,8 @@ fn grants_the_parse_tree_cannot_pin_down_are_still_seen() {
         );
     }
     assert_eq!(
-        verdicts["migrations"][5]["checks"][0]["status"], "passed",
+        support::check(&verdicts["migrations"][5], "replay")["status"],
+        "passed",
         "{}",
         verdicts["migrations"][5]
     );

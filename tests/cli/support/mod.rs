@@ -421,3 +421,13 @@ pub fn action_step_script(id: &str) -> String {
         .map(|l| format!("{}\n", l.get(indent..).unwrap_or("")))
         .collect()
 }
+
+/// A migration's check of `kind` (`replay`, `rollback`, `reapply`, `rollback_chain`) in a JSON
+/// report, found by its kind, not its place.
+#[track_caller]
+pub fn check<'a>(migration: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    migration["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|check| check["kind"] == kind))
+        .unwrap_or_else(|| panic!("no {kind} check in {migration}"))
+}
