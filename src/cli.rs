@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::config::{ColorChoice, FailOn, ProviderKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -118,36 +120,8 @@ pub struct CheckArgs {
     pub fail_on: FailOn,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// Exit 1 when anything failed
-    Any,
-    /// Report only: exit 0 even when the gate failed
-    Never,
-}
-
 #[derive(Debug, Args)]
 pub struct ListArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// docker when a Docker daemon answers and the image can be had, else local
-    Auto,
-    /// A throwaway container through testcontainers
-    Docker,
-    /// A temporary cluster from the PostgreSQL server binaries on this machine
-    Local,
-    /// A fresh database on an existing server (--database-url)
-    Url,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }

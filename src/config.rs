@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::checks::expectations::{ExpectSection, Expectations};
 use std::sync::Arc;
 
-use crate::cli::{CheckArgs, ColorChoice, ProviderKind, SourceArgs};
+use crate::cli::{CheckArgs, SourceArgs};
 use crate::discovery::Sources;
 
 pub const CONFIG_FILE: &str = "dbgate.toml";
@@ -53,6 +53,35 @@ struct TestsSection {
     dirs: Option<Vec<PathBuf>>,
 }
 
+// The settings' own choices; the command line offers them as they are (clap's ValueEnum).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when anything failed
+    Any,
+    /// Report only: exit 0 even when the gate failed
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// docker when a Docker daemon answers and the image can be had, else local
+    Auto,
+    /// A throwaway container through testcontainers
+    Docker,
+    /// A temporary cluster from the PostgreSQL server binaries on this machine
+    Local,
+    /// A fresh database on an existing server (--database-url)
+    Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 /// What the database is prepared with before the replay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -142,7 +171,7 @@ pub struct CheckSettings {
     pub github: bool,
     pub comment: bool,
     pub github_token: Option<String>,
-    pub fail_on: crate::cli::FailOn,
+    pub fail_on: FailOn,
     /// Read the whole catalog after every script, not only what the script touched.
     pub full_snapshots: bool,
     pub budgets: Budgets,

@@ -65,6 +65,15 @@ pub enum Posted {
     Updated(String),
 }
 
+impl std::fmt::Display for Posted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Posted::Created(url) => write!(f, "commented on the pull request: {url}"),
+            Posted::Updated(url) => write!(f, "updated its pull request comment: {url}"),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Comment {
     id: u64,

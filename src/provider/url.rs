@@ -26,6 +26,21 @@ struct State {
 }
 
 impl UrlProvider {
+    /// The texts that name the roles a run may create, and so must drop: every migration and
+    /// rollback, and the Supabase preset's roles when it runs.
+    pub fn role_sources(discovery: &crate::discovery::Discovery, supabase_preset: bool) -> Vec<String> {
+        let mut texts: Vec<String> = discovery
+            .migrations
+            .iter()
+            .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+            .map(|s| s.text().to_string())
+            .collect();
+        if supabase_preset {
+            texts.push(crate::preset::SUPABASE_ROLES.join(" "));
+        }
+        texts
+    }
+
     pub fn new(url: String, migration_texts: impl IntoIterator<Item = String>) -> UrlProvider {
         let migration_words = migration_texts
             .into_iter()

@@ -4,6 +4,7 @@ pub mod console;
 pub mod github;
 pub mod json;
 pub mod junit;
+pub mod list;
 pub mod markdown;
 
 use std::path::PathBuf;

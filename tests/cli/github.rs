@@ -286,7 +286,7 @@ async fn github_enterprise_api_urls_and_the_comment_command_work_from_a_saved_re
     .await
     .unwrap();
     out.code(0);
-    out.stdout_has("updated the pull request comment: https://github.com/acme/shop/pull/7#issuecomment-41");
+    out.stdout_has("updated its pull request comment: https://github.com/acme/shop/pull/7#issuecomment-41");
     let requests = server.received_requests().await.unwrap();
     let body = posted_body(requests.iter().find(|r| r.method.as_str() == "PATCH").unwrap());
     assert!(

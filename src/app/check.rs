@@ -1,0 +1,211 @@
+//! `dbgate check`: discover, provision, run the checks, build one report, render it. Whatever
+//! happens after provisioning (failure, error, Ctrl-C, SIGTERM), the provider tears down
+//! before dbgate exits.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::catalog::{Catalog, Tracker};
+use crate::checks::expectations::Expectations;
+use crate::checks::{self, Options, Plan};
+use crate::config::{CheckSettings, DockerSettings, FailOn, Preset, ProviderChoice};
+use crate::discovery::DatabaseTests;
+use crate::discovery::{discover, discover_tests, Discovery};
+use crate::error::Error;
+use crate::execute::connect;
+use crate::github;
+use crate::provider::auto::AutoProvider;
+use crate::provider::docker::DockerProvider;
+use crate::provider::{local::LocalProvider, url::UrlProvider, Database, Provider};
+use crate::report::{self, Environment, Report, Verdict};
+
+/// Everything a run checks, found before any server starts.
+struct Work {
+    discovery: Discovery,
+    tests: DatabaseTests,
+    supabase_preset: bool,
+    expectations: Option<Expectations>,
+    update_expectations: Option<PathBuf>,
+    migration_timeout: Duration,
+    full_snapshots: bool,
+    budgets: crate::config::Budgets,
+}
+
+/// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
+pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
+    let started = Instant::now();
+    let discovery = discover(&settings.root, &settings.sources)?;
+    let tests = discover_tests(&settings.root, settings.test_dirs.as_deref(), settings.seed_files.as_deref())?;
+    let supabase_preset = match settings.preset {
+        Some(preset) => preset == Preset::Supabase,
+        None => discovery.migrations_dir.ends_with("supabase/migrations"),
+    };
+    let work = Arc::new(Work {
+        discovery,
+        tests,
+        supabase_preset,
+        expectations: settings.expectations.clone(),
+        update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
+        migration_timeout: settings.migration_timeout,
+        full_snapshots: settings.full_snapshots,
+        budgets: settings.budgets.clone(),
+    });
+    let mut signals = super::signals::Signals::install()?;
+    let report = match &settings.provider {
+        ProviderChoice::Local { pg_bin } => run_with(LocalProvider::new(pg_bin.clone()), &work, &mut signals, started).await?,
+        ProviderChoice::Docker(docker) => run_with(docker_provider(docker), &work, &mut signals, started).await?,
+        ProviderChoice::Auto { docker, pg_bin } => {
+            let auto = AutoProvider::new(docker_provider(docker), LocalProvider::new(pg_bin.clone()));
+            run_with(auto, &work, &mut signals, started).await?
+        }
+        ProviderChoice::Url { url } => {
+            let roles = UrlProvider::role_sources(&work.discovery, work.supabase_preset);
+            run_with(UrlProvider::new(url.clone(), roles), &work, &mut signals, started).await?
+        }
+    };
+    print!(
+        "{}",
+        report::console::render(&report, report::console::Style { color: settings.color })
+    );
+    let _ = std::io::stdout().flush();
+    if let Some(path) = &settings.junit {
+        let xml = report::junit::render(&report).map_err(|e| Error::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        write_file(path, &xml)?;
+    }
+    if let Some(path) = &settings.json {
+        write_file(path, &report::json::render(&report))?;
+    }
+    if settings.github {
+        let context = github::Context::from_env(settings.github_token.clone(), None, None);
+        super::publish::to_github(&report, &context, &settings).await;
+    }
+    Ok(match (report.verdict, settings.fail_on) {
+        (Verdict::Failed, FailOn::Any) => crate::exit::GATE_FAILED,
+        _ => crate::exit::PASSED,
+    })
+}
+
+fn docker_provider(settings: &DockerSettings) -> DockerProvider {
+    DockerProvider::new(settings.image.clone(), settings.db_host.clone(), settings.startup_timeout)
+}
+
+async fn run_with<P: Provider>(
+    mut provider: P,
+    work: &Arc<Work>,
+    signals: &mut super::signals::Signals,
+    started: Instant,
+) -> Result<Report, Error> {
+    let provisioned = tokio::select! {
+        signal = signals.recv() => Err(Error::Interrupted(signal)),
+        database = provider.provision() => database.map_err(Error::from),
+    };
+    // The checks run in a task of their own, so that a panic in them is caught here and the
+    // provider still tears down.
+    let outcome = match provisioned {
+        Err(error) => Err(error),
+        Ok(database) => {
+            let about = (provider.name(), provider.image(), provider.notes());
+            let task = tokio::spawn(run_checks(database, about, work.clone(), started));
+            let abort = task.abort_handle();
+            tokio::select! {
+                signal = signals.recv() => {
+                    abort.abort();
+                    Err(Error::Interrupted(signal))
+                }
+                joined = task => joined.unwrap_or_else(|e| Err(Error::Internal(e.to_string()))),
+            }
+        }
+    };
+    for warning in provider.teardown().await {
+        eprintln!("dbgate: warning: {warning}");
+    }
+    outcome
+}
+
+async fn run_checks(
+    database: Database,
+    (provider, image, notes): (&'static str, Option<String>, Vec<String>),
+    work: Arc<Work>,
+    started: Instant,
+) -> Result<Report, Error> {
+    let client = connect(&database.config).await.map_err(Error::Connect)?;
+    let version_row = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            &[],
+        )
+        .await
+        .map_err(Error::Connect)?;
+    let server_version: String = version_row.get(0);
+    let catalog = Catalog::prepare(&client, version_row.get::<_, i32>(1) as u32)
+        .await
+        .map_err(Error::Connect)?;
+    if work.supabase_preset {
+        crate::preset::apply_supabase(&client)
+            .await
+            .map_err(|e| Error::Provider(crate::provider::ProviderError::Refused(e)))?;
+    }
+    let plan = Plan {
+        migrations: &work.discovery.migrations,
+        tests: &work.tests,
+        expectations: work.expectations.as_ref(),
+        update_expectations: work.update_expectations.as_deref(),
+    };
+    // After the preset: what it creates is the baseline, not the migrations' work.
+    let tracker = if work.full_snapshots {
+        Tracker::full_snapshots()
+    } else {
+        Tracker::install(&client).await
+    };
+    // The session's limits, as production would set them for its migrations.
+    for (setting, value) in [
+        ("statement_timeout", &work.budgets.statement_timeout),
+        ("lock_timeout", &work.budgets.lock_timeout),
+    ] {
+        if let Some(value) = value {
+            client
+                .batch_execute(&format!("SET {setting} = '{}'", value.replace('\'', "''")))
+                .await
+                .map_err(|e| {
+                    Error::Provider(crate::provider::ProviderError::Refused(format!(
+                        "cannot set {setting}: {}",
+                        crate::execute::describe(&e)
+                    )))
+                })?;
+        }
+    }
+    let options = Options {
+        migration_timeout: work.migration_timeout,
+        warn_after: work.budgets.warn_after,
+        fail_after: work.budgets.fail_after,
+    };
+    let outcome = checks::run(&client, &catalog, &tracker, &plan, &options).await?;
+    let environment = Environment {
+        provider: provider.to_string(),
+        image,
+        server: database.description.clone(),
+        server_version,
+    };
+    let report = Report::new(report::Run {
+        environment,
+        discovery: &work.discovery,
+        outcome,
+        started,
+        provider_warnings: notes,
+        supabase_preset: work.supabase_preset,
+        updated_expectations: work.update_expectations.as_deref(),
+    });
+    Ok(report)
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
+    std::fs::write(path, contents).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}

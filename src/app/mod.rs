@@ -1,0 +1,14 @@
+//! The commands, one file each: `check` (with its GitHub publishing and signal handling),
+//! `list`, `gc` and `comment`.
+
+pub mod check;
+pub mod comment;
+pub mod gc;
+pub mod list;
+mod publish;
+mod signals;
+
+pub use check::check;
+pub use comment::comment;
+pub use gc::gc;
+pub use list::list;
