@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::checks::CatalogError;
 use crate::config::ConfigError;
 use crate::discovery::DiscoveryError;
+use crate::preset::PresetError;
 use crate::provider::ProviderError;
 
 /// Exit codes, as documented in the README.
@@ -25,17 +26,41 @@ pub enum Error {
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
+    Preset(PresetError),
+    #[error("cannot set {setting} on the migrations' session: {}", crate::execute::describe(source))]
+    SessionSetting {
+        setting: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error("cannot connect to the throwaway database: {}", crate::execute::describe(.0))]
-    Connect(tokio_postgres::Error),
+    Connect(#[source] tokio_postgres::Error),
     #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a dbgate JSON report: {source}", path.display())]
+    NotAReport {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot render the JUnit report (a bug in dbgate; please report it): {0}")]
+    Junit(#[source] junit_report::Error),
     #[error("cannot comment on the pull request: {0}")]
-    Comment(crate::github::CommentError),
+    Comment(#[source] crate::github::CommentError),
     #[error("cannot install signal handlers: {0}")]
-    Signals(std::io::Error),
+    Signals(#[source] std::io::Error),
     #[error("internal error (a bug in dbgate; please report it): {0}")]
     Internal(String),
     #[error("interrupted by {0}; everything dbgate started has been cleaned up")]
@@ -43,13 +68,72 @@ pub enum Error {
 }
 
 impl Error {
+    /// The exit code the README documents for this error: the user's input (2), or what dbgate
+    /// runs on (3). Decided here, once.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Discovery(_) | Error::Config(_) | Error::Write { .. } | Error::Read { .. } => exit::INPUT,
-            Error::Provider(_) | Error::Catalog(_) | Error::Connect(_) | Error::Signals(_) | Error::Internal(_) | Error::Comment(_) => {
-                exit::ENVIRONMENT
-            }
+            Error::Discovery(_)
+            | Error::Config(_)
+            | Error::Provider(ProviderError::BadUrl { .. })
+            | Error::Catalog(CatalogError::Expectations(_))
+            | Error::Write { .. }
+            | Error::Read { .. }
+            | Error::NotAReport { .. } => exit::INPUT,
+            Error::Provider(_)
+            | Error::Preset(_)
+            | Error::SessionSetting { .. }
+            | Error::Catalog(CatalogError::Database(_))
+            | Error::Connect(_)
+            | Error::Junit(_)
+            | Error::Signals(_)
+            | Error::Internal(_)
+            | Error::Comment(_) => exit::ENVIRONMENT,
             Error::Interrupted(_) => exit::INTERRUPTED,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::expectations::ExpectationsError;
+
+    fn io() -> std::io::Error {
+        std::io::Error::other("no")
+    }
+
+    /// Each kind of error exits as the README's table says; the integration tests run most of
+    /// them for real, these are the ones a test cannot provoke as root (an unwritable file).
+    #[test]
+    fn each_error_has_the_documented_exit_code() {
+        let path = PathBuf::from("dbgate.toml");
+        let write = ExpectationsError::Write {
+            path: path.clone(),
+            source: io(),
+        };
+        assert_eq!(Error::Catalog(CatalogError::Expectations(write)).exit_code(), exit::INPUT);
+        assert_eq!(
+            Error::Write {
+                path: path.clone(),
+                source: io()
+            }
+            .exit_code(),
+            exit::INPUT
+        );
+        assert_eq!(Error::Read { path, source: io() }.exit_code(), exit::INPUT);
+        assert_eq!(
+            Error::Provider(ProviderError::Unavailable("x".into())).exit_code(),
+            exit::ENVIRONMENT
+        );
+        assert_eq!(
+            Error::Provider(ProviderError::Io {
+                what: "x".into(),
+                source: io()
+            })
+            .exit_code(),
+            exit::ENVIRONMENT
+        );
+        assert_eq!(Error::Signals(io()).exit_code(), exit::ENVIRONMENT);
+        assert_eq!(Error::Interrupted("SIGTERM").exit_code(), exit::INTERRUPTED);
     }
 }

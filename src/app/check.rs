@@ -71,10 +71,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     );
     let _ = std::io::stdout().flush();
     if let Some(path) = &settings.junit {
-        let xml = report::junit::render(&report).map_err(|e| Error::Write {
-            path: path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let xml = report::junit::render(&report).map_err(Error::Junit)?;
         write_file(path, &xml)?;
     }
     if let Some(path) = &settings.json {
@@ -146,9 +143,7 @@ async fn run_checks(
         .await
         .map_err(Error::Connect)?;
     if work.supabase_preset {
-        crate::preset::apply_supabase(&client)
-            .await
-            .map_err(|e| Error::Provider(crate::provider::ProviderError::Refused(e)))?;
+        crate::preset::apply_supabase(&client).await.map_err(Error::Preset)?;
     }
     let plan = Plan {
         migrations: &work.discovery.migrations,
@@ -171,12 +166,7 @@ async fn run_checks(
             client
                 .batch_execute(&format!("SET {setting} = '{}'", value.replace('\'', "''")))
                 .await
-                .map_err(|e| {
-                    Error::Provider(crate::provider::ProviderError::Refused(format!(
-                        "cannot set {setting}: {}",
-                        crate::execute::describe(&e)
-                    )))
-                })?;
+                .map_err(|source| Error::SessionSetting { setting, source })?;
         }
     }
     let options = Options {

@@ -10,9 +10,9 @@ pub async fn comment(args: &crate::cli::CommentArgs) -> Result<String, Error> {
         path: args.from.clone(),
         source,
     })?;
-    let report: Report = serde_json::from_str(&text).map_err(|e| Error::Read {
+    let report: Report = serde_json::from_str(&text).map_err(|source| Error::NotAReport {
         path: args.from.clone(),
-        source: std::io::Error::other(format!("not a dbgate JSON report: {e}")),
+        source,
     })?;
     let context = github::Context::from_env(args.github_token.clone(), args.pr, args.repo.clone());
     let posted = github::upsert_comment(&context, &report::markdown::comment(&report))

@@ -13,6 +13,26 @@ use crate::catalog::{Attributes, ObjectId, Snapshot};
 use crate::checks::outcome::TestCaseResult;
 use crate::failure::{Failure, Location};
 
+/// dbgate.toml could not be read, understood or written while updating the expectations: the
+/// user's file, so an input error.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectationsError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// The kinds of object that can be counted: the key in `[expect]`, the plural a message uses,
 /// and which snapshot objects are of that kind.
 pub struct Kind {
@@ -216,15 +236,21 @@ pub fn actual_counts(baseline: &Snapshot, after: &Snapshot) -> (Counted, BTreeMa
 
 impl Expectations {
     /// Reads `[expect]` from a config file, if it has one.
-    pub fn load(path: &std::path::Path) -> Result<Option<Expectations>, String> {
+    pub fn load(path: &std::path::Path) -> Result<Option<Expectations>, ExpectationsError> {
         #[derive(Deserialize)]
         struct File {
             expect: Option<ExpectSection>,
         }
         let text: Arc<str> = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            .map_err(|source| ExpectationsError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
             .into();
-        let file: File = toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))?;
+        let file: File = toml::from_str(&text).map_err(|e| ExpectationsError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
         Ok(file.expect.map(|section| Expectations {
             section,
             path: path.to_path_buf(),
@@ -302,9 +328,13 @@ impl Expectations {
 /// Writes the actual counts into `path` (created if missing): every count already declared is
 /// updated in place, comments and layout kept; with no `[expect]` yet, one is added with every
 /// count. Returns what changed, in words.
-pub fn update_file(path: &std::path::Path, baseline: &Snapshot, after: &Snapshot) -> Result<Vec<String>, String> {
+pub fn update_file(path: &std::path::Path, baseline: &Snapshot, after: &Snapshot) -> Result<Vec<String>, ExpectationsError> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{}: {e}", path.display()))?;
+    let invalid = |message: String| ExpectationsError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
     let (overall, per_schema) = actual_counts(baseline, after);
     let mut changes = Vec::new();
     let fresh = !document.contains_key("expect");
@@ -312,7 +342,7 @@ pub fn update_file(path: &std::path::Path, baseline: &Snapshot, after: &Snapshot
         .entry("expect")
         .or_insert(toml_edit::table())
         .as_table_mut()
-        .ok_or_else(|| format!("{}: [expect] is not a table", path.display()))?;
+        .ok_or_else(|| invalid("[expect] is not a table".to_string()))?;
     let mut set = |table: &mut toml_edit::Table, key: &str, value: usize, label: String, always: bool| {
         let old = table.get(key).and_then(|v| v.as_integer());
         if (always || old.is_some()) && old != Some(value as i64) {
@@ -344,7 +374,10 @@ pub fn update_file(path: &std::path::Path, baseline: &Snapshot, after: &Snapshot
             }
         }
     }
-    std::fs::write(path, document.to_string()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(path, document.to_string()).map_err(|source| ExpectationsError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(changes)
 }
 

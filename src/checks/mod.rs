@@ -46,8 +46,8 @@ pub struct Plan<'a> {
 pub enum CatalogError {
     #[error("cannot read the catalog of the throwaway database: {}", crate::execute::describe(.0))]
     Database(#[from] tokio_postgres::Error),
-    #[error("{0}")]
-    Expectations(String),
+    #[error(transparent)]
+    Expectations(#[from] expectations::ExpectationsError),
 }
 
 struct Chain<'a> {
@@ -314,9 +314,8 @@ impl Chain<'_> {
         let updated;
         let expectations = match plan.update_expectations {
             Some(path) => {
-                outcome.expectation_updates =
-                    crate::checks::expectations::update_file(path, start, after).map_err(CatalogError::Expectations)?;
-                updated = crate::checks::expectations::Expectations::load(path).map_err(CatalogError::Expectations)?;
+                outcome.expectation_updates = crate::checks::expectations::update_file(path, start, after)?;
+                updated = crate::checks::expectations::Expectations::load(path)?;
                 updated.as_ref()
             }
             None => plan.expectations,

@@ -9,12 +9,15 @@ const SUPABASE: &str = include_str!("supabase.sql");
 /// the end when they were not there before.
 pub const SUPABASE_ROLES: [&str; 4] = ["anon", "authenticated", "service_role", "authenticator"];
 
+/// The Supabase preset could not prepare the database.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the Supabase preset could not prepare the database: {}; the preset needs a superuser (or preset = \"none\" in dbgate.toml)",
+    crate::execute::describe(.0)
+)]
+pub struct PresetError(#[source] pub tokio_postgres::Error);
+
 /// Prepares the database for Supabase migrations.
-pub async fn apply_supabase(client: &Client) -> Result<(), String> {
-    client.batch_execute(SUPABASE).await.map_err(|e| {
-        format!(
-            "the Supabase preset could not prepare the database: {}; the preset needs a superuser (or preset = \"none\" in dbgate.toml)",
-            crate::execute::describe(&e)
-        )
-    })
+pub async fn apply_supabase(client: &Client) -> Result<(), PresetError> {
+    client.batch_execute(SUPABASE).await.map_err(PresetError)
 }

@@ -56,14 +56,21 @@ impl Provider for LocalProvider {
         let dir = tempfile::Builder::new()
             .prefix(CLUSTER_PREFIX)
             .tempdir()
-            .map_err(|e| ProviderError::Unavailable(format!("cannot create a temporary directory for the cluster: {e}")))?;
+            .map_err(|source| ProviderError::Io {
+                what: "cannot create a temporary directory for the cluster".to_string(),
+                source,
+            })?;
         // Which run this cluster belongs to, for `dbgate gc` after a run that was killed.
-        std::fs::write(dir.path().join(OWNER_FILE), std::process::id().to_string())
-            .map_err(|e| ProviderError::Unavailable(format!("cannot write in {}: {e}", dir.path().display())))?;
+        std::fs::write(dir.path().join(OWNER_FILE), std::process::id().to_string()).map_err(|source| ProviderError::Io {
+            what: format!("cannot write in {}", dir.path().display()),
+            source,
+        })?;
         let owner = server_user()?;
         if let Some(user) = &owner {
-            std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw()))
-                .map_err(|e| ProviderError::Unavailable(format!("cannot hand {} to user {}: {e}", dir.path().display(), user.name)))?;
+            std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw())).map_err(|source| ProviderError::Io {
+                what: format!("cannot hand {} to user {}", dir.path().display(), user.name),
+                source,
+            })?;
         }
         let data = dir.path().join("data");
 
@@ -77,9 +84,10 @@ impl Provider for LocalProvider {
                 .args(["-D"])
                 .arg(&data)
                 .args(["-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-locale", "--no-sync"]);
-            let output = initdb
-                .output()
-                .map_err(|e| ProviderError::Unavailable(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
+            let output = initdb.output().map_err(|source| ProviderError::Io {
+                what: format!("cannot run {}", bin.join("initdb").display()),
+                source,
+            })?;
             if !output.status.success() {
                 return Err(ProviderError::Unavailable(format!(
                     "initdb failed ({}):\n{}{}",
@@ -94,8 +102,10 @@ impl Provider for LocalProvider {
         }
 
         let log_path = dir.path().join("server.log");
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| ProviderError::Unavailable(format!("cannot create {}: {e}", log_path.display())))?;
+        let log = std::fs::File::create(&log_path).map_err(|source| ProviderError::Io {
+            what: format!("cannot create {}", log_path.display()),
+            source,
+        })?;
         if let Some(user) = &owner {
             let _ = std::os::unix::fs::chown(&log_path, Some(user.uid.as_raw()), Some(user.gid.as_raw()));
         }
@@ -127,9 +137,10 @@ impl Provider for LocalProvider {
                 Ok(())
             });
         }
-        let server = postgres
-            .spawn()
-            .map_err(|e| ProviderError::Unavailable(format!("cannot start {}: {e}", bin.join("postgres").display())))?;
+        let server = postgres.spawn().map_err(|source| ProviderError::Io {
+            what: format!("cannot start {}", bin.join("postgres").display()),
+            source,
+        })?;
         let mut config = tokio_postgres::Config::new();
         config
             .host_path(dir.path())

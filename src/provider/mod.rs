@@ -21,9 +21,26 @@ pub enum ProviderError {
     /// No server could be found or started; the message says what was tried and how to fix it.
     #[error("{0}")]
     Unavailable(String),
+    /// A file or process dbgate needs for the server could not be made.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The server was reached but refused something dbgate needs.
-    #[error("{0}")]
-    Refused(String),
+    #[error("{what}: {}", crate::execute::describe(source))]
+    Refused {
+        what: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// `--database-url` (or DBGATE_DATABASE_URL) is not a connection URL: the user's input.
+    #[error("--database-url is not a PostgreSQL connection URL: {source}")]
+    BadUrl {
+        #[source]
+        source: tokio_postgres::Error,
+    },
     /// No Docker daemon answers.
     #[error("{0}")]
     NoDocker(String),

@@ -83,8 +83,7 @@ impl Provider for UrlProvider {
     }
 
     async fn provision(&mut self) -> Result<Database, ProviderError> {
-        let mut config = tokio_postgres::Config::from_str(&self.url)
-            .map_err(|e| ProviderError::Unavailable(format!("--database-url is not a PostgreSQL connection URL: {e}")))?;
+        let mut config = tokio_postgres::Config::from_str(&self.url).map_err(|source| ProviderError::BadUrl { source })?;
         if config.get_application_name().is_none() {
             config.application_name("dbgate");
         }
@@ -99,20 +98,22 @@ impl Provider for UrlProvider {
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .await
             .map(|row| row.get::<_, i32>(0) as u32)
-            .map_err(|e| ProviderError::Refused(format!("cannot read the server version of {shown}: {}", describe(&e))))?;
-        let roles_before = role_names(&admin)
-            .await
-            .map_err(|e| ProviderError::Refused(format!("cannot list the roles on {shown}: {}", describe(&e))))?;
+            .map_err(|source| ProviderError::Refused {
+                what: format!("cannot read the server version of {shown}"),
+                source,
+            })?;
+        let roles_before = role_names(&admin).await.map_err(|source| ProviderError::Refused {
+            what: format!("cannot list the roles on {shown}"),
+            source,
+        })?;
         let database = format!("dbgate_{}_{}", std::process::id(), super::run_id());
         // template0: a session connected to template1 would make CREATE DATABASE fail.
         admin
             .batch_execute(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0"))
             .await
-            .map_err(|e| {
-                ProviderError::Refused(format!(
-                    "cannot create a database on {shown} (the user needs CREATEDB): {}",
-                    describe(&e)
-                ))
+            .map_err(|source| ProviderError::Refused {
+                what: format!("cannot create a database on {shown} (the user needs CREATEDB)"),
+                source,
             })?;
         config.dbname(&database);
         self.state = Some(State {

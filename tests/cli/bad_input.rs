@@ -95,3 +95,15 @@ fn configured_test_folders_and_seed_files_must_exist() {
     out.stderr_has("the seed file db/seed.sql does not exist");
     out.stderr_has("the test folder db/tests does not exist");
 }
+
+#[test]
+fn a_saved_report_that_is_not_one_is_an_input_error() {
+    let repo = support::TempRepo::new();
+    repo.write("report.json", "<testsuites/>");
+    let out = Dbgate::at(repo.path())
+        .args(["comment", "--from", "report.json", "--pr", "1", "--repo", "acme/shop"])
+        .env("GITHUB_TOKEN", "t")
+        .run();
+    out.code(2);
+    out.stderr_has("report.json is not a dbgate JSON report");
+}

@@ -94,3 +94,12 @@ fn the_url_provider_reports_an_unreachable_server_as_an_environment_error() {
     out.code(3);
     out.stderr_has("cannot connect to nobody@");
 }
+
+#[test]
+fn a_database_url_that_is_not_one_is_an_input_error() {
+    let out = Dbgate::fixture("layout-golang-migrate")
+        .args(["check", "--provider", "url", "--database-url", "not a url"])
+        .run();
+    out.code(2);
+    out.stderr_has("--database-url is not a PostgreSQL connection URL");
+}
