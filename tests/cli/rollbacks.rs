@@ -1,6 +1,6 @@
 //! Rollbacks that do not restore: each names the object, in words, and the files.
 
-use crate::support::Dbgate;
+use crate::support::{self, Dbgate};
 
 macro_rules! rollback_fails {
     ($($test:ident: $fixture:literal, $rollback:literal, $sentence:literal;)*) => {$(
@@ -52,4 +52,36 @@ fn a_migration_that_does_not_reapply_the_same_way_fails_the_reapply_check() {
     out.stdout_has("rollback       passed");
     out.stdout_has("- table public.batch_1 is missing after running 002_create_batch_table.sql again (it existed after its first run)");
     out.stdout_has("- table public.batch_2 is new after running 002_create_batch_table.sql again");
+}
+
+#[test]
+fn a_migration_that_cannot_run_again_stops_the_chain_and_says_why() {
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        ("001_a", "CREATE TABLE a (id int);\nCREATE SEQUENCE s;\n", "DROP TABLE a;\n"),
+        ("002_b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n"),
+    ]);
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("reapply        FAILED migrations/001_a.sql fails when run again after 001_a_rollback.sql");
+    out.stdout_has("rollback chain skipped: the forward chain stopped: migrations/001_a.sql could not be run again after its rollback, so the chain cannot go on");
+    out.stdout_has("SKIP  migrations/002_b.sql");
+}
+
+#[test]
+fn a_rollback_that_fails_part_way_outside_a_transaction_stops_the_chain() {
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_a",
+            "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
+            "-- no-transaction\nDROP TABLE b;\nDROP TABLE nosuch;\n",
+        ),
+        ("002_c", "CREATE TABLE c (id int);\n", "DROP TABLE c;\n"),
+    ]);
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/001_a_rollback.sql:3:1: table \"nosuch\" does not exist");
+    out.stdout_has("the forward chain stopped: migrations/001_a_rollback.sql failed part way, leaving the schema in between");
+    out.stdout_has("SKIP  migrations/002_c.sql");
 }

@@ -1,0 +1,48 @@
+//! Reapply: the migration, run again after its rollback, gives the schema its first run gave
+//! (S3 = S1).
+
+use std::time::Instant;
+
+use super::compare::Comparison;
+use super::{file_name, millis, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop};
+use crate::catalog::Wording;
+use crate::execute::{run_script, ScriptError};
+
+pub(super) async fn check(m: &mut Migrating<'_, '_>) -> Result<Flow, CatalogError> {
+    let (chain, migration) = (m.chain, m.migration);
+    let Some(down) = &migration.down else { return Ok(Flow::Done) };
+    let started = Instant::now();
+    if let Err(error) = run_script(chain.client, &migration.up, chain.options.migration_timeout).await {
+        let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));
+        m.result.checks.push(CheckResult::failed(
+            CheckKind::Reapply,
+            millis(started.elapsed()),
+            Some(headline),
+            vec![error.failure().clone()],
+        ));
+        let file = migration.up.path.clone();
+        return Ok(Flow::Stop(match error {
+            ScriptError::ConnectionLost(_) => Stop::ConnectionLost { file, again: true },
+            ScriptError::Failed { .. } => Stop::CannotRunAgain(file),
+        }));
+    }
+    m.after(&migration.up).await?;
+    let comparison = Comparison {
+        kind: CheckKind::Reapply,
+        started,
+        wording: Wording {
+            added: "is new",
+            after: format!("after running {} again", file_name(&migration.up)),
+            before: "after its first run".to_string(),
+        },
+        headline: format!(
+            "{}, run again after {}, does not give the schema its first run gave",
+            migration.up.path.display(),
+            file_name(down)
+        ),
+        script: &migration.up,
+    };
+    let back_to_s1 = || m.current.earlier(&[&m.steps[2], &m.steps[1]]);
+    m.result.checks.push(comparison.check(m.current, m.s1, back_to_s1));
+    Ok(Flow::Done)
+}

@@ -1,0 +1,42 @@
+//! Replay: the migration runs, as its tool runs it, within its time budget.
+
+use std::time::Instant;
+
+use super::{budget, file_name, millis, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop};
+use crate::execute::{run_script, Ran, ScriptError};
+
+pub(super) async fn check(m: &mut Migrating<'_, '_>, slow: &mut Vec<String>) -> Result<Flow, CatalogError> {
+    let (chain, migration) = (m.chain, m.migration);
+    let started = Instant::now();
+    match run_script(chain.client, &migration.up, chain.options.migration_timeout).await {
+        Ok(Ran { run_mode, duration }) => {
+            m.result.run_mode = Some(run_mode);
+            m.result.duration_ms = millis(duration);
+            m.result.checks.push(budget::check(chain.options, migration, duration, slow));
+        }
+        Err(error) => {
+            if let ScriptError::Failed { run_mode, .. } = &error {
+                m.result.run_mode = run_mode.clone();
+            }
+            m.result.checks.push(CheckResult::failed(
+                CheckKind::Replay,
+                millis(started.elapsed()),
+                None,
+                vec![error.failure().clone()],
+            ));
+            skip(
+                m.result,
+                &[CheckKind::Rollback, CheckKind::Reapply],
+                &format!("{} failed", file_name(&migration.up)),
+            );
+            let file = migration.up.path.clone();
+            return Ok(Flow::Stop(match error {
+                ScriptError::ConnectionLost(_) => Stop::ConnectionLost { file, again: false },
+                ScriptError::Failed { .. } => Stop::Failed(file),
+            }));
+        }
+    }
+    m.after(&migration.up).await?;
+    m.s1 = m.current.fingerprint();
+    Ok(Flow::Next)
+}
