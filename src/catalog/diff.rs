@@ -1,6 +1,6 @@
 //! Differences between two snapshots, object by object, attribute by attribute.
 
-use super::{Change, Difference, ObjectId, Snapshot};
+use super::{Change, Difference, ObjectId, ObjectKind, Snapshot};
 
 pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Difference> {
     let mut out = Vec::new();
@@ -65,11 +65,14 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
     }
     // An object that is added or removed takes its columns, privileges and the like with it:
     // name the object, not each of its parts.
-    let gone: Vec<String> = out
+    let gone: Vec<ObjectId> = out
         .iter()
-        .filter(|d| matches!(d.change, Change::Added | Change::Removed) && !matches!(d.object.kind.as_str(), "privilege" | "column"))
-        .map(|d| d.object.to_string())
+        .filter(|d| {
+            matches!(d.change, Change::Added | Change::Removed) && !matches!(d.object.kind, ObjectKind::Privilege | ObjectKind::Column)
+        })
+        .map(|d| d.object.clone())
         .collect();
+    let gone: Vec<&ObjectId> = gone.iter().collect();
     out.retain(|d| match d.change {
         Change::Added | Change::Removed => !is_part_of(&d.object, &gone),
         Change::Changed { .. } => true,
@@ -78,20 +81,22 @@ pub(super) fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<Differe
 }
 
 /// A column of a table, a privilege on an object, an index on a table... that is itself listed.
-fn is_part_of(object: &ObjectId, listed: &[String]) -> bool {
+fn is_part_of(object: &ObjectId, listed: &[&ObjectId]) -> bool {
     listed.iter().any(|whole| {
-        let Some((kind, name)) = whole.split_once(' ') else { return false };
-        match object.kind.as_str() {
-            "column" => object.name.strip_prefix(name).is_some_and(|rest| rest.starts_with('.')) && is_relation(kind),
-            "privilege" => object.name.contains(&format!(" on {whole} to ")) || object.name.contains(&format!(" on column {name}.")),
-            "index" | "constraint" | "trigger" | "policy" | "rule" => object.name.ends_with(&format!(" on {name}")) && is_relation(kind),
+        let name = &whole.name;
+        match object.kind {
+            ObjectKind::Column => {
+                object.name.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with('.')) && whole.kind.is_relation()
+            }
+            ObjectKind::Privilege => {
+                object.name.contains(&format!(" on {whole} to ")) || object.name.contains(&format!(" on column {name}."))
+            }
+            ObjectKind::Index | ObjectKind::Constraint | ObjectKind::Trigger | ObjectKind::Policy | ObjectKind::Rule => {
+                object.name.ends_with(&format!(" on {name}")) && whole.kind.is_relation()
+            }
             _ => false,
         }
     })
-}
-
-fn is_relation(kind: &str) -> bool {
-    matches!(kind, "table" | "view" | "materialized view" | "foreign table")
 }
 
 /// How the differences of one comparison are put into words.
@@ -158,7 +163,7 @@ mod tests {
             let attrs: super::super::Attributes = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             snapshot.insert_for_test(
                 ObjectId {
-                    kind: kind.to_string(),
+                    kind: ObjectKind::from_word(kind).expect("a kind's word"),
                     name: name.to_string(),
                 },
                 attrs,

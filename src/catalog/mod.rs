@@ -21,7 +21,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
 
 pub use crate::failure::{Change, Difference};
-pub use crate::object::ObjectId;
+pub use crate::object::{ObjectId, ObjectKind};
 pub use diff::Wording;
 pub use touched::Tracker;
 
@@ -285,14 +285,14 @@ impl Catalog {
         }
         for row in rows {
             let (Some(kind), Some(name), Some(owner)) = (
-                row.get::<_, Option<&str>>(0),
+                row.get::<_, Option<&str>>(0).and_then(ObjectKind::from_word),
                 row.get::<_, Option<&str>>(1),
                 row.get::<_, Option<&str>>(3),
             ) else {
                 continue;
             };
             let id = ObjectId {
-                kind: kind.to_string(),
+                kind,
                 name: name.to_string(),
             };
             let text = row.get::<_, Option<&str>>(2).unwrap_or("{}");
@@ -346,7 +346,7 @@ impl Snapshot {
         let owned = self.owners.entry(owner.clone()).or_default();
         if let Some(part) = part {
             let part: Arc<str> = Arc::from(part);
-            if id.kind == "role" {
+            if id.kind == ObjectKind::Role {
                 self.roles.insert(part.clone(), id.name.clone());
             }
             owned.parts.push(part.clone());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::tap::{Directive, Tap};
-use crate::checks::outcome::TestCaseResult;
+use crate::checks::outcome::{Suite, TestCaseResult};
 use crate::discovery::rls_matrix::Matrix;
 use crate::discovery::DatabaseTests;
 use crate::execute::{run_statements, statements_of, ScriptError};
@@ -98,7 +98,7 @@ async fn run_in_transaction(
         client.batch_execute("SAVEPOINT dbgate_helpers").await?;
         if let Err(e) = client.batch_execute(HELPERS).await {
             client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_helpers").await?;
-            let mut case = TestCaseResult::new("setup", "test helpers (tests schema)", "dbgate".into());
+            let mut case = TestCaseResult::new(Suite::Setup, "test helpers (tests schema)", "dbgate".into());
             case.fail(Failure::new(
                 format!("installing the test helpers failed: {}", crate::execute::describe(&e)),
                 None,
@@ -108,7 +108,7 @@ async fn run_in_transaction(
     }
 
     for seed in &tests.seeds {
-        let mut case = TestCaseResult::new("seed", seed.path.display().to_string(), seed.path.clone());
+        let mut case = TestCaseResult::new(Suite::Seed, seed.path.display().to_string(), seed.path.clone());
         client.batch_execute("SAVEPOINT dbgate_seed").await?;
         let started = Instant::now();
         if let Err(failure) = run_file(client, seed, timeout, |_, _| {}).await {
@@ -125,7 +125,7 @@ async fn run_in_transaction(
         let started = Instant::now();
         let mut file_cases = match (&pgtap_problem, is_pgtap(file.text())) {
             (Some(problem), true) => {
-                let mut case = TestCaseResult::new("pgtap", file_name(&file.path), file.path.clone());
+                let mut case = TestCaseResult::new(Suite::Pgtap, file_name(&file.path), file.path.clone());
                 case.fail(Failure::new(
                     problem.clone(),
                     Some(Location {
@@ -156,7 +156,7 @@ async fn run_in_transaction(
                 cases.extend(matrix.run_cells(client, "dbgate_cell").await);
             }
             Err(failure) => {
-                let mut case = TestCaseResult::new("rls", format!("{} setup", file_name(&matrix.path)), matrix.path.clone());
+                let mut case = TestCaseResult::new(Suite::Rls, format!("{} setup", file_name(&matrix.path)), matrix.path.clone());
                 case.fail(failure);
                 cases.push(case);
             }
@@ -234,7 +234,7 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
     .await;
     let tap = Tap::parse(output.iter().map(|(origin, line)| (*origin, line.as_str())));
     if !tap.is_tap() && !is_pgtap(file.text()) {
-        let mut case = TestCaseResult::new("smoke", file_name(&file.path), file.path.clone());
+        let mut case = TestCaseResult::new(Suite::Smoke, file_name(&file.path), file.path.clone());
         if let Err(failure) = outcome {
             case.fail(failure);
         }
@@ -250,7 +250,7 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
         })
     };
     if let Some((0, Some(reason))) = &tap.plan {
-        let mut case = TestCaseResult::new("pgtap", file_name(&file.path), file.path.clone());
+        let mut case = TestCaseResult::new(Suite::Pgtap, file_name(&file.path), file.path.clone());
         case.skip(format!("skipped: {reason}"));
         return vec![case];
     }
@@ -260,7 +260,7 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
         } else {
             format!("{} - {}", assertion.number, assertion.description)
         };
-        let mut case = TestCaseResult::new("pgtap", name, file.path.clone());
+        let mut case = TestCaseResult::new(Suite::Pgtap, name, file.path.clone());
         match (&assertion.directive, assertion.ok) {
             (Some(Directive::Skip(reason)), _) => case.skip(if reason.is_empty() { "skipped".to_string() } else { reason.clone() }),
             // A TODO that fails is expected; one that passes is news, not a failure (as pg_prove).
@@ -279,13 +279,13 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
     }
     let ran = tap.assertions.len();
     if let Err(failure) = outcome {
-        let mut case = TestCaseResult::new("pgtap", format!("{} stopped", file_name(&file.path)), file.path.clone());
+        let mut case = TestCaseResult::new(Suite::Pgtap, format!("{} stopped", file_name(&file.path)), file.path.clone());
         let mut failure = failure;
         failure.message = format!("the test file stopped after {ran} assertions: {}", failure.message);
         case.fail(failure);
         cases.push(case);
     } else {
-        let mut plan = TestCaseResult::new("pgtap", format!("{} plan", file_name(&file.path)), file.path.clone());
+        let mut plan = TestCaseResult::new(Suite::Pgtap, format!("{} plan", file_name(&file.path)), file.path.clone());
         match tap.plan {
             Some((planned, _)) if planned != ran => {
                 plan.fail(Failure::new(

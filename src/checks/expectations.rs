@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::catalog::{Attributes, ObjectId, Snapshot};
-use crate::checks::outcome::TestCaseResult;
+use crate::catalog::{Attributes, ObjectId, ObjectKind, Snapshot};
+use crate::checks::outcome::{Suite, TestCaseResult};
 use crate::failure::{Failure, Location};
 
 /// dbgate.toml could not be read, understood or written while updating the expectations: the
@@ -42,39 +42,39 @@ pub struct Kind {
 }
 
 fn constraint_of_type(id: &ObjectId, attrs: &Attributes, kind: &str) -> bool {
-    id.kind == "constraint" && attrs.get("type").is_some_and(|t| t == kind)
+    id.kind == ObjectKind::Constraint && attrs.get("type").is_some_and(|t| t == kind)
 }
 
 pub const KINDS: [Kind; 10] = [
     Kind {
         key: "tables",
         noun: "tables",
-        matches: |id, _| id.kind == "table",
+        matches: |id, _| id.kind == ObjectKind::Table,
     },
     Kind {
         key: "views",
         noun: "views",
-        matches: |id, _| id.kind == "view" || id.kind == "materialized view",
+        matches: |id, _| matches!(id.kind, ObjectKind::View | ObjectKind::MaterializedView),
     },
     Kind {
         key: "policies",
         noun: "policies",
-        matches: |id, _| id.kind == "policy",
+        matches: |id, _| id.kind == ObjectKind::Policy,
     },
     Kind {
         key: "functions",
         noun: "functions",
-        matches: |id, _| matches!(id.kind.as_str(), "function" | "procedure" | "aggregate" | "window function"),
+        matches: |id, _| id.kind.is_routine(),
     },
     Kind {
         key: "triggers",
         noun: "triggers",
-        matches: |id, _| id.kind == "trigger",
+        matches: |id, _| id.kind == ObjectKind::Trigger,
     },
     Kind {
         key: "indexes",
         noun: "indexes",
-        matches: |id, _| id.kind == "index",
+        matches: |id, _| id.kind == ObjectKind::Index,
     },
     Kind {
         key: "foreign_keys",
@@ -89,12 +89,12 @@ pub const KINDS: [Kind; 10] = [
     Kind {
         key: "enum_types",
         noun: "enum types",
-        matches: |id, _| id.kind == "enum type",
+        matches: |id, _| id.kind == ObjectKind::EnumType,
     },
     Kind {
         key: "extensions",
         noun: "extensions",
-        matches: |id, _| id.kind == "extension",
+        matches: |id, _| id.kind == ObjectKind::Extension,
     },
 ];
 
@@ -164,7 +164,7 @@ pub struct Expectations {
 
 /// The schema an object lives in, from its name as the snapshot writes it.
 fn schema_of(id: &ObjectId, attrs: &Attributes) -> Option<String> {
-    if id.kind == "extension" {
+    if id.kind == ObjectKind::Extension {
         return attrs.get("schema").cloned();
     }
     // "idx on public.t", "c on domain public.d": the object on the right names the schema.
@@ -283,7 +283,7 @@ impl Expectations {
                 let in_schema = schema.map(|s| format!(" in schema {s}")).unwrap_or_default();
                 let name = format!("{}{in_schema}", kind.noun);
                 let want = *expected.get_ref() as usize;
-                let mut case = TestCaseResult::new("expectations", name, self.path.clone());
+                let mut case = TestCaseResult::new(Suite::Expectations, name, self.path.clone());
                 if names.len() != want {
                     let mut failure = Failure::new(
                         format!("expected {want} {}{in_schema}, found {}", kind.noun, names.len()),
@@ -305,11 +305,11 @@ impl Expectations {
         if let Some(flag) = self.section.rls_on_all_tables.as_ref().filter(|f| *f.get_ref()) {
             let exposed = self.section.exposed_schemas.clone().unwrap_or_else(|| vec!["public".to_string()]);
             let mut case = TestCaseResult::new(
-                "expectations",
+                Suite::Expectations,
                 format!("row level security on every table in {}", exposed.join(", ")),
                 self.path.clone(),
             );
-            for (id, attrs) in after.objects.iter().filter(|(id, _)| id.kind == "table") {
+            for (id, attrs) in after.objects.iter().filter(|(id, _)| id.kind == ObjectKind::Table) {
                 let attrs = attrs.attributes();
                 let in_exposed = schema_of(id, &attrs).is_some_and(|s| exposed.contains(&s));
                 if in_exposed && attrs.get("row level security").map(String::as_str) != Some("enabled") {
@@ -387,7 +387,7 @@ mod tests {
 
     fn id(kind: &str, name: &str) -> ObjectId {
         ObjectId {
-            kind: kind.into(),
+            kind: ObjectKind::from_word(kind).expect("a kind's word"),
             name: name.into(),
         }
     }

@@ -1,8 +1,8 @@
 //! What runs on the fully migrated schema, before the reverse chain takes it apart: the seed, the
 //! repo's SQL and pgTAP tests, the RLS matrices, the RLS coverage, and the expectations.
 
-use super::{database_tests, CatalogError, Chain, CoverageRow, Outcome, Plan, TestCaseResult};
-use crate::catalog::Snapshot;
+use super::{database_tests, CatalogError, Chain, CoverageRow, Outcome, Plan, Suite, TestCaseResult};
+use crate::catalog::{ObjectKind, Snapshot};
 
 impl Chain<'_> {
     /// Seed, tests, RLS matrices, coverage and expectations on the migrated schema `after`;
@@ -21,7 +21,7 @@ impl Chain<'_> {
             touched = run.touched;
         }
         let coverage: Vec<CoverageRow> = crate::checks::expectations::created(start, after)
-            .filter(|(id, attrs)| id.kind == "table" && attrs.get("row level security").is_some_and(|v| v == "enabled"))
+            .filter(|(id, attrs)| id.kind == ObjectKind::Table && attrs.get("row level security").is_some_and(|v| v == "enabled"))
             .map(|(id, _)| {
                 let mut exercised: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
                 for matrix in &plan.tests.matrices {
@@ -68,23 +68,33 @@ fn same_table(named: &str, snapshot_name: &str) -> bool {
 /// Every test case the plan would have run, skipped.
 pub(super) fn skipped_tests(plan: &Plan<'_>, reason: &str) -> Vec<TestCaseResult> {
     let mut cases = Vec::new();
-    for (suite, script) in plan.tests.seeds.iter().map(|s| ("seed", s)).chain(
-        plan.tests
-            .files
-            .iter()
-            .map(|f| (if database_tests::is_pgtap(f.text()) { "pgtap" } else { "smoke" }, f)),
-    ) {
+    for (suite, script) in plan
+        .tests
+        .seeds
+        .iter()
+        .map(|s| (Suite::Seed, s))
+        .chain(plan.tests.files.iter().map(|f| {
+            (
+                if database_tests::is_pgtap(f.text()) {
+                    Suite::Pgtap
+                } else {
+                    Suite::Smoke
+                },
+                f,
+            )
+        }))
+    {
         let mut case = TestCaseResult::new(suite, script.path.display().to_string(), script.path.clone());
         case.skip(reason);
         cases.push(case);
     }
     for matrix in &plan.tests.matrices {
-        let mut case = TestCaseResult::new("rls", matrix.path.display().to_string(), matrix.path.clone());
+        let mut case = TestCaseResult::new(Suite::Rls, matrix.path.display().to_string(), matrix.path.clone());
         case.skip(reason);
         cases.push(case);
     }
     if let Some(expectations) = plan.expectations {
-        let mut case = TestCaseResult::new("expectations", "expectations", expectations.path.clone());
+        let mut case = TestCaseResult::new(Suite::Expectations, "expectations", expectations.path.clone());
         case.skip(reason);
         cases.push(case);
     }

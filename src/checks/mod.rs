@@ -27,7 +27,7 @@ use crate::catalog::{Catalog, Fingerprint, Scope, Snapshot, Tracker, Undo};
 use crate::discovery::Migration;
 use crate::script::Script;
 use expectations::Expectations;
-pub use outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, TestCaseResult};
+pub use outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, Suite, TestCaseResult};
 use stop::Stop;
 
 pub struct Options {

@@ -22,12 +22,43 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+/// The kinds of test case outside the migration checks, as the reports name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suite {
+    /// dbgate's own preparation for the tests (the supabase-test-helpers `tests` schema).
+    Setup,
+    Seed,
+    Smoke,
+    Pgtap,
+    Rls,
+    Expectations,
+}
+
+impl Suite {
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Setup => "setup",
+            Suite::Seed => "seed",
+            Suite::Smoke => "smoke",
+            Suite::Pgtap => "pgtap",
+            Suite::Rls => "rls",
+            Suite::Expectations => "expectations",
+        }
+    }
+}
+
+impl std::fmt::Display for Suite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// One test case outside the migration checks: a smoke test file, a pgTAP assertion, an RLS
 /// matrix cell, an expectation, the seed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestCaseResult {
-    /// `seed`, `smoke`, `pgtap`, `rls` or `expectations`.
-    pub suite: String,
+    pub suite: Suite,
     pub name: String,
     pub file: PathBuf,
     pub status: Status,
@@ -38,9 +69,9 @@ pub struct TestCaseResult {
 }
 
 impl TestCaseResult {
-    pub fn new(suite: &str, name: impl Into<String>, file: PathBuf) -> TestCaseResult {
+    pub fn new(suite: Suite, name: impl Into<String>, file: PathBuf) -> TestCaseResult {
         TestCaseResult {
-            suite: suite.to_string(),
+            suite,
             name: name.into(),
             file,
             status: Status::Passed,

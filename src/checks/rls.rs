@@ -4,7 +4,7 @@
 
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use crate::checks::outcome::TestCaseResult;
+use crate::checks::outcome::{Suite, TestCaseResult};
 use crate::discovery::rls_matrix::{user_id, Cell, Command, Expected, Matrix, Word};
 use crate::failure::Failure;
 use crate::script::{quote_ident, quote_literal};
@@ -35,7 +35,7 @@ impl Matrix {
         for (cell, offset) in &self.cells {
             let user = &self.users[&cell.user];
             let what = format!("{} ({}) {} on {}", cell.user, user.role, cell.command.name(), cell.table);
-            let mut case = TestCaseResult::new("rls", what.clone(), self.path.clone());
+            let mut case = TestCaseResult::new(Suite::Rls, what.clone(), self.path.clone());
             let started = std::time::Instant::now();
             let outcome = self.run_cell(client, cell).await;
             let _ = client.batch_execute(&format!("ROLLBACK TO SAVEPOINT {savepoint}")).await;

@@ -182,12 +182,7 @@ fn render_tests(out: &mut String, report: &Report, style: Style) {
         return;
     }
     let _ = writeln!(out);
-    let mut suites: Vec<&str> = Vec::new();
-    for case in &report.tests {
-        if !suites.contains(&case.suite.as_str()) {
-            suites.push(&case.suite);
-        }
-    }
+    let suites = report.suites();
     for suite in suites {
         let cases: Vec<_> = report.tests.iter().filter(|c| c.suite == suite).collect();
         let count = |status: Status| cases.iter().filter(|c| c.status == status).count();

@@ -42,12 +42,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
         suite.set_system_out(&environment);
         builder.add_testsuite(suite.build());
     }
-    let mut suites: Vec<&str> = Vec::new();
-    for case in &report.tests {
-        if !suites.contains(&case.suite.as_str()) {
-            suites.push(&case.suite);
-        }
-    }
+    let suites = report.suites();
     for name in suites {
         let mut suite = TestSuiteBuilder::new(&format!("dbgate {name}"));
         for case in report.tests.iter().filter(|c| c.suite == name) {
@@ -57,7 +52,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
                 Status::Skipped => TestCase::skipped(&case.name),
                 Status::Failed => {
                     let message = case.failures.first().map(|f| f.located_message()).unwrap_or_default();
-                    let mut testcase = TestCase::failure(&case.name, time, name, &clean(&message));
+                    let mut testcase = TestCase::failure(&case.name, time, name.name(), &clean(&message));
                     testcase.set_system_out(&clean(&failure_text(&case.failures)));
                     testcase
                 }

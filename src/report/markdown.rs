@@ -97,7 +97,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
             failures_out,
             "#### {} · {}: {}\n",
             code(&case.file.display().to_string()),
-            text(&case.suite),
+            text(case.suite.name()),
             text(&case.name)
         );
         for failure in &case.failures {
@@ -138,12 +138,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
     }
     if !report.tests.is_empty() {
         out.push_str("\n### Tests\n\n| | Suite | Passed | Failed | Skipped |\n|---|---|---:|---:|---:|\n");
-        let mut suites: Vec<&str> = Vec::new();
-        for case in &report.tests {
-            if !suites.contains(&case.suite.as_str()) {
-                suites.push(&case.suite);
-            }
-        }
+        let suites = report.suites();
         for suite in suites {
             let count = |status: Status| report.tests.iter().filter(|t| t.suite == suite && t.status == status).count();
             let status = if count(Status::Failed) > 0 {
@@ -157,7 +152,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 icon(status),
-                text(suite),
+                text(suite.name()),
                 count(Status::Passed),
                 count(Status::Failed),
                 count(Status::Skipped)

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::checks::outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, TestCaseResult};
+pub use crate::checks::outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, Suite, TestCaseResult};
 pub use crate::failure::{Failure, Location};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,5 +142,18 @@ impl Report {
             warnings: discovery.warnings.iter().cloned().chain(provider_warnings).chain(slow).collect(),
             notes,
         }
+    }
+}
+
+impl Report {
+    /// The kinds of test the report holds, in the order they ran.
+    pub fn suites(&self) -> Vec<Suite> {
+        let mut suites: Vec<Suite> = Vec::new();
+        for case in &self.tests {
+            if !suites.contains(&case.suite) {
+                suites.push(case.suite);
+            }
+        }
+        suites
     }
 }
