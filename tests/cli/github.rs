@@ -10,6 +10,30 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const MARKER: &str = "<!-- dbgate:sticky-comment -->";
 
+/// One route of the mock GitHub API: a method, a path (any when `None`) and query parameters,
+/// how many calls it must get (any when `None`), and its answer.
+async fn route(
+    server: &MockServer,
+    verb: &str,
+    route_path: Option<&str>,
+    query: &[(&str, &str)],
+    times: Option<u64>,
+    answer: ResponseTemplate,
+) {
+    let mut mock = Mock::given(method(verb));
+    if let Some(route_path) = route_path {
+        mock = mock.and(path(route_path));
+    }
+    for (key, value) in query {
+        mock = mock.and(query_param(*key, *value));
+    }
+    let mut mock = mock.respond_with(answer);
+    if let Some(times) = times {
+        mock = mock.expect(times);
+    }
+    mock.mount(server).await;
+}
+
 /// An issue comment as GitHub returns it.
 fn comment(id: u64, login: &str, body: &str) -> serde_json::Value {
     serde_json::json!({
@@ -78,11 +102,15 @@ async fn run(workflow: &Workflow, dbgate: Dbgate) -> support::Output {
 
 async fn mock_user_forbidden(server: &MockServer) {
     // A workflow token may not read /user: its comments are github-actions[bot]'s.
-    Mock::given(method("GET"))
-        .and(path("/user"))
-        .respond_with(error(403, "Resource not accessible by integration"))
-        .mount(server)
-        .await;
+    route(
+        server,
+        "GET",
+        Some("/user"),
+        &[],
+        None,
+        error(403, "Resource not accessible by integration"),
+    )
+    .await;
 }
 
 fn posted_body(request: &Request) -> String {
@@ -95,27 +123,28 @@ async fn a_failing_run_annotates_summarises_and_comments_like_the_action() {
     let server = MockServer::start().await;
     mock_user_forbidden(&server).await;
     // Someone else's comment that copies the marker is never edited.
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/shop/issues/7/comments"))
-        .and(query_param("page", "1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+    route(
+        &server,
+        "GET",
+        Some("/repos/acme/shop/issues/7/comments"),
+        &[("page", "1")],
+        Some(1),
+        ResponseTemplate::new(200).set_body_json(serde_json::json!([
             comment(1, "octocat", "looks good"),
             comment(2, "mallory", &format!("{MARKER} not dbgate's"))
-        ])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/shop/issues/7/comments"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(comment(3, "github-actions[bot]", "new")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .respond_with(error(500, "must not be called"))
-        .expect(0)
-        .mount(&server)
-        .await;
+        ])),
+    )
+    .await;
+    route(
+        &server,
+        "POST",
+        Some("/repos/acme/shop/issues/7/comments"),
+        &[],
+        Some(1),
+        ResponseTemplate::new(201).set_body_json(comment(3, "github-actions[bot]", "new")),
+    )
+    .await;
+    route(&server, "PATCH", None, &[], Some(0), error(500, "must not be called")).await;
 
     let workflow = Workflow::new(server.uri());
     let junit = workflow.dir.path().join("junit.xml");
@@ -153,36 +182,34 @@ async fn a_second_run_updates_its_comment_found_on_a_later_page() {
     let server = MockServer::start().await;
     mock_user_forbidden(&server).await;
     let crowd: Vec<serde_json::Value> = (1..=100).map(|id| comment(id, "reviewer", "nit")).collect();
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/shop/issues/7/comments"))
-        .and(query_param("page", "1"))
-        .and(query_param("per_page", "100"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(crowd))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/shop/issues/7/comments"))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([comment(
-            555,
-            "github-actions[bot]",
-            &format!("{MARKER}\nold")
-        )])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/repos/acme/shop/issues/comments/555"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(comment(555, "github-actions[bot]", "updated")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(error(500, "must not be called"))
-        .expect(0)
-        .mount(&server)
-        .await;
+    route(
+        &server,
+        "GET",
+        Some("/repos/acme/shop/issues/7/comments"),
+        &[("page", "1"), ("per_page", "100")],
+        Some(1),
+        ResponseTemplate::new(200).set_body_json(crowd),
+    )
+    .await;
+    route(
+        &server,
+        "GET",
+        Some("/repos/acme/shop/issues/7/comments"),
+        &[("page", "2")],
+        Some(1),
+        ResponseTemplate::new(200).set_body_json(serde_json::json!([comment(555, "github-actions[bot]", &format!("{MARKER}\nold"))])),
+    )
+    .await;
+    route(
+        &server,
+        "PATCH",
+        Some("/repos/acme/shop/issues/comments/555"),
+        &[],
+        Some(1),
+        ResponseTemplate::new(200).set_body_json(comment(555, "github-actions[bot]", "updated")),
+    )
+    .await;
+    route(&server, "POST", None, &[], Some(0), error(500, "must not be called")).await;
 
     let workflow = Workflow::new(server.uri());
     let out = run(&workflow, Dbgate::fixture("supabase-project").args(["check", "--comment"])).await;
@@ -197,16 +224,24 @@ async fn a_second_run_updates_its_comment_found_on_a_later_page() {
 async fn a_read_only_token_warns_and_never_fails_the_gate() {
     let server = MockServer::start().await;
     mock_user_forbidden(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/shop/issues/7/comments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(error(403, "Resource not accessible by integration"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    route(
+        &server,
+        "GET",
+        Some("/repos/acme/shop/issues/7/comments"),
+        &[],
+        None,
+        ResponseTemplate::new(200).set_body_json(serde_json::json!([])),
+    )
+    .await;
+    route(
+        &server,
+        "POST",
+        None,
+        &[],
+        Some(1),
+        error(403, "Resource not accessible by integration"),
+    )
+    .await;
     let workflow = Workflow::new(server.uri());
     let out = run(&workflow, Dbgate::fixture("layout-golang-migrate").args(["check", "--comment"])).await;
     out.code(0);
@@ -220,12 +255,15 @@ async fn a_read_only_token_warns_and_never_fails_the_gate() {
 async fn a_missing_pull_request_and_the_rate_limit_are_warnings() {
     let server = MockServer::start().await;
     mock_user_forbidden(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/shop/issues/7/comments"))
-        .respond_with(error(404, "Not Found"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    route(
+        &server,
+        "GET",
+        Some("/repos/acme/shop/issues/7/comments"),
+        &[],
+        Some(1),
+        error(404, "Not Found"),
+    )
+    .await;
     let workflow = Workflow::new(server.uri());
     let out = run(&workflow, Dbgate::fixture("layout-golang-migrate").args(["check", "--comment"])).await;
     out.code(0);
@@ -233,10 +271,15 @@ async fn a_missing_pull_request_and_the_rate_limit_are_warnings() {
 
     let server = MockServer::start().await;
     mock_user_forbidden(&server).await;
-    Mock::given(method("GET"))
-        .respond_with(error(403, "API rate limit exceeded for installation ID 1."))
-        .mount(&server)
-        .await;
+    route(
+        &server,
+        "GET",
+        None,
+        &[],
+        None,
+        error(403, "API rate limit exceeded for installation ID 1."),
+    )
+    .await;
     let workflow = Workflow::new(server.uri());
     let out = run(&workflow, Dbgate::fixture("rollback-leaves-rls").args(["check", "--comment"])).await;
     out.code(1);
@@ -247,26 +290,36 @@ async fn a_missing_pull_request_and_the_rate_limit_are_warnings() {
 async fn github_enterprise_api_urls_and_the_comment_command_work_from_a_saved_report() {
     let server = MockServer::start().await;
     // With a personal token, /user says who we are.
-    Mock::given(method("GET"))
-        .and(path("/api/v3/user"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"login": "ci-bot", "id": 9})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v3/repos/acme/shop/issues/12/comments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+    route(
+        &server,
+        "GET",
+        Some("/api/v3/user"),
+        &[],
+        None,
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({"login": "ci-bot", "id": 9})),
+    )
+    .await;
+    route(
+        &server,
+        "GET",
+        Some("/api/v3/repos/acme/shop/issues/12/comments"),
+        &[],
+        Some(1),
+        ResponseTemplate::new(200).set_body_json(serde_json::json!([
             comment(40, "github-actions[bot]", &format!("{MARKER} written by another bot")),
             comment(41, "ci-bot", &format!("{MARKER}\nold"))
-        ])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/api/v3/repos/acme/shop/issues/comments/41"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(comment(41, "ci-bot", "x")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ])),
+    )
+    .await;
+    route(
+        &server,
+        "PATCH",
+        Some("/api/v3/repos/acme/shop/issues/comments/41"),
+        &[],
+        Some(1),
+        ResponseTemplate::new(200).set_body_json(comment(41, "ci-bot", "x")),
+    )
+    .await;
 
     let saved = support::TempRepo::new();
     let json = saved.path().join("report.json");
