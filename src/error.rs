@@ -27,6 +27,8 @@ pub enum Error {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Preset(PresetError),
+    #[error("Docker: {0}")]
+    Docker(#[source] crate::provider::docker::DockerError),
     #[error("cannot set {setting} on the migrations' session: {}", crate::execute::describe(source))]
     SessionSetting {
         setting: &'static str,
@@ -81,6 +83,7 @@ impl Error {
             | Error::NotAReport { .. } => exit::INPUT,
             Error::Provider(_)
             | Error::Preset(_)
+            | Error::Docker(_)
             | Error::SessionSetting { .. }
             | Error::Catalog(CatalogError::Database(_))
             | Error::Connect(_)

@@ -9,9 +9,7 @@ pub async fn gc(args: &crate::cli::GcArgs) -> Result<String, Error> {
     let mut out = String::new();
     let clusters = local::collect_garbage();
     let containers = match docker::daemon_answers().await {
-        Ok(()) => docker::collect_garbage(args.all)
-            .await
-            .map_err(|e| Error::Provider(crate::provider::ProviderError::NoDocker(e)))?,
+        Ok(()) => docker::collect_garbage(args.all).await.map_err(Error::Docker)?,
         Err(why) => {
             out.push_str(&format!("containers: not checked, no Docker daemon answers ({why})\n"));
             Default::default()

@@ -212,13 +212,16 @@ expect = "denied"
             "[[cell]]\nuser = \"bob\"\ntable = \"t\"\ncommand = \"select\"\nexpect = 1\n".into(),
         )
         .unwrap_err();
-        assert_eq!(err, "m.rls.toml:1: cell names user `bob`, which [users] does not define");
+        assert_eq!(
+            err.to_string(),
+            "m.rls.toml:1: cell names user `bob`, which [users] does not define"
+        );
         let err = Matrix::parse(
             "m.rls.toml".into(),
             "[[cell]]\nuser = \"bob\"\ntable = \"t\"\ncommand = \"upsert\"\nexpect = 1\n".into(),
         )
         .unwrap_err();
-        assert!(err.contains("line 4"), "{err}");
+        assert!(err.to_string().contains("line 4"), "{err}");
     }
 
     #[test]

@@ -651,7 +651,7 @@ pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[Pat
                 if let Some(source) = found.read(path) {
                     match rls_matrix::Matrix::parse(display(root, path), source) {
                         Ok(matrix) => tests.matrices.push(matrix),
-                        Err(problem) => found.problems.push(problem),
+                        Err(problem) => found.problems.push(problem.to_string()),
                     }
                 }
             } else if is_sql(path) {

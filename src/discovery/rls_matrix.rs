@@ -88,6 +88,19 @@ pub(crate) enum Word {
     Denied,
 }
 
+/// A matrix file that cannot be used, with the file (and line) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    #[error("{}: {}", path.display(), source.to_string().trim_end())]
+    Invalid {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("{}:{line}: cell names user `{user}`, which [users] does not define", path.display())]
+    UnknownUser { path: PathBuf, line: usize, user: String },
+}
+
 /// A matrix file, read and checked.
 #[derive(Debug, Clone)]
 pub struct Matrix {
@@ -101,20 +114,21 @@ pub struct Matrix {
 
 impl Matrix {
     /// Parses a matrix file; errors name the file, line and key.
-    pub fn parse(path: PathBuf, source: Arc<str>) -> Result<Matrix, String> {
-        let file: MatrixFile = toml::from_str(&source).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    pub fn parse(path: PathBuf, source: Arc<str>) -> Result<Matrix, MatrixError> {
+        let file: MatrixFile = toml::from_str(&source).map_err(|e| MatrixError::Invalid {
+            path: path.clone(),
+            source: Box::new(e),
+        })?;
         let mut cells = Vec::new();
         for cell in file.cells {
             let offset = cell.span().start;
             let cell = cell.into_inner();
             if !file.users.contains_key(&cell.user) {
-                let at = crate::script::position_at(&source, offset);
-                return Err(format!(
-                    "{}:{}: cell names user `{}`, which [users] does not define",
-                    path.display(),
-                    at.line,
-                    cell.user
-                ));
+                return Err(MatrixError::UnknownUser {
+                    line: crate::script::position_at(&source, offset).line,
+                    user: cell.user,
+                    path,
+                });
             }
             cells.push((cell, offset));
         }

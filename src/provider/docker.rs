@@ -59,10 +59,25 @@ fn split_image(image: &str) -> (&str, &str) {
     }
 }
 
+/// Docker could not be asked: no daemon answers, or it refused what dbgate asked of it.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error(transparent)]
+    Client(#[from] testcontainers::bollard::errors::Error),
+    #[error("no answer within 5 s")]
+    Silent,
+    #[error("cannot remove {what}: {source}")]
+    Remove {
+        what: String,
+        #[source]
+        source: testcontainers::bollard::errors::Error,
+    },
+}
+
 /// A client for the daemon testcontainers uses: `DOCKER_HOST`, else the usual socket locations.
-pub fn docker_client() -> Result<Docker, String> {
+pub fn docker_client() -> Result<Docker, DockerError> {
     if std::env::var_os("DOCKER_HOST").is_some() {
-        return Docker::connect_with_defaults().map_err(|e| e.to_string());
+        return Ok(Docker::connect_with_defaults()?);
     }
     let home = std::env::var("HOME").unwrap_or_default();
     let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_default();
@@ -73,16 +88,20 @@ pub fn docker_client() -> Result<Docker, String> {
         format!("{home}/.docker/desktop/docker.sock"),
     ];
     let socket = sockets.iter().find(|s| std::path::Path::new(s).exists()).unwrap_or(&sockets[0]);
-    Docker::connect_with_socket(socket, 30, testcontainers::bollard::API_DEFAULT_VERSION).map_err(|e| e.to_string())
+    Ok(Docker::connect_with_socket(
+        socket,
+        30,
+        testcontainers::bollard::API_DEFAULT_VERSION,
+    )?)
 }
 
 /// Whether a Docker daemon answers, and if not, why.
-pub async fn daemon_answers() -> Result<(), String> {
+pub async fn daemon_answers() -> Result<(), DockerError> {
     let docker = docker_client()?;
     match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer within 5 s".to_string()),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(DockerError::Silent),
     }
 }
 
@@ -242,12 +261,12 @@ async fn log_tail(container: &ContainerAsync<Postgres>) -> String {
 
 /// Removes the containers that runs started and no longer need: those of runs on this machine
 /// whose process is gone, or with `all`, every container dbgate labelled.
-pub async fn collect_garbage(all: bool) -> Result<Collected, String> {
+pub async fn collect_garbage(all: bool) -> Result<Collected, DockerError> {
     let docker = docker_client()?;
     let mut filters = std::collections::HashMap::new();
     filters.insert("label".to_string(), vec![format!("{LABEL}=true")]);
     let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
-    let containers = docker.list_containers(Some(options)).await.map_err(|e| e.to_string())?;
+    let containers = docker.list_containers(Some(options)).await?;
     let here = super::host_name();
     let mut collected = Collected {
         removed: Vec::new(),
@@ -269,7 +288,10 @@ pub async fn collect_garbage(all: bool) -> Result<Collected, String> {
             docker
                 .remove_container(&id, Some(options))
                 .await
-                .map_err(|e| format!("cannot remove {shown}: {e}"))?;
+                .map_err(|source| DockerError::Remove {
+                    what: shown.clone(),
+                    source,
+                })?;
             collected.removed.push(shown);
         } else if host == here {
             collected

@@ -165,7 +165,7 @@ impl Provider for LocalProvider {
         };
         let mut warnings = Vec::new();
         if let Err(e) = cluster.server.stop() {
-            warnings.push(e);
+            warnings.push(format!("could not stop the temporary server (pid {}): {e}", cluster.server.0.id()));
         }
         let path = cluster.dir.path().to_path_buf();
         if let Err(e) = cluster.dir.close() {
@@ -208,7 +208,7 @@ impl LocalProvider {
 
 impl Server {
     /// Fast shutdown, then a kill if the server does not go.
-    fn stop(&mut self) -> Result<(), String> {
+    fn stop(&mut self) -> std::io::Result<()> {
         if self.0.try_wait().ok().flatten().is_some() {
             return Ok(());
         }
@@ -222,10 +222,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.0.kill();
-        self.0
-            .wait()
-            .map(|_| ())
-            .map_err(|e| format!("could not stop the temporary server (pid {pid}): {e}"))
+        self.0.wait().map(|_| ())
     }
 }
 
