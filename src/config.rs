@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::checks::expectations::{ExpectSection, Expectations};
 use std::sync::Arc;
 
+use crate::checks::Options;
 use crate::cli::{CheckArgs, SourceArgs};
 use crate::discovery::Sources;
 
@@ -106,15 +107,6 @@ struct MigrationsSection {
     fail_seconds: Option<f64>,
 }
 
-/// Time budgets for migrations, from `[migrations]`.
-#[derive(Debug, Clone, Default)]
-pub struct Budgets {
-    pub statement_timeout: Option<String>,
-    pub lock_timeout: Option<String>,
-    pub warn_after: Option<Duration>,
-    pub fail_after: Option<Duration>,
-}
-
 /// A PostgreSQL duration: a number with an optional unit (ms, s, min, h, d).
 fn is_duration(text: &str) -> bool {
     let text = text.trim();
@@ -165,7 +157,6 @@ pub struct CheckSettings {
     pub provider: ProviderChoice,
     pub junit: Option<PathBuf>,
     pub json: Option<PathBuf>,
-    pub migration_timeout: Duration,
     pub color: bool,
     /// GitHub mode: `--github`, or running in GitHub Actions.
     pub github: bool,
@@ -174,7 +165,8 @@ pub struct CheckSettings {
     pub fail_on: FailOn,
     /// Read the whole catalog after every script, not only what the script touched.
     pub full_snapshots: bool,
-    pub budgets: Budgets,
+    /// How the checks run the migrations: their timeout, budgets and session limits.
+    pub options: Options,
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -291,14 +283,20 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
     if timeout == 0 {
         return Err(ConfigError::Usage("the migration timeout must be at least 1 second".into()));
     }
-    let mut budgets = Budgets::default();
+    let mut options = Options {
+        migration_timeout: Duration::from_secs(timeout),
+        warn_after: None,
+        fail_after: None,
+        statement_timeout: None,
+        lock_timeout: None,
+    };
     for (key, value, slot) in [
         (
             "statement_timeout",
             &file.migrations.statement_timeout,
-            &mut budgets.statement_timeout,
+            &mut options.statement_timeout,
         ),
-        ("lock_timeout", &file.migrations.lock_timeout, &mut budgets.lock_timeout),
+        ("lock_timeout", &file.migrations.lock_timeout, &mut options.lock_timeout),
     ] {
         if let Some(value) = value {
             if !is_duration(value.get_ref()) {
@@ -316,8 +314,8 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         }
     }
     for (key, seconds, slot) in [
-        ("warn_seconds", file.migrations.warn_seconds, &mut budgets.warn_after),
-        ("fail_seconds", file.migrations.fail_seconds, &mut budgets.fail_after),
+        ("warn_seconds", file.migrations.warn_seconds, &mut options.warn_after),
+        ("fail_seconds", file.migrations.fail_seconds, &mut options.fail_after),
     ] {
         if let Some(seconds) = seconds {
             if !(seconds > 0.0 && seconds.is_finite()) {
@@ -349,13 +347,12 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         provider,
         junit: args.junit.clone(),
         json: args.json.clone(),
-        migration_timeout: Duration::from_secs(timeout),
         color,
         github: args.github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         comment: args.comment,
         github_token: args.github_token.clone(),
         fail_on: args.fail_on,
         full_snapshots: args.full_snapshots,
-        budgets,
+        options,
     })
 }

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::catalog::{Catalog, Tracker};
 use crate::checks::expectations::Expectations;
@@ -28,9 +28,8 @@ struct Work {
     supabase_preset: bool,
     expectations: Option<Expectations>,
     update_expectations: Option<PathBuf>,
-    migration_timeout: Duration,
     full_snapshots: bool,
-    budgets: crate::config::Budgets,
+    options: Options,
 }
 
 /// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
@@ -48,9 +47,8 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         supabase_preset,
         expectations: settings.expectations.clone(),
         update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
-        migration_timeout: settings.migration_timeout,
         full_snapshots: settings.full_snapshots,
-        budgets: settings.budgets.clone(),
+        options: settings.options.clone(),
     });
     let mut signals = super::signals::Signals::install()?;
     let report = match &settings.provider {
@@ -159,8 +157,8 @@ async fn run_checks(
     };
     // The session's limits, as production would set them for its migrations.
     for (setting, value) in [
-        ("statement_timeout", &work.budgets.statement_timeout),
-        ("lock_timeout", &work.budgets.lock_timeout),
+        ("statement_timeout", &work.options.statement_timeout),
+        ("lock_timeout", &work.options.lock_timeout),
     ] {
         if let Some(value) = value {
             client
@@ -169,12 +167,7 @@ async fn run_checks(
                 .map_err(|source| Error::SessionSetting { setting, source })?;
         }
     }
-    let options = Options {
-        migration_timeout: work.migration_timeout,
-        warn_after: work.budgets.warn_after,
-        fail_after: work.budgets.fail_after,
-    };
-    let outcome = checks::run(&client, &catalog, &tracker, &plan, &options).await?;
+    let outcome = checks::run(&client, &catalog, &tracker, &plan, &work.options).await?;
     let environment = Environment {
         provider: provider.to_string(),
         image,

@@ -30,6 +30,8 @@ use expectations::Expectations;
 pub use outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, Suite, TestCaseResult};
 use stop::Stop;
 
+/// How the checks run the migrations, from `[migrations]` of dbgate.toml and the command line.
+#[derive(Debug, Clone)]
 pub struct Options {
     /// How long one script may run before it is cancelled.
     pub migration_timeout: Duration,
@@ -37,6 +39,10 @@ pub struct Options {
     pub warn_after: Option<Duration>,
     /// ...and slower than this, a failure.
     pub fail_after: Option<Duration>,
+    /// PostgreSQL's statement_timeout for the migrations' session, e.g. "30s".
+    pub statement_timeout: Option<String>,
+    /// PostgreSQL's lock_timeout, e.g. "5s".
+    pub lock_timeout: Option<String>,
 }
 
 /// Everything the checks run over.
