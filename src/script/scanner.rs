@@ -1,5 +1,5 @@
-//! PostgreSQL's own scanner (libpg_query, through the `pg_query` crate): the tokens of a text with
-//! their byte offsets, or where and why the server's scanner would reject it.
+//! PostgreSQL's own scanner (libpg_query, which the `pg_query` crate builds and links): the tokens
+//! of a text with their byte offsets, or where and why the server's scanner would reject it.
 
 use pg_query::protobuf::{ScanToken, Token};
 
@@ -25,9 +25,9 @@ pub fn tokens(text: &str) -> Result<Vec<ScanToken>, ScanError> {
             offset,
         });
     }
-    pg_query::scan_tokens(text).map_err(|error| {
-        let message = message_of(error);
-        let offset = match error_position(text) {
+    scan(text).map_err(|(message, position)| {
+        let message = short(&message);
+        let offset = match position {
             Some(position) => crate::script::byte_offset_of_char(text, position),
             None => line_of(text, &message),
         };
@@ -36,14 +36,9 @@ pub fn tokens(text: &str) -> Result<Vec<ScanToken>, ScanError> {
 }
 
 /// The scanner's words without "at or near "<the rest of the file>"": the place is given apart.
-fn message_of(error: pg_query::Error) -> String {
-    match error {
-        pg_query::Error::Scan(message) => {
-            let message = message.split(" at or near ").next().unwrap_or_default();
-            message.trim_end_matches(" at end of input").to_string()
-        }
-        other => other.to_string(),
-    }
+fn short(message: &str) -> String {
+    let message = message.split(" at or near ").next().unwrap_or_default();
+    message.trim_end_matches(" at end of input").to_string()
 }
 
 /// Where an error the scanner places nowhere (an escape that makes an invalid byte sequence)
@@ -52,7 +47,7 @@ fn message_of(error: pg_query::Error) -> String {
 /// string), so the lines can be halved.
 fn line_of(text: &str, message: &str) -> usize {
     let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).chain([text.len()]).collect();
-    let fails_here = |end: &usize| pg_query::scan_tokens(&text[..*end]).err().map(message_of).as_deref() == Some(message);
+    let fails_here = |end: &usize| scan(&text[..*end]).err().map(|(words, _)| short(&words)).as_deref() == Some(message);
     let line = ends.partition_point(|end| !fails_here(end));
     let start = line.checked_sub(1).map_or(0, |previous| ends[previous]);
     let indent = text[start..].len() - text[start..].trim_start_matches([' ', '\t']).len();
@@ -64,13 +59,14 @@ pub fn is_comment(token: &ScanToken) -> bool {
     matches!(token.token(), Token::SqlComment | Token::CComment)
 }
 
-/// The 1-based character position of the scanner's error in `text`. The crate gives only the
-/// message of a scan error; the C library also keeps the position the server would report
-/// (`cursorpos`), so it is read from there: the same call on the same text, once, on the error
-/// path only. The declarations mirror `pg_query.h` of libpg_query 18 (the crate's version is
-/// pinned in Cargo.toml; the scanner tests would catch a change of layout).
-fn error_position(text: &str) -> Option<usize> {
-    use std::ffi::{c_char, c_int, CString};
+/// libpg_query's scanner, called directly: the crate's `scan_tokens` gives only the message of
+/// an error (the C library also keeps the position the server would report, `cursorpos`), and
+/// it builds a slice from the library's null pointer when a text has no tokens at all (an empty
+/// dbmate section), which is undefined behaviour. The declarations mirror `pg_query.h` of
+/// libpg_query 18 (the crate's version is pinned in Cargo.toml; the scanner tests would catch a
+/// change of layout). An error is its message and 1-based character position, if any.
+fn scan(text: &str) -> Result<Vec<ScanToken>, (String, Option<usize>)> {
+    use std::ffi::{c_char, c_int, CStr, CString};
 
     #[repr(C)]
     struct PgQueryError {
@@ -82,8 +78,15 @@ fn error_position(text: &str) -> Option<usize> {
         context: *mut c_char,
     }
     #[repr(C)]
+    struct PgQueryScanToken {
+        start: c_int,
+        end: c_int,
+        token: c_int,
+        keyword_kind: c_int,
+    }
+    #[repr(C)]
     struct PgQueryScanTokensResult {
-        tokens: *mut std::ffi::c_void,
+        tokens: *mut PgQueryScanToken,
         n_tokens: c_int,
         error: *mut PgQueryError,
     }
@@ -92,14 +95,37 @@ fn error_position(text: &str) -> Option<usize> {
         fn pg_query_free_scan_tokens_result(result: PgQueryScanTokensResult);
     }
 
-    let input = CString::new(text).ok()?;
-    // SAFETY: `input` is a valid C string that outlives the call; the result is read before it
-    // is handed back to the library that allocated it, exactly once.
+    // The caller has ruled out NUL bytes.
+    let input = CString::new(text).map_err(|e| (e.to_string(), None))?;
+    // SAFETY: `input` is a valid C string that outlives the call. The result is read before it
+    // is handed back, exactly once, to the library that allocated it; the tokens are read only
+    // when there are some (the pointer is null otherwise), and the message is a C string.
     unsafe {
         let result = pg_query_scan_tokens(input.as_ptr());
-        let position = result.error.as_ref().map(|error| error.cursorpos);
+        let scanned = match result.error.as_ref() {
+            Some(error) => {
+                let message = if error.message.is_null() {
+                    "the scanner failed".to_string()
+                } else {
+                    CStr::from_ptr(error.message).to_string_lossy().into_owned()
+                };
+                Err((message, (error.cursorpos > 0).then_some(error.cursorpos as usize)))
+            }
+            None if result.n_tokens > 0 && !result.tokens.is_null() => {
+                Ok(std::slice::from_raw_parts(result.tokens, result.n_tokens as usize)
+                    .iter()
+                    .map(|t| ScanToken {
+                        start: t.start,
+                        end: t.end,
+                        token: t.token,
+                        keyword_kind: t.keyword_kind,
+                    })
+                    .collect())
+            }
+            None => Ok(Vec::new()),
+        };
         pg_query_free_scan_tokens_result(result);
-        position.filter(|&p| p > 0).map(|p| p as usize)
+        scanned
     }
 }
 
@@ -132,6 +158,18 @@ mod tests {
         let (message, rest) = error(text);
         assert!(message.starts_with("invalid byte sequence"), "{message}");
         assert!(rest.starts_with("select E'\\xff'"), "{rest}");
+    }
+
+    #[test]
+    fn a_text_without_tokens_has_none() {
+        for text in ["", "  \n\t", "-- migrate:down\n"] {
+            let tokens = tokens(text).unwrap();
+            assert!(tokens.iter().all(is_comment), "{text:?}: {tokens:?}");
+        }
+        // Scanned empty on the way to placing an error: an open comment at the very start, a
+        // bad escape after an empty line.
+        assert_eq!(error("/* open"), ("unterminated /* comment".to_string(), "/* open"));
+        assert!(error("\nselect E'\\xff';").1.starts_with("select E"));
     }
 
     #[test]

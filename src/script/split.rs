@@ -238,6 +238,15 @@ mod tests {
     }
 
     #[test]
+    fn texts_without_tokens_are_empty_not_a_crash() {
+        for sql in ["", "   \n", "-- migrate:down\n", "/* only */"] {
+            assert!(texts(sql).is_empty(), "{sql:?}");
+        }
+        assert!(matches!(error("\0select 1"), SyntaxError::Scan { offset: 0, .. }));
+        assert!(matches!(error("/* open"), SyntaxError::Scan { offset: 0, .. }));
+    }
+
+    #[test]
     fn an_unterminated_comment_fails_where_it_opens() {
         let sql = "create table ä (x int);\n  /* the end\n";
         let SyntaxError::Scan { message, offset } = error(sql) else {

@@ -1,6 +1,6 @@
 //! The example schema at the repo root, and every layout: they pass.
 
-use crate::support::Dbgate;
+use crate::support::{self, Dbgate};
 
 #[test]
 fn example_schema_at_the_repo_root_passes() {
@@ -57,4 +57,22 @@ fn list_names_meta_commands_without_a_database() {
     let out = Dbgate::fixture("meta-command").args(["list"]).run();
     out.code(0);
     out.stdout_has("(cannot run: psql meta-command `\\i` at line 3)");
+}
+
+#[test]
+fn an_empty_down_section_or_rollback_file_is_no_rollback_and_no_crash() {
+    let repo = support::TempRepo::new();
+    repo.write(
+        "db/migrations/20240101000000_a.sql",
+        "-- migrate:up\nCREATE TABLE a (id int);\n\n-- migrate:down\n",
+    );
+    repo.write(
+        "db/migrations/20240102000000_b.sql",
+        "-- migrate:up\nCREATE TABLE b (id int);\n-- migrate:down\n   \n",
+    );
+    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    out.code(0);
+    out.stdout_has("rollback: none");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
 }
