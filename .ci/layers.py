@@ -16,7 +16,7 @@ LAYERS = [
     ("catalog", ["catalog"]),
     ("checks", ["checks"]),
     ("report", ["report"]),
-    ("renderers", ["report::console", "report::json", "report::junit", "report::markdown", "report::github"]),
+    ("renderers", ["report::console", "report::json", "report::junit", "report::markdown", "report::github", "report::list"]),
     # The command line and dbgate.toml are read once, at the edge, into settings (`config`);
     # the layers below are handed plain values.
     ("edge", ["github", "app", "cli", "config", "error", "lib", "main"]),
@@ -37,6 +37,47 @@ def module_of(path, src):
         parts.pop()
     return "::".join(parts) or "lib"
 
+def resolve(base, path):
+    """`base::path` with any `super` segment in the path stepping up."""
+    out = list(base)
+    for part in path:
+        if part == "super":
+            out = out[:-1]
+        else:
+            out.append(part)
+    return "::".join(out)
+
+def paths_after(text, start):
+    """Every path a use-tree starting at text[start] names: `a::b`, `a::{b, c::{d, self}}`."""
+    out = []
+    def tree(i, prefix):
+        m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)(::)?", text[i:])
+        if text[i:].lstrip().startswith("{"):
+            return group(i + text[i:].index("{") + 1, prefix)
+        if not m:
+            return i
+        path = prefix + [p for p in m.group(1).split("::") if p != "self"]
+        i += m.end()
+        if m.group(2) and text[i:].lstrip().startswith("{"):
+            return group(i + text[i:].index("{") + 1, path)
+        out.append(path)
+        return i
+    def group(i, prefix):
+        while True:
+            i = tree(i, prefix)
+            rest = text[i:].lstrip()
+            i = len(text) - len(rest)
+            if rest.startswith(","):
+                i += 1
+                if text[i:].lstrip().startswith("}"):
+                    return i + text[i:].index("}") + 1
+                continue
+            if rest.startswith("}"):
+                return i + 1
+            return i
+    tree(start, [])
+    return out
+
 def main():
     src = Path(__file__).resolve().parent.parent / "src"
     problems = []
@@ -47,17 +88,31 @@ def main():
             problems.append(f"{path}: module {module} is in no layer of .ci/layers.py")
             continue
         text = path.read_text()
-        # Paths written `crate::a::b`, and `crate::{a, b::c}` groups.
-        targets = re.findall(r"\bcrate::([a-z_]+(?:::[a-z_]+)*)", text)
-        for group in re.findall(r"\bcrate::\{([^}]*)\}", text):
-            targets += [t.strip().split(" ")[0] for t in group.split(",") if t.strip()]
-        # `super::` steps up from the module itself (a file `a/b.rs` and `a/b/mod.rs` are both a::b).
-        for supers, rel in re.findall(r"\b((?:super::)+)([a-z_]+(?:::[a-z_]+)*)", text):
-            parts = [] if module == "lib" else module.split("::")
-            up = supers.count("super::")
-            targets.append("::".join(parts[: max(len(parts) - up, 0)] + [rel]))
+        # An inline `mod tests { ... }` is a module below the file's: its `super::` is the file's.
+        tests = (0, 0)
+        at = text.find("mod tests {")
+        if at >= 0:
+            depth, end = 0, at
+            for end in range(text.index("{", at), len(text)):
+                depth += {"{": 1, "}": -1}.get(text[end], 0)
+                if depth == 0:
+                    break
+            tests = (at, end)
+        parts = [] if module == "lib" else module.split("::")
+        targets = []
+        for m in re.finditer(r"\bcrate::", text):
+            targets += [resolve([], p) for p in paths_after(text, m.end())]
+        for m in re.finditer(r"\b((?:super::)+)", text):
+            if m.start() > 0 and text[m.start() - 2 : m.start()] == "::":
+                continue  # part of a longer path, resolved with it
+            inside_tests = tests[0] < m.start() < tests[1]
+            up = m.group(1).count("super::") - (1 if inside_tests else 0)
+            base = parts[: max(len(parts) - up, 0)]
+            targets += [resolve(base, p) for p in paths_after(text, m.end())]
         for target in sorted(set(targets)):
-            target = target.split("::{")[0]
+            # What the crate root re-exports (Error, exit, run) is the edge's.
+            if not target or target[0].isupper() or layer_of(target) is None:
+                target = "lib::" + target
             theirs = layer_of(target)
             if theirs is not None and theirs > own:
                 problems.append(f"{path.relative_to(src.parent)}: {module} ({LAYERS[own][0]}) imports {target} ({LAYERS[theirs][0]})")

@@ -27,8 +27,8 @@ pub enum Error {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Preset(PresetError),
-    #[error("Docker: {0}")]
-    Docker(#[source] crate::provider::docker::DockerError),
+    #[error(transparent)]
+    Docker(crate::provider::docker::DockerError),
     #[error("cannot set {setting} on the migrations' session: {}", crate::execute::describe(source))]
     SessionSetting {
         setting: &'static str,

@@ -173,6 +173,21 @@ mod tests {
     }
 
     #[test]
+    fn the_parts_of_a_materialized_view_or_foreign_table_go_with_it() {
+        // Two-word kinds: their indexes and columns are named with them, not each on its own.
+        let before = snapshot(&[]);
+        let after = snapshot(&[
+            ("materialized view", "s.mv", &[]),
+            ("index", "mv_idx on s.mv", &[]),
+            ("foreign table", "s.ft", &[]),
+            ("column", "s.ft.x", &[]),
+        ]);
+        let differences = differences(&before, &after);
+        let named: Vec<String> = differences.iter().map(|d| d.object.to_string()).collect();
+        assert_eq!(named, vec!["foreign table s.ft", "materialized view s.mv"]);
+    }
+
+    #[test]
     fn names_what_was_added_removed_and_changed() {
         let before = snapshot(&[
             ("column", "public.t.status", &[("default", "'draft'::text")]),

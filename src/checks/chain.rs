@@ -24,16 +24,15 @@ impl Chain<'_> {
         let mut reason: Option<String> = stopped.map(|why| format!("the forward chain stopped: {why}"));
         for (index, migration) in migrations.iter().enumerate().rev() {
             let result = &mut results[index];
-            if migration.down.is_none() {
+            let Some(down) = &migration.down else {
                 result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, "no rollback"));
                 reason.get_or_insert_with(|| format!("the reverse chain stops at {}, which has no rollback", migration.up.path.display()));
                 continue;
-            }
+            };
             if let Some(why) = &reason {
                 result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, why.clone()));
                 continue;
             }
-            let Some(down) = &migration.down else { continue };
             let started = Instant::now();
             match run_script(self.client, down, self.options.migration_timeout).await {
                 Err(error) => {

@@ -151,8 +151,8 @@ pub async fn run(
         if matches!(flow, Flow::Next) {
             flow = rollback::check(&mut m).await?;
         }
-        if matches!(flow, Flow::Next) {
-            flow = reapply::check(&mut m).await?;
+        if let (Flow::Next, Some(down)) = (&flow, &migration.down) {
+            flow = reapply::check(&mut m, down).await?;
         }
         if let Flow::Stop(stop) = flow {
             stopped = Some(stop);

@@ -7,10 +7,10 @@ use super::compare::Comparison;
 use super::{file_name, millis, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop};
 use crate::catalog::Wording;
 use crate::execute::{run_script, ScriptError};
+use crate::script::Script;
 
-pub(super) async fn check(m: &mut Migrating<'_, '_>) -> Result<Flow, CatalogError> {
+pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Flow, CatalogError> {
     let (chain, migration) = (m.chain, m.migration);
-    let Some(down) = &migration.down else { return Ok(Flow::Done) };
     let started = Instant::now();
     if let Err(error) = run_script(chain.client, &migration.up, chain.options.migration_timeout).await {
         let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));

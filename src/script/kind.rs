@@ -115,10 +115,6 @@ pub fn read(statement: &str, tokens: &Piece) -> Reading {
         },
         // Not read (newer syntax than PostgreSQL 18's, a syntax error, deeper nesting than the
         // tree's decoder takes, too long): what the tokens tell of a transaction is still used.
-        None if parsed.is_some() => Reading {
-            kind: StatementKind::Other,
-            may_change_search_path: hidden_setting,
-        },
         None => Reading {
             kind: unparsed(tokens),
             may_change_search_path: true,
@@ -192,6 +188,12 @@ fn kind_of_node(node: &NodeEnum) -> StatementKind {
             {
                 NoTransaction("ALTER SUBSCRIPTION ... PUBLICATION with refresh")
             }
+            // PostgreSQL 17 and 18 refuse to change these in a transaction block.
+            AlterSubscriptionType::AlterSubscriptionOptions
+                if s.options.iter().any(|o| matches!(def_name(o), Some("failover" | "two_phase"))) =>
+            {
+                NoTransaction("ALTER SUBSCRIPTION ... SET (failover | two_phase)")
+            }
             _ => Other,
         },
         NodeEnum::DropSubscriptionStmt(_) => NoTransaction("DROP SUBSCRIPTION"),
@@ -242,6 +244,10 @@ fn def_is_false(node: &Node) -> bool {
         Some(NodeEnum::Boolean(b)) => !b.boolval,
         Some(NodeEnum::Integer(i)) => i.ival == 0,
         Some(NodeEnum::String(s)) => matches!(s.sval.to_ascii_lowercase().as_str(), "false" | "off" | "no" | "0"),
+        // `off` and `no` are keywords: the grammar reads them as a type name.
+        Some(NodeEnum::TypeName(t)) => {
+            matches!(strings(&t.names).as_deref(), Some([word]) if matches!(word.to_ascii_lowercase().as_str(), "off" | "no"))
+        }
         _ => false,
     }
 }
@@ -375,6 +381,13 @@ mod tests {
             ),
             ("alter subscription s set publication p with (refresh = false)", None),
             ("alter subscription s disable", None),
+            ("create subscription s connection 'x' publication p with (connect = off)", None),
+            ("alter subscription s set publication p with (refresh = no)", None),
+            (
+                "alter subscription s set (failover = true)",
+                Some("ALTER SUBSCRIPTION ... SET (failover | two_phase)"),
+            ),
+            ("alter subscription s set (synchronous_commit = off)", None),
             ("discard all", Some("DISCARD ALL")),
             ("discard plans", None),
             ("/* vacuum */ select 1", None),
