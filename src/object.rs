@@ -151,11 +151,16 @@ impl fmt::Display for ObjectKind {
     }
 }
 
-/// An object's kind and name, as a user says it: (index, "idx_orders_created on public.orders").
+/// An object's kind and name, as a user says it: (index, "idx_orders_created on public.orders"),
+/// and the schema it lives in, as the catalog says it (none for schemas, roles, privileges and
+/// the like). The name already says the schema, so the schema adds nothing to equality or order;
+/// the JSON report keeps to kind and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ObjectId {
     pub kind: ObjectKind,
     pub name: String,
+    #[serde(skip)]
+    pub schema: Option<String>,
 }
 
 impl fmt::Display for ObjectId {

@@ -165,6 +165,7 @@ mod tests {
                 ObjectId {
                     kind: ObjectKind::from_word(kind).expect("a kind's word"),
                     name: name.to_string(),
+                    schema: None,
                 },
                 attrs,
             );

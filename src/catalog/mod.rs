@@ -294,6 +294,7 @@ impl Catalog {
             let id = ObjectId {
                 kind,
                 name: name.to_string(),
+                schema: row.get::<_, Option<&str>>(5).map(str::to_string),
             };
             let text = row.get::<_, Option<&str>>(2).unwrap_or("{}");
             // Keep the copies already held when nothing changed: memory stays flat.

@@ -1,5 +1,5 @@
 -- One row per object the migrations can create: (kind, identity, attributes as a JSON object,
--- owner, self). Objects that belong to extensions, the system schemas and dbgate's own
+-- owner, self, schema). Objects that belong to extensions, the system schemas and dbgate's own
 -- bookkeeping are left out: they are not the migrations' work. Attribute names are the words a
 -- user reads in a difference.
 --
@@ -28,14 +28,14 @@ rel AS (
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ),
 fn AS (
-  SELECT p.oid, p.proowner, p.proacl, p.prokind,
+  SELECT p.oid, p.proowner, p.proacl, p.prokind, ns.nspname,
          format('%I.%I(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) AS name,
          CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' ELSE 'function' END AS kind
   FROM {{routines}} JOIN user_ns ns ON ns.oid = p.pronamespace
   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 ),
 typ AS (
-  SELECT t.oid, t.typowner, t.typacl, t.typtype, format('%I.%I', ns.nspname, t.typname) AS name,
+  SELECT t.oid, t.typowner, t.typacl, t.typtype, ns.nspname, format('%I.%I', ns.nspname, t.typname) AS name,
          CASE t.typtype WHEN 'e' THEN 'enum type' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' ELSE 'composite type' END AS kind,
          t.typrelid, t.typbasetype, t.typtypmod, t.typnotnull, t.typdefaultbin
   FROM {{types}} JOIN user_ns ns ON ns.oid = t.typnamespace
@@ -55,7 +55,7 @@ grants(on_what, acl, owner, default_kind, tracked_by) AS (
 )
 SELECT 'schema', quote_ident(n.nspname), jsonb_build_object(
   'owner', pg_get_userbyid(n.nspowner),
-  'comment', (SELECT description FROM pg_description WHERE objoid = n.oid AND classoid = 'pg_namespace'::regclass AND objsubid = 0))::text, 'n' || n.oid, NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = n.oid AND classoid = 'pg_namespace'::regclass AND objsubid = 0))::text, 'n' || n.oid, NULL, NULL
 FROM pg_namespace n JOIN user_ns USING (oid)
 WHERE {{schemas}}
 
@@ -79,7 +79,7 @@ SELECT r.kind, r.name, (jsonb_build_object(
   'owned by', (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d
      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
      WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)) END)::text,
-  'c' || r.oid, NULL
+  'c' || r.oid, NULL, r.nspname
 FROM rel r JOIN pg_class c ON c.oid = r.oid LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
 
 UNION ALL
@@ -92,7 +92,7 @@ SELECT 'column', r.name || '.' || quote_ident(a.attname), jsonb_build_object(
   'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
   'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT typcollation FROM pg_type WHERE oid = a.atttypid) THEN (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
   'storage', CASE WHEN a.attstorage <> (SELECT typstorage FROM pg_type WHERE oid = a.atttypid) THEN a.attstorage::text END,
-  'comment', (SELECT description FROM pg_description WHERE objoid = a.attrelid AND classoid = 'pg_class'::regclass AND objsubid = a.attnum))::text, 'c' || r.oid, 'a' || ad.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = a.attrelid AND classoid = 'pg_class'::regclass AND objsubid = a.attnum))::text, 'c' || r.oid, 'a' || ad.oid, r.nspname
 FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
@@ -104,14 +104,14 @@ SELECT 'constraint', quote_ident(co.conname) || ' on ' || r.name, jsonb_build_ob
   'definition', pg_get_constraintdef(co.oid),
   'deferrable', CASE WHEN co.condeferrable THEN CASE WHEN co.condeferred THEN 'initially deferred' ELSE 'initially immediate' END END,
   'validated', CASE WHEN NOT co.convalidated THEN 'no' END,
-  'comment', (SELECT description FROM pg_description WHERE objoid = co.oid AND classoid = 'pg_constraint'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'k' || co.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = co.oid AND classoid = 'pg_constraint'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'k' || co.oid, r.nspname
 FROM pg_constraint co JOIN rel r ON r.oid = co.conrelid
 
 UNION ALL
 SELECT 'index', quote_ident(ic.relname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_indexdef(i.indexrelid),
   'clustered', CASE WHEN i.indisclustered THEN 'yes' END,
-  'comment', (SELECT description FROM pg_description WHERE objoid = i.indexrelid AND classoid = 'pg_class'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'i' || i.indexrelid
+  'comment', (SELECT description FROM pg_description WHERE objoid = i.indexrelid AND classoid = 'pg_class'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'i' || i.indexrelid, r.nspname
 FROM pg_index i JOIN rel r ON r.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
 
 UNION ALL
@@ -129,14 +129,14 @@ SELECT f.kind, f.name, jsonb_build_object(
   'settings', array_to_string(p.proconfig, ', '),
   'body', {{function_body}},
   'owner', pg_get_userbyid(p.proowner),
-  'comment', (SELECT description FROM pg_description WHERE objoid = p.oid AND classoid = 'pg_proc'::regclass AND objsubid = 0))::text, 'p' || f.oid, NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = p.oid AND classoid = 'pg_proc'::regclass AND objsubid = 0))::text, 'p' || f.oid, NULL, f.nspname
 FROM fn f JOIN pg_proc p ON p.oid = f.oid JOIN pg_language l ON l.oid = p.prolang
 
 UNION ALL
 SELECT 'trigger', quote_ident(t.tgname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_triggerdef(t.oid),
   'enabled', CASE t.tgenabled WHEN 'O' THEN 'yes' WHEN 'D' THEN 'no' WHEN 'R' THEN 'replica only' WHEN 'A' THEN 'always' END,
-  'comment', (SELECT description FROM pg_description WHERE objoid = t.oid AND classoid = 'pg_trigger'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'g' || t.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = t.oid AND classoid = 'pg_trigger'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'g' || t.oid, r.nspname
 FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
 WHERE NOT t.tgisinternal
 
@@ -147,11 +147,11 @@ SELECT 'policy', quote_ident(po.polname) || ' on ' || r.name, jsonb_build_object
   'roles', (SELECT string_agg(rn.name, ', ' ORDER BY rn.name) FROM unnest(po.polroles) pr JOIN role_name rn ON rn.oid = pr),
   'using', pg_get_expr(po.polqual, po.polrelid),
   'with check', pg_get_expr(po.polwithcheck, po.polrelid),
-  'comment', (SELECT description FROM pg_description WHERE objoid = po.oid AND classoid = 'pg_policy'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'o' || po.oid
+  'comment', (SELECT description FROM pg_description WHERE objoid = po.oid AND classoid = 'pg_policy'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'o' || po.oid, r.nspname
 FROM pg_policy po JOIN rel r ON r.oid = po.polrelid
 
 UNION ALL
-SELECT 'rule', quote_ident(ru.rulename) || ' on ' || r.name, jsonb_build_object('definition', pg_get_ruledef(ru.oid))::text, 'c' || r.oid, 'w' || ru.oid
+SELECT 'rule', quote_ident(ru.rulename) || ' on ' || r.name, jsonb_build_object('definition', pg_get_ruledef(ru.oid))::text, 'c' || r.oid, 'w' || ru.oid, r.nspname
 FROM pg_rewrite ru JOIN rel r ON r.oid = ru.ev_class
 WHERE ru.rulename <> '_RETURN'
 
@@ -165,25 +165,25 @@ SELECT t.kind, t.name, jsonb_build_object(
   'default', CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END,
   'range of', CASE WHEN t.typtype = 'r' THEN (SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = t.oid) END,
   'owner', pg_get_userbyid(t.typowner),
-  'comment', (SELECT description FROM pg_description WHERE objoid = t.oid AND classoid = 'pg_type'::regclass AND objsubid = 0))::text, 't' || t.oid, NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = t.oid AND classoid = 'pg_type'::regclass AND objsubid = 0))::text, 't' || t.oid, NULL, t.nspname
 FROM typ t
 
 UNION ALL
 SELECT 'constraint', quote_ident(co.conname) || ' on domain ' || t.name, jsonb_build_object(
-  'definition', pg_get_constraintdef(co.oid))::text, 't' || t.oid, 'k' || co.oid
+  'definition', pg_get_constraintdef(co.oid))::text, 't' || t.oid, 'k' || co.oid, t.nspname
 FROM pg_constraint co JOIN typ t ON t.oid = co.contypid
 
 UNION ALL
 SELECT 'extension', quote_ident(e.extname), jsonb_build_object(
   'version', e.extversion, 'schema', e.extnamespace::regnamespace::text,
-  'comment', (SELECT description FROM pg_description WHERE objoid = e.oid AND classoid = 'pg_extension'::regclass AND objsubid = 0))::text, 'x', NULL
+  'comment', (SELECT description FROM pg_description WHERE objoid = e.oid AND classoid = 'pg_extension'::regclass AND objsubid = 0))::text, 'x', NULL, e.extnamespace::regnamespace::text
 FROM pg_extension e
 
 UNION ALL
 SELECT 'event trigger', quote_ident(et.evtname), jsonb_build_object(
   'event', et.evtevent, 'function', et.evtfoid::regproc::text,
   'enabled', CASE et.evtenabled WHEN 'D' THEN 'no' ELSE 'yes' END,
-  'tags', array_to_string(et.evttags, ', '))::text, 'x', NULL
+  'tags', array_to_string(et.evttags, ', '))::text, 'x', NULL, NULL
 FROM pg_event_trigger et
 WHERE et.evtname NOT LIKE 'dbgate\_%'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_event_trigger'::regclass AND d.objid = et.oid AND d.deptype = 'e')
@@ -193,12 +193,12 @@ SELECT 'publication', quote_ident(pu.pubname), jsonb_build_object(
   'all tables', CASE WHEN pu.puballtables THEN 'yes' END,
   'publishes', concat_ws(', ', CASE WHEN pu.pubinsert THEN 'insert' END, CASE WHEN pu.pubupdate THEN 'update' END,
      CASE WHEN pu.pubdelete THEN 'delete' END, CASE WHEN pu.pubtruncate THEN 'truncate' END),
-  'tables', (SELECT string_agg(pr.prrelid::regclass::text, ', ' ORDER BY pr.prrelid::regclass::text) FROM pg_publication_rel pr WHERE pr.prpubid = pu.oid))::text, 'x', NULL
+  'tables', (SELECT string_agg(pr.prrelid::regclass::text, ', ' ORDER BY pr.prrelid::regclass::text) FROM pg_publication_rel pr WHERE pr.prpubid = pu.oid))::text, 'x', NULL, NULL
 FROM pg_publication pu
 
 UNION ALL
 SELECT 'privilege', g.privilege_type || ' on ' || gr.on_what || ' to ' || rn.name, jsonb_build_object(
-  'with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text, gr.tracked_by, NULL
+  'with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text, gr.tracked_by, NULL, NULL
 FROM grants gr
 CROSS JOIN LATERAL aclexplode(coalesce(gr.acl, CASE WHEN gr.default_kind IS NULL THEN '{}'::aclitem[] ELSE acldefault(gr.default_kind::"char", gr.owner) END)) g
 JOIN role_name rn ON rn.oid = g.grantee
@@ -208,7 +208,7 @@ SELECT 'default privilege', g.privilege_type || ' on new ' ||
   CASE da.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas' END ||
   CASE WHEN da.defaclnamespace <> 0 THEN ' in schema ' || da.defaclnamespace::regnamespace::text ELSE '' END ||
   ' created by ' || quote_ident(pg_get_userbyid(da.defaclrole)) || ' to ' || rn.name,
-  jsonb_build_object('with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text, 'x', NULL
+  jsonb_build_object('with grant option', CASE WHEN g.is_grantable THEN 'yes' ELSE 'no' END)::text, 'x', NULL, NULL
 FROM pg_default_acl da CROSS JOIN LATERAL aclexplode(da.defaclacl) g
 JOIN role_name rn ON rn.oid = g.grantee
 
@@ -224,6 +224,6 @@ SELECT 'role', quote_ident(ro.rolname), jsonb_build_object(
   'connection limit', ro.rolconnlimit::text,
   'settings', (SELECT array_to_string(s.setconfig, ', ') FROM pg_db_role_setting s WHERE s.setrole = ro.oid AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())) LIMIT 1),
   'member of', (SELECT string_agg(quote_ident(g.rolname), ', ' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = ro.oid))::text,
-  'x', 'r' || ro.oid
+  'x', 'r' || ro.oid, NULL
 FROM pg_roles ro
 WHERE ro.rolname !~ '^pg_'

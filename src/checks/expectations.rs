@@ -162,39 +162,6 @@ pub struct Expectations {
     pub source: Arc<str>,
 }
 
-/// The schema an object lives in, from its name as the snapshot writes it.
-fn schema_of(id: &ObjectId, attrs: &Attributes) -> Option<String> {
-    if id.kind == ObjectKind::Extension {
-        return attrs.get("schema").cloned();
-    }
-    // "idx on public.t", "c on domain public.d": the object on the right names the schema.
-    let qualified = match id.name.rfind(" on ") {
-        Some(at) => id.name[at + 4..].trim_start_matches("domain "),
-        None => &id.name,
-    };
-    first_identifier(qualified)
-}
-
-fn first_identifier(name: &str) -> Option<String> {
-    if let Some(rest) = name.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = rest.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                } else {
-                    return Some(out);
-                }
-            }
-            out.push(c);
-        }
-        None
-    } else {
-        name.split_once('.').map(|(schema, _)| schema.to_string())
-    }
-}
-
 /// What the migrations created: in `after`, not in `baseline` (the image's and the preset's).
 pub fn created<'a>(baseline: &'a Snapshot, after: &'a Snapshot) -> impl Iterator<Item = (&'a ObjectId, Attributes)> + 'a {
     after
@@ -208,7 +175,7 @@ pub fn created<'a>(baseline: &'a Snapshot, after: &'a Snapshot) -> impl Iterator
 fn names_of(kind: &Kind, baseline: &Snapshot, after: &Snapshot, schema: Option<&str>) -> Vec<String> {
     created(baseline, after)
         .filter(|(id, attrs)| (kind.matches)(id, attrs))
-        .filter(|(id, attrs)| schema.is_none_or(|s| schema_of(id, attrs).as_deref() == Some(s)))
+        .filter(|(id, _)| schema.is_none_or(|s| id.schema.as_deref() == Some(s)))
         .map(|(id, _)| id.name.clone())
         .collect()
 }
@@ -226,8 +193,8 @@ pub fn actual_counts(baseline: &Snapshot, after: &Snapshot) -> (Counted, BTreeMa
     for (id, attrs) in created(baseline, after) {
         for kind in KINDS.iter().filter(|k| (k.matches)(id, &attrs)) {
             *overall.entry(kind.key).or_default() += 1;
-            if let Some(schema) = schema_of(id, &attrs) {
-                *per_schema.entry(schema).or_default().entry(kind.key).or_default() += 1;
+            if let Some(schema) = &id.schema {
+                *per_schema.entry(schema.clone()).or_default().entry(kind.key).or_default() += 1;
             }
         }
     }
@@ -311,7 +278,7 @@ impl Expectations {
             );
             for (id, attrs) in after.objects.iter().filter(|(id, _)| id.kind == ObjectKind::Table) {
                 let attrs = attrs.attributes();
-                let in_exposed = schema_of(id, &attrs).is_some_and(|s| exposed.contains(&s));
+                let in_exposed = id.schema.as_ref().is_some_and(|s| exposed.contains(s));
                 if in_exposed && attrs.get("row level security").map(String::as_str) != Some("enabled") {
                     case.fail(Failure::new(
                         format!("table {} has row level security disabled (rls_on_all_tables = true)", id.name),
@@ -379,29 +346,4 @@ pub fn update_file(path: &std::path::Path, baseline: &Snapshot, after: &Snapshot
         source,
     })?;
     Ok(changes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn id(kind: &str, name: &str) -> ObjectId {
-        ObjectId {
-            kind: ObjectKind::from_word(kind).expect("a kind's word"),
-            name: name.into(),
-        }
-    }
-
-    #[test]
-    fn objects_are_placed_in_their_schema() {
-        let none = Attributes::new();
-        assert_eq!(schema_of(&id("table", "public.t"), &none).as_deref(), Some("public"));
-        assert_eq!(schema_of(&id("index", "i on app.t"), &none).as_deref(), Some("app"));
-        assert_eq!(
-            schema_of(&id("policy", "\"my policy\" on \"My.Schema\".t"), &none).as_deref(),
-            Some("My.Schema")
-        );
-        assert_eq!(schema_of(&id("constraint", "c on domain app.d"), &none).as_deref(), Some("app"));
-        assert_eq!(schema_of(&id("function", "app.f(a integer)"), &none).as_deref(), Some("app"));
-    }
 }

@@ -135,6 +135,34 @@ fn update_expectations_writes_the_counts_and_keeps_the_comments() {
 }
 
 #[test]
+fn objects_are_counted_in_the_schema_the_catalog_puts_them_in() {
+    // A quoted schema whose name has a dot, and every kind that lives in a schema; the catalog
+    // says which schema, not the object's name.
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_t.sql",
+        "CREATE SCHEMA \"My.Schema\";\nCREATE SCHEMA app;\n\
+         CREATE TABLE \"My.Schema\".t (id int PRIMARY KEY);\n\
+         CREATE INDEX \"an index\" ON \"My.Schema\".t (id);\n\
+         CREATE POLICY \"my policy\" ON \"My.Schema\".t USING (true);\n\
+         CREATE FUNCTION \"My.Schema\".f(a integer) RETURNS int LANGUAGE sql AS 'SELECT a';\n\
+         CREATE TYPE app.mood AS ENUM ('ok');\nCREATE TABLE app.u (id int);\n",
+    );
+    repo.write(
+        "dbgate.toml",
+        "[expect.schema.\"My.Schema\"]\ntables = 1\nindexes = 2\npolicies = 1\nfunctions = 1\nenum_types = 0\n\n[expect.schema.app]\ntables = 1\nindexes = 0\nenum_types = 1\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("PASS  expectations  8 passed");
+    // The near miss: one count off, in the quoted schema.
+    repo.write("dbgate.toml", "[expect.schema.\"My.Schema\"]\ntables = 2\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("expected 2 tables in schema My.Schema, found 1");
+}
+
+#[test]
 fn config_errors_name_the_file_line_and_key() {
     let repo = support::TempRepo::new();
     repo.write("migrations/001_t.sql", "CREATE TABLE t (id int);\n");
