@@ -10,6 +10,7 @@
 //! an order-independent fingerprint stands for each moment, so that comparing is O(1) unless
 //! two differ.
 
+mod attributes;
 mod diff;
 mod touched;
 
@@ -22,6 +23,7 @@ use tokio_postgres::{Client, Statement};
 
 pub use crate::failure::{Change, Difference};
 pub use crate::object::{ObjectId, ObjectKind};
+pub use attributes::{ConstraintType, Read as ReadAttributes};
 pub use diff::Wording;
 pub use touched::Tracker;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::catalog::{Attributes, ObjectId, ObjectKind, Snapshot};
+use crate::catalog::{Attributes, ConstraintType, ObjectId, ObjectKind, ReadAttributes, Snapshot};
 use crate::checks::outcome::{Suite, TestCaseResult};
 use crate::failure::{Failure, Location};
 
@@ -41,8 +41,8 @@ pub struct Kind {
     matches: fn(&ObjectId, &Attributes) -> bool,
 }
 
-fn constraint_of_type(id: &ObjectId, attrs: &Attributes, kind: &str) -> bool {
-    id.kind == ObjectKind::Constraint && attrs.get("type").is_some_and(|t| t == kind)
+fn constraint_of_type(id: &ObjectId, attrs: &Attributes, kind: ConstraintType) -> bool {
+    id.kind == ObjectKind::Constraint && attrs.constraint_type() == Some(kind)
 }
 
 pub const KINDS: [Kind; 10] = [
@@ -79,12 +79,12 @@ pub const KINDS: [Kind; 10] = [
     Kind {
         key: "foreign_keys",
         noun: "foreign keys",
-        matches: |id, a| constraint_of_type(id, a, "foreign key"),
+        matches: |id, a| constraint_of_type(id, a, ConstraintType::ForeignKey),
     },
     Kind {
         key: "unique_constraints",
         noun: "unique constraints",
-        matches: |id, a| constraint_of_type(id, a, "unique"),
+        matches: |id, a| constraint_of_type(id, a, ConstraintType::Unique),
     },
     Kind {
         key: "enum_types",
@@ -279,7 +279,7 @@ impl Expectations {
             for (id, attrs) in after.objects.iter().filter(|(id, _)| id.kind == ObjectKind::Table) {
                 let attrs = attrs.attributes();
                 let in_exposed = id.schema.as_ref().is_some_and(|s| exposed.contains(s));
-                if in_exposed && attrs.get("row level security").map(String::as_str) != Some("enabled") {
+                if in_exposed && attrs.row_level_security() != Some(true) {
                     case.fail(Failure::new(
                         format!("table {} has row level security disabled (rls_on_all_tables = true)", id.name),
                         Some(self.location(flag.span())),

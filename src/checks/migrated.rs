@@ -2,7 +2,7 @@
 //! repo's SQL and pgTAP tests, the RLS matrices, the RLS coverage, and the expectations.
 
 use super::{database_tests, CatalogError, Chain, CoverageRow, Outcome, Plan, Suite, TestCaseResult};
-use crate::catalog::{ObjectKind, Snapshot};
+use crate::catalog::{ObjectKind, ReadAttributes, Snapshot};
 
 impl Chain<'_> {
     /// Seed, tests, RLS matrices, coverage and expectations on the migrated schema `after`;
@@ -21,7 +21,7 @@ impl Chain<'_> {
             touched = run.touched;
         }
         let coverage: Vec<CoverageRow> = crate::checks::expectations::created(start, after)
-            .filter(|(id, attrs)| id.kind == ObjectKind::Table && attrs.get("row level security").is_some_and(|v| v == "enabled"))
+            .filter(|(id, attrs)| id.kind == ObjectKind::Table && attrs.row_level_security() == Some(true))
             .map(|(id, _)| {
                 let mut exercised: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
                 for matrix in &plan.tests.matrices {
