@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
 
@@ -162,7 +163,8 @@ impl Scope {
 /// Reads snapshots on one connection.
 pub struct Catalog {
     /// Everything.
-    full: Statement,
+    full: std::sync::Mutex<Statement>,
+    full_text: String,
     /// Only the owners given: $1 relations, $2 routines, $3 types, $4 schemas (oid arrays),
     /// looked up by index, so that the cost follows the change, not the schema.
     scoped: std::sync::Mutex<Planned>,
@@ -208,13 +210,26 @@ impl Catalog {
                 "unnest($3::oid[]) AS wanted_type(oid) JOIN pg_type t ON t.oid = wanted_type.oid",
             )
             .replace("{{schemas}}", "n.oid = ANY($4::oid[])");
-        let full = client.prepare(&full).await?;
+        let full_text = full;
+        let full = client.prepare(&full_text).await?;
         let statement = client.prepare_typed(&scoped_text, &SCOPED_TYPES).await?;
         Ok(Catalog {
-            full,
+            full: std::sync::Mutex::new(full),
+            full_text,
             scoped: std::sync::Mutex::new(Planned { statement, objects: 0 }),
             scoped_text,
         })
+    }
+
+    /// Prepares both queries again: a migration's DISCARD ALL or DEALLOCATE takes dbgate's
+    /// prepared statements away with its own.
+    async fn prepare_again(&self, client: &Client) -> Result<(), tokio_postgres::Error> {
+        let full = client.prepare(&self.full_text).await?;
+        let scoped = client.prepare_typed(&self.scoped_text, &SCOPED_TYPES).await?;
+        *self.full.lock().unwrap_or_else(|e| e.into_inner()) = full;
+        let mut planned = self.scoped.lock().unwrap_or_else(|e| e.into_inner());
+        planned.statement = scoped;
+        Ok(())
     }
 
     /// Reads the whole catalog.
@@ -241,6 +256,40 @@ impl Catalog {
         Ok(statement)
     }
 
+    /// The rows of the full or the scoped query, in a read-only transaction of their own.
+    async fn read(
+        &self,
+        client: &Client,
+        snapshot: &Snapshot,
+        scope: &Scope,
+        [relations, routines, types, schemas]: [&Vec<u32>; 4],
+    ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let scoped = if scope.full {
+            None
+        } else {
+            Some(self.scoped(client, snapshot.objects.len()).await?)
+        };
+        let full = self.full.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        // A fixed search_path makes every name the query prints schema-qualified, whatever the
+        // migrations did to the session's search_path. A generic plan: planning this query
+        // costs more than running it on a small scope. The three are sent together
+        // (pipelined): one round trip.
+        let (begun, rows, committed) = futures_util::join!(
+            client.batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan"),
+            async {
+                match &scoped {
+                    None => client.query(&full, &[]).await,
+                    Some(statement) => client.query(statement, &[relations, routines, types, schemas]).await,
+                }
+            },
+            client.batch_execute("COMMIT"),
+        );
+        begun?;
+        let rows = rows?;
+        committed?;
+        Ok(rows)
+    }
+
     /// Reads the owners in `scope` again (everything, for a full scope) into `snapshot`, and
     /// returns the way back to what it was.
     pub async fn update(&self, client: &Client, snapshot: &mut Snapshot, scope: &Scope) -> Result<Undo, tokio_postgres::Error> {
@@ -251,29 +300,16 @@ impl Catalog {
             oids(&scope.types),
             oids(&scope.schemas),
         );
-        let scoped = if scope.full {
-            None
-        } else {
-            Some(self.scoped(client, snapshot.objects.len()).await?)
+        let rows = match self.read(client, snapshot, scope, [&relations, &routines, &types, &schemas]).await {
+            // The statement is gone (the session's prepared statements were deallocated): once
+            // prepared again, the same read.
+            Err(error) if error.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {
+                self.prepare_again(client).await?;
+                self.read(client, snapshot, scope, [&relations, &routines, &types, &schemas])
+                    .await?
+            }
+            read => read?,
         };
-        // A fixed search_path makes every name the query prints schema-qualified, whatever the
-        // migrations did to the session's search_path. A generic plan: planning this query
-        // costs more than running it on a small scope. The three are sent together
-        // (pipelined): one round trip.
-        let (begun, rows, committed) = futures_util::join!(
-            client.batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan"),
-            async {
-                match &scoped {
-                    None => client.query(&self.full, &[]).await,
-                    Some(statement) => client.query(statement, &[&relations, &routines, &types, &schemas]).await,
-                }
-            },
-            client.batch_execute("COMMIT"),
-        );
-        begun?;
-        let rows = rows?;
-        committed?;
-
         // What the owners read again had, to share copies of and to undo to. A full read
         // replaces everything.
         let mut earlier: HashMap<Arc<ObjectId>, Option<Properties>> = HashMap::new();

@@ -143,6 +143,11 @@ impl Tracker {
         }
     }
 
+    /// Full snapshots from now on (the incremental path failed; the reason is the caller's).
+    pub fn give_up(&self) {
+        self.lost.store(true, Ordering::Relaxed);
+    }
+
     /// What to read again after `script` ran, relative to the snapshot taken before it.
     pub async fn scope(&self, client: &Client, before: &Snapshot, script: Option<&Script>) -> Result<Scope, tokio_postgres::Error> {
         let Some(queries) = self.queries.as_ref().filter(|_| !self.lost.load(Ordering::Relaxed)) else {

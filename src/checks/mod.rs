@@ -68,6 +68,8 @@ struct Chain<'a> {
     catalog: &'a Catalog,
     tracker: &'a Tracker,
     options: &'a Options,
+    /// Where the incremental catalog read failed and the whole catalog was read instead.
+    fallbacks: std::sync::Mutex<Vec<String>>,
 }
 
 /// What a check tells the driver to do next.
@@ -116,6 +118,7 @@ pub async fn run(
         catalog,
         tracker,
         options,
+        fallbacks: Default::default(),
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
@@ -176,6 +179,9 @@ pub async fn run(
     }
     chain.reverse(migrations, &mut results, &before, stopped.as_ref(), current).await?;
     outcome.migrations = results;
+    outcome
+        .warnings
+        .extend(chain.fallbacks.into_inner().unwrap_or_else(|e| e.into_inner()));
     Ok(outcome)
 }
 
@@ -186,9 +192,28 @@ impl Chain<'_> {
         Ok(self.catalog.snapshot(self.client).await?)
     }
 
+    /// Brings `snapshot` up to date after `script`; returns the way back. The incremental read
+    /// is dbgate's own machinery: when one of its queries fails and the server still answers,
+    /// the whole catalog is read instead (and from then on), the report says so, and the run
+    /// goes on. Only a server that is gone or refuses the full read ends the run.
+    async fn after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
+        match self.incremental_after(snapshot, script).await {
+            Err(CatalogError::Database(error)) if !self.client.is_closed() => {
+                self.tracker.give_up();
+                self.fallbacks.lock().unwrap_or_else(|e| e.into_inner()).push(format!(
+                    "reading what {} changed failed ({}); dbgate read the whole catalog instead, and does from then on (slower, same verdicts)",
+                    script.path.display(),
+                    crate::execute::describe(&error)
+                ));
+                Ok(self.catalog.update(self.client, snapshot, &Scope::full()).await?)
+            }
+            done => done,
+        }
+    }
+
     /// Brings `snapshot` up to date after `script`, from what the script touched; returns the
     /// way back. A role renamed renames it everywhere: then read everything.
-    async fn after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
+    async fn incremental_after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
         let scope = self.tracker.scope(self.client, snapshot, Some(script)).await?;
         let roles = snapshot.role_names();
         let undo = self.catalog.update(self.client, snapshot, &scope).await?;

@@ -1,7 +1,7 @@
 //! Incremental snapshots (what a script touched, from event triggers) must give the verdicts of
 //! full snapshots, including where a change shows only in another object's text.
 
-use crate::support::{self, fixture, same_verdicts_with_and_without_incremental_snapshots};
+use crate::support::{self, fixture, same_verdicts_with_and_without_incremental_snapshots, Dbgate};
 
 #[test]
 fn incremental_snapshots_see_renames_grants_cascades_and_dependents() {
@@ -171,4 +171,33 @@ fn a_migration_that_takes_the_event_triggers_away_falls_back_to_full_snapshots()
             .contains("t_id on public.t"),
         "{verdicts}"
     );
+}
+
+#[test]
+fn a_migration_that_deallocates_dbgate_s_statements_is_checked_not_an_environment_error() {
+    // DISCARD ALL and DEALLOCATE ALL take the session's prepared statements, dbgate's among
+    // them: dbgate prepares its catalog query again, reads the whole catalog from then on, says
+    // so, and gives the verdicts full snapshots give.
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        ("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n"),
+        ("002_discard", "DISCARD ALL;\n", "DEALLOCATE ALL;\n"),
+        ("003_b", "CREATE TABLE b (id int);\n", "SELECT 1;\n"),
+    ]);
+    let verdicts = same_verdicts_with_and_without_incremental_snapshots(repo.path());
+    assert_eq!(
+        support::check(&verdicts["migrations"][1], "rollback")["status"],
+        "passed",
+        "{verdicts}"
+    );
+    // The forgotten DROP TABLE b after them is still found.
+    let rollback = support::check(&verdicts["migrations"][2], "rollback");
+    assert!(
+        rollback["failures"].to_string().contains("table public.b is still there"),
+        "{rollback}"
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("warning: reading what migrations/002_discard.sql changed failed (prepared statement");
+    out.stdout_has("dbgate read the whole catalog instead, and does from then on");
 }

@@ -205,3 +205,14 @@ fn grant_targets_as_read_from_the_parse_tree_resolve_on_the_server() {
     assert_eq!(checked, 8);
     server.sql("grants", "DROP SCHEMA api CASCADE; DROP ROLE dbgate_fixture_api;");
 }
+
+#[test]
+fn a_default_in_a_grant_s_signature_is_the_server_s_syntax_error_at_its_place() {
+    // PostgreSQL takes no DEFAULT in a GRANT's signature: a failure of the migration, placed,
+    // never dbgate's own error.
+    let out = check_one_migration(
+        "CREATE FUNCTION f(a int DEFAULT 1) RETURNS int LANGUAGE sql AS 'SELECT a';\nGRANT EXECUTE ON FUNCTION f(a int DEFAULT 1) TO PUBLIC;\n",
+    );
+    out.code(1);
+    out.stdout_has("migrations/001_a.sql:2:35: syntax error at or near \"DEFAULT\"");
+}
