@@ -39,7 +39,21 @@ struct ConfigFile {
     seed: SeedSection,
     #[serde(default)]
     tests: TestsSection,
+    #[serde(default)]
+    rollback: RollbackSection,
     expect: Option<ExpectSection>,
+}
+
+/// `[rollback]`: how rollbacks that do nothing are judged.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackSection {
+    /// A rollback with no statements fails the gate instead of being a warning.
+    #[serde(default)]
+    strict: bool,
+    /// Migrations whose rollback is declared irreversible, by version or file stem.
+    #[serde(default)]
+    irreversible: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -289,6 +303,8 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         fail_after: None,
         statement_timeout: None,
         lock_timeout: None,
+        strict_rollbacks: file.rollback.strict,
+        irreversible: file.rollback.irreversible.clone(),
     };
     for (key, value, slot) in [
         (

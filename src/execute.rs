@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-use crate::failure::{Failure, Location};
+use crate::failure::Failure;
 use crate::script::{byte_offset_of_char, RunMode, Script, Statement, StatementKind};
 
 /// Connects and drives the connection in the background.
@@ -149,15 +149,7 @@ async fn drain(answer: tokio_postgres::SimpleQueryStream) -> Result<(), tokio_po
 pub fn statements_of(script: &Script) -> Result<&[Statement], Failure> {
     script.statements().map_err(|error| {
         let offset = error.offset();
-        let position = script.position(offset);
-        let mut failure = Failure::new(
-            error.describe(),
-            Some(Location {
-                file: script.path.clone(),
-                line: position.line,
-                column: position.column,
-            }),
-        );
+        let mut failure = Failure::new(error.describe(), Some(script.location(offset)));
         failure.details.push(source_excerpt(script, offset));
         failure
     })
@@ -194,17 +186,12 @@ fn commit_failed(client: &Client, script: &Script, last: &Statement, error: &tok
 
 /// A statement still running when the script's time was up (it has been cancelled).
 fn timed_out(script: &Script, statement: &Statement, timeout: Duration) -> Failure {
-    let position = script.position(statement.range.start);
     let mut failure = Failure::new(
         format!(
             "did not finish within {} s: this statement was still running and was cancelled (raise the limit with --migration-timeout)",
             timeout.as_secs()
         ),
-        Some(Location {
-            file: script.path.clone(),
-            line: position.line,
-            column: position.column,
-        }),
+        Some(script.location(statement.range.start)),
     );
     failure.details.push(source_excerpt(script, statement.range.start));
     failure
@@ -217,13 +204,12 @@ fn is_fatal(client: &Client, error: &tokio_postgres::Error) -> bool {
 
 fn connection_lost(script: &Script, statement: Option<&Statement>, error: &tokio_postgres::Error) -> ScriptError {
     let offset = statement.map_or(script.body().start, |s| s.range.start);
-    let position = script.position(offset);
     let cause = describe(error);
     let mut failure = Failure::new(
         format!(
             "the server closed the connection while running this statement ({cause}); the statement may terminate its own backend or crash the server"
         ),
-        Some(Location { file: script.path.clone(), line: position.line, column: position.column }),
+        Some(script.location(offset)),
     );
     if statement.is_some() {
         failure.details.push(source_excerpt(script, offset));
@@ -242,15 +228,7 @@ pub fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgre
         }
         _ => statement.range.start,
     };
-    let position = script.position(offset);
-    let mut failure = Failure::new(
-        db.message().to_string(),
-        Some(Location {
-            file: script.path.clone(),
-            line: position.line,
-            column: position.column,
-        }),
-    );
+    let mut failure = Failure::new(db.message().to_string(), Some(script.location(offset)));
     failure.sqlstate = Some(db.code().code().to_string());
     failure.details.push(format!("SQLSTATE {}", db.code().code()));
     if let Some(detail) = db.detail() {

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::compare::Comparison;
-use super::{millis, CatalogError, Chain, CheckKind, CheckResult, MigrationResult, Status, Stop};
+use super::{millis, CatalogError, Chain, CheckKind, CheckResult, MigrationResult, Status, Stop, Unrunnable};
 use crate::catalog::{Fingerprint, Snapshot, Undo};
 use crate::discovery::Migration;
 use crate::execute::run_script;
@@ -29,6 +29,19 @@ impl Chain<'_> {
                 reason.get_or_insert_with(|| format!("the reverse chain stops at {}, which has no rollback", migration.up.path.display()));
                 continue;
             };
+            if let Some(unrunnable) = Unrunnable::of(migration, self.options) {
+                result
+                    .checks
+                    .push(CheckResult::skipped(CheckKind::RollbackChain, unrunnable.reason()));
+                reason.get_or_insert_with(|| {
+                    format!(
+                        "the reverse chain stops at {}: {}",
+                        migration.up.path.display(),
+                        unrunnable.reason()
+                    )
+                });
+                continue;
+            }
             if let Some(why) = &reason {
                 result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, why.clone()));
                 continue;

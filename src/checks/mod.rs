@@ -43,6 +43,53 @@ pub struct Options {
     pub statement_timeout: Option<String>,
     /// PostgreSQL's lock_timeout, e.g. "5s".
     pub lock_timeout: Option<String>,
+    /// A rollback with no statements fails instead of being a warning (`[rollback] strict`).
+    pub strict_rollbacks: bool,
+    /// Migrations whose rollback is declared irreversible, by version or file stem
+    /// (`[rollback] irreversible`).
+    pub irreversible: Vec<String>,
+}
+
+/// Why a migration's rollback is not run, when it exists but does nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unrunnable {
+    /// Declared so: a `-- dbgate:irreversible` line, or `[rollback] irreversible`.
+    Irreversible,
+    /// Only comments and white space (what generators write): the tool runs it, marks the
+    /// migration reverted, and the schema stays.
+    NoStatements,
+}
+
+impl Unrunnable {
+    /// The skip reason a check carries.
+    fn reason(self) -> &'static str {
+        match self {
+            Unrunnable::Irreversible => "the rollback is declared irreversible",
+            Unrunnable::NoStatements => "the rollback has no statements",
+        }
+    }
+
+    fn of(migration: &Migration, options: &Options) -> Option<Unrunnable> {
+        let down = migration.down.as_ref()?;
+        let stem = migration
+            .up
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let declared = options
+            .irreversible
+            .iter()
+            .any(|named| *named == migration.version.text || *named == stem)
+            || down.text().lines().any(|line| line.trim() == "-- dbgate:irreversible");
+        if declared {
+            Some(Unrunnable::Irreversible)
+        } else if down.is_empty() {
+            Some(Unrunnable::NoStatements)
+        } else {
+            None
+        }
+    }
 }
 
 /// Everything the checks run over.
@@ -152,7 +199,7 @@ pub async fn run(
         };
         let mut flow = replay::check(&mut m, &mut slow).await?;
         if matches!(flow, Flow::Next) {
-            flow = rollback::check(&mut m).await?;
+            flow = rollback::check(&mut m, &mut slow).await?;
         }
         if let (Flow::Next, Some(down)) = (&flow, &migration.down) {
             flow = reapply::check(&mut m, down).await?;

@@ -3,15 +3,41 @@
 use std::time::Instant;
 
 use super::compare::Comparison;
-use super::{millis, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop};
+use super::{millis, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop, Unrunnable};
+use crate::discovery::Migration;
 use crate::execute::{run_script, ScriptError};
+use crate::failure::Failure;
+use crate::script::Script;
 
-pub(super) async fn check(m: &mut Migrating<'_, '_>) -> Result<Flow, CatalogError> {
+pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>) -> Result<Flow, CatalogError> {
     let (chain, migration) = (m.chain, m.migration);
     let Some(down) = &migration.down else {
         skip(m.result, &[CheckKind::Rollback, CheckKind::Reapply], "no rollback");
         return Ok(Flow::Done);
     };
+    match Unrunnable::of(migration, chain.options) {
+        None => {}
+        Some(Unrunnable::NoStatements) if chain.options.strict_rollbacks => {
+            m.result.checks.push(CheckResult::failed(
+                CheckKind::Rollback,
+                0,
+                None,
+                vec![Failure::new(no_statements(migration, down), Some(down.location(down.body().start)))],
+            ));
+            skip(m.result, &[CheckKind::Reapply], Unrunnable::NoStatements.reason());
+            return Ok(Flow::Done);
+        }
+        Some(unrunnable) => {
+            if unrunnable == Unrunnable::NoStatements {
+                warnings.push(format!(
+                    "{} ([rollback] strict = true makes it a failure)",
+                    no_statements(migration, down)
+                ));
+            }
+            skip(m.result, &[CheckKind::Rollback, CheckKind::Reapply], unrunnable.reason());
+            return Ok(Flow::Done);
+        }
+    }
     let started = Instant::now();
     if let Err(error) = run_script(chain.client, down, chain.options.migration_timeout).await {
         let headline = Some(format!("{} failed", down.path.display()));
@@ -40,4 +66,13 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>) -> Result<Flow, CatalogErro
     let check = Comparison::rollback(CheckKind::Rollback, started, migration, down).check(m.current, m.s0, back_to_s0);
     m.result.checks.push(check);
     Ok(Flow::Next)
+}
+
+/// What a rollback without statements does under its tool, and what to do about it.
+fn no_statements(migration: &Migration, down: &Script) -> String {
+    format!(
+        "{} has no statements: the tool runs it, marks {} reverted and leaves the schema as it is; write what undoes the migration, or declare it irreversible (a `-- dbgate:irreversible` line)",
+        down.path.display(),
+        migration.up.path.display()
+    )
 }

@@ -440,8 +440,8 @@ impl Found<'_> {
                 .push(format!("{} has `-- migrate:down` but no `-- migrate:up` section", shown.display()));
             return;
         };
-        // dbmate writes an empty down section by default: that is no rollback.
-        let down = down.filter(|d| !d.is_empty());
+        // dbmate writes an empty down section by default: dbmate runs it (nothing) and marks the
+        // migration rolled back; the checks report it as a rollback with no statements.
         self.add_up(Migration {
             version,
             name,

@@ -54,6 +54,7 @@ pub fn render(discovery: &Discovery) -> String {
 
 fn how_it_runs(script: &Script) -> String {
     match script.statements() {
+        Ok([]) => "(no statements)".to_string(),
         Ok(statements) => format!("(runs {})", script.run_mode(statements).describe()),
         Err(SyntaxError::MetaCommand { command, offset }) => {
             format!(

@@ -114,6 +114,16 @@ impl Script {
         position_at(&self.source, offset)
     }
 
+    /// The place of `offset` in the file, for a failure.
+    pub fn location(&self, offset: usize) -> crate::failure::Location {
+        let position = self.position(offset);
+        crate::failure::Location {
+            file: self.path.clone(),
+            line: position.line,
+            column: position.column,
+        }
+    }
+
     /// The source line holding `offset`, for showing under an error.
     pub fn line_text(&self, offset: usize) -> &str {
         let start = self.source[..offset].rfind('\n').map_or(0, |i| i + 1);

@@ -60,7 +60,8 @@ fn list_names_meta_commands_without_a_database() {
 }
 
 #[test]
-fn an_empty_down_section_or_rollback_file_is_no_rollback_and_no_crash() {
+fn an_empty_down_section_is_a_rollback_with_no_statements_and_no_crash() {
+    // dbmate writes an empty down section; dbmate runs it and marks the migration rolled back.
     let repo = support::TempRepo::new();
     repo.write(
         "db/migrations/20240101000000_a.sql",
@@ -72,7 +73,8 @@ fn an_empty_down_section_or_rollback_file_is_no_rollback_and_no_crash() {
     );
     let out = Dbgate::at(repo.path()).args(["list"]).run();
     out.code(0);
-    out.stdout_has("rollback: none");
+    out.stdout_has("the down section from line 4  (no statements)");
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(0);
+    out.stdout_has("warning: db/migrations/20240101000000_a.sql has no statements");
 }

@@ -85,3 +85,52 @@ fn a_rollback_that_fails_part_way_outside_a_transaction_stops_the_chain() {
     out.stdout_has("the forward chain stopped: migrations/001_a_rollback.sql failed part way, leaving the schema in between");
     out.stdout_has("SKIP  migrations/002_c.sql");
 }
+
+#[test]
+fn a_rollback_with_no_statements_is_skipped_counted_and_a_warning_or_with_strict_a_failure() {
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        ("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n"),
+        (
+            "002_b",
+            "CREATE TABLE b (id int);\n",
+            "-- This file should undo anything in `up.sql`\n",
+        ),
+        ("003_c", "CREATE TABLE c (id int);\n", "DROP TABLE c;\n"),
+    ]);
+    let json = repo.path().join("report.json");
+    let skip_reason = |migration: usize, kind: &str| {
+        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        support::check(&report["migrations"][migration], kind)["skip_reason"].clone()
+    };
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    out.stdout_has("warning: migrations/002_b_rollback.sql has no statements: the tool runs it, marks migrations/002_b.sql reverted and leaves the schema as it is");
+    out.stdout_has("PASS  migrations/002_b.sql");
+    assert_eq!(skip_reason(1, "rollback"), "the rollback has no statements");
+    assert_eq!(skip_reason(1, "reapply"), "the rollback has no statements");
+    // The reverse chain cannot pass it (rebuilding the state before it is to come): it says so.
+    assert_eq!(
+        skip_reason(0, "rollback_chain"),
+        "the reverse chain stops at migrations/002_b.sql: the rollback has no statements"
+    );
+    out.stdout_has("PASS  migrations/003_c.sql");
+
+    repo.write("dbgate.toml", "[rollback]\nstrict = true\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/002_b_rollback.sql:1:1: migrations/002_b_rollback.sql has no statements");
+
+    // Declared irreversible (in the file, or by version in dbgate.toml): skipped, no warning.
+    repo.write("migrations/002_b_rollback.sql", "-- dbgate:irreversible\n");
+    repo.write("dbgate.toml", "");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    assert_eq!(skip_reason(1, "rollback"), "the rollback is declared irreversible");
+    assert!(!out.stdout.contains("warning:"), "{}", out.stdout);
+    repo.write("migrations/002_b_rollback.sql", "DROP TABLE nosuch;\n");
+    repo.write("dbgate.toml", "[rollback]\nirreversible = [\"002\"]\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    assert_eq!(skip_reason(1, "rollback"), "the rollback is declared irreversible");
+}
