@@ -73,6 +73,8 @@ pub struct Version {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum VersionKey {
     Numbered(Vec<Number>),
+    /// Compared as text, character by character (diesel).
+    Text(String),
     Repeatable(String),
 }
 
@@ -116,6 +118,18 @@ impl Version {
             text: text.to_string(),
             key: VersionKey::Numbered(parts),
         })
+    }
+
+    /// diesel's version of a migration folder: the name up to its first `_`, dashes removed,
+    /// compared as a string (migrations_internals' `version_from_string` and its derived
+    /// `Ord`): `2025-11-19-091444-0000` (`202511190914440000`) runs before `2026-05-27-120000`,
+    /// though it is the larger number.
+    fn diesel(folder: &str) -> Version {
+        let text = folder.split('_').next().unwrap_or(folder);
+        Version {
+            text: text.to_string(),
+            key: VersionKey::Text(text.replace('-', "")),
+        }
     }
 
     fn repeatable(name: &str) -> Version {
@@ -382,10 +396,11 @@ impl Found<'_> {
 
     fn add_diesel(&mut self, dir: &Path) {
         let dir_name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
-        let Some((version, name)) = split_version(&dir_name) else {
+        let Some((_, name)) = split_version(&dir_name) else {
             self.warn(dir, "its name has no version (expected <version>_<name>/up.sql)");
             return;
         };
+        let version = Version::diesel(&dir_name);
         let Some(up_source) = self.read(&dir.join("up.sql")) else { return };
         let mut up = self.script(&dir.join("up.sql"), up_source);
         // diesel: `run_in_transaction = false` in metadata.toml
@@ -674,6 +689,16 @@ mod tests {
 
     fn v(text: &str) -> Version {
         Version::parse(text).unwrap()
+    }
+
+    #[test]
+    fn diesel_versions_order_as_diesel_orders_them() {
+        let d = Version::diesel;
+        // As strings, dashes removed: not as numbers.
+        assert!(d("2025-11-19-091444-0000_a") < d("2026-05-27-120000_b"));
+        assert!(d("2024-01-15-093000_x") < d("2024-02-01-080000_y"));
+        assert_eq!(d("2024-01-15-093000_x"), d("20240115093000_y"));
+        assert_eq!(d("2024-01-15-093000_create_teams").text, "2024-01-15-093000");
     }
 
     #[test]

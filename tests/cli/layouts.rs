@@ -78,3 +78,23 @@ fn an_empty_down_section_is_a_rollback_with_no_statements_and_no_crash() {
     out.code(0);
     out.stdout_has("warning: db/migrations/20240101000000_a.sql has no statements");
 }
+
+#[test]
+fn diesel_folders_run_in_diesel_s_order() {
+    // diesel compares the dash-stripped prefix as a string: 2025-11-19-091444-0000 (a larger
+    // number, as it has an extra field) still runs before 2026-05-27-120000, which needs it.
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/2025-11-19-091444-0000_create_teams/up.sql",
+        "CREATE TABLE teams (id int PRIMARY KEY);\n",
+    );
+    repo.write("migrations/2025-11-19-091444-0000_create_teams/down.sql", "DROP TABLE teams;\n");
+    repo.write(
+        "migrations/2026-05-27-120000_create_players/up.sql",
+        "CREATE TABLE players (id int PRIMARY KEY, team_id int REFERENCES teams (id));\n",
+    );
+    repo.write("migrations/2026-05-27-120000_create_players/down.sql", "DROP TABLE players;\n");
+    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    out.in_order(&["1. 2025-11-19-091444-0000 create_teams", "2. 2026-05-27-120000 create_players"]);
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+}
