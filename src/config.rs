@@ -110,6 +110,9 @@ pub enum Preset {
 struct MigrationsSection {
     dir: Option<PathBuf>,
     rollbacks: Option<PathBuf>,
+    /// SQL run once before the first migration, not checked (a runner's own table, what the
+    /// platform provides).
+    setup: Option<Vec<PathBuf>>,
     timeout_seconds: Option<u64>,
     /// PostgreSQL's statement_timeout for the migrations' session, e.g. "30s".
     statement_timeout: Option<toml::Spanned<String>>,
@@ -166,6 +169,8 @@ pub struct CheckSettings {
     pub preset: Option<Preset>,
     pub test_dirs: Option<Vec<PathBuf>>,
     pub seed_files: Option<Vec<PathBuf>>,
+    /// `[migrations] setup`: run once before the first migration, not checked.
+    pub setup_files: Vec<PathBuf>,
     pub expectations: Option<Expectations>,
     pub update_expectations: bool,
     pub provider: ProviderChoice,
@@ -358,6 +363,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         preset: file.database.preset,
         test_dirs: relative(file.tests.dirs),
         seed_files: relative(file.seed.files),
+        setup_files: relative(file.migrations.setup).unwrap_or_default(),
         expectations,
         update_expectations: args.update_expectations,
         provider,

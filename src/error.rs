@@ -27,6 +27,8 @@ pub enum Error {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Preset(PresetError),
+    #[error("a setup file ([migrations] setup) failed: {}", .0.located_message())]
+    Setup(Box<crate::failure::Failure>),
     #[error(transparent)]
     Docker(crate::provider::docker::DockerError),
     #[error("cannot set {setting} on the migrations' session: {}", crate::execute::describe(source))]
@@ -80,7 +82,8 @@ impl Error {
             | Error::Catalog(CatalogError::Expectations(_))
             | Error::Write { .. }
             | Error::Read { .. }
-            | Error::NotAReport { .. } => exit::INPUT,
+            | Error::NotAReport { .. }
+            | Error::Setup(_) => exit::INPUT,
             Error::Provider(_)
             | Error::Preset(_)
             | Error::Docker(_)

@@ -12,7 +12,7 @@ use crate::checks::expectations::Expectations;
 use crate::checks::{self, Options, Plan};
 use crate::config::{CheckSettings, DockerSettings, FailOn, Preset, ProviderChoice};
 use crate::discovery::DatabaseTests;
-use crate::discovery::{discover, discover_tests, Discovery};
+use crate::discovery::{discover, discover_tests, read_setup, Discovery};
 use crate::error::Error;
 use crate::execute::connect;
 use crate::github;
@@ -20,11 +20,14 @@ use crate::provider::auto::AutoProvider;
 use crate::provider::docker::DockerProvider;
 use crate::provider::{local::LocalProvider, url::UrlProvider, Database, Provider};
 use crate::report::{self, Environment, Report, Verdict};
+use crate::script::Script;
 
 /// Everything a run checks, found before any server starts.
 struct Work {
     discovery: Discovery,
     tests: DatabaseTests,
+    /// `[migrations] setup`: run once before the first migration, not checked.
+    setup: Vec<Script>,
     supabase_preset: bool,
     expectations: Option<Expectations>,
     update_expectations: Option<PathBuf>,
@@ -37,6 +40,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     let started = Instant::now();
     let discovery = discover(&settings.root, &settings.sources)?;
     let tests = discover_tests(&settings.root, settings.test_dirs.as_deref(), settings.seed_files.as_deref())?;
+    let setup = read_setup(&settings.root, &settings.setup_files)?;
     let supabase_preset = match settings.preset {
         Some(preset) => preset == Preset::Supabase,
         None => discovery.migrations_dir.ends_with("supabase/migrations"),
@@ -44,6 +48,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     let work = Arc::new(Work {
         discovery,
         tests,
+        setup,
         supabase_preset,
         expectations: settings.expectations.clone(),
         update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
@@ -142,7 +147,14 @@ async fn run_checks(
         .map_err(Error::Connect)?;
     if work.supabase_preset {
         crate::preset::apply_supabase(&client).await.map_err(Error::Preset)?;
+    } // The setup files, as the platform or the runner would have the database before the first
+      // migration: part of the baseline, not checked.
+    for script in &work.setup {
+        if let Err(error) = crate::execute::run_script(&client, script, work.options.migration_timeout).await {
+            return Err(Error::Setup(Box::new(error.failure().clone())));
+        }
     }
+
     let plan = Plan {
         migrations: &work.discovery.migrations,
         tests: &work.tests,
@@ -180,6 +192,7 @@ async fn run_checks(
         outcome,
         started,
         provider_warnings: notes,
+        setup: work.setup.iter().map(|s| s.path.clone()).collect(),
         supabase_preset: work.supabase_preset,
         updated_expectations: work.update_expectations.as_deref(),
     });

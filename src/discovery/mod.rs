@@ -630,6 +630,28 @@ impl DatabaseTests {
     }
 }
 
+/// The setup files (`[migrations] setup`), read; each must exist.
+pub fn read_setup(root: &Path, paths: &[PathBuf]) -> Result<Vec<Script>, DiscoveryError> {
+    let mut found = Found {
+        root,
+        ups: BTreeMap::new(),
+        downs: BTreeMap::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut scripts = Vec::new();
+    for path in configured_or_default(root, Some(paths), &[], Path::is_file, "setup file", &mut found.problems) {
+        if let Some(source) = found.read(&path) {
+            scripts.push(found.script(&path, source));
+        }
+    }
+    if found.problems.is_empty() {
+        Ok(scripts)
+    } else {
+        Err(DiscoveryError { problems: found.problems })
+    }
+}
+
 /// Finds the seed files, the SQL and pgTAP test files (`*.sql`) and the RLS matrices
 /// (`*.rls.toml`) in the test folders.
 pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[PathBuf]>) -> Result<DatabaseTests, DiscoveryError> {

@@ -74,6 +74,8 @@ pub struct Run<'a> {
     pub provider_warnings: Vec<String>,
     /// The Supabase preset prepared the database.
     pub supabase_preset: bool,
+    /// The setup files run before the first migration (`[migrations] setup`).
+    pub setup: Vec<std::path::PathBuf>,
     /// With `--update-expectations`: the file the actual counts were written into.
     pub updated_expectations: Option<&'a std::path::Path>,
 }
@@ -87,6 +89,7 @@ impl Report {
             started,
             provider_warnings,
             supabase_preset,
+            setup,
             updated_expectations,
         } = run;
         let Outcome {
@@ -116,6 +119,13 @@ impl Report {
         let mut notes = Vec::new();
         if supabase_preset {
             notes.push("the Supabase preset prepared the database (roles, auth, storage, extensions)".to_string());
+        }
+        if !setup.is_empty() {
+            let files: Vec<String> = setup.iter().map(|p| p.display().to_string()).collect();
+            notes.push(format!(
+                "ran the setup files before the first migration (not checked): {}",
+                files.join(", ")
+            ));
         }
         if let Some(path) = updated_expectations {
             notes.push(match expectation_updates.as_slice() {

@@ -98,3 +98,37 @@ fn diesel_folders_run_in_diesel_s_order() {
     out.in_order(&["1. 2025-11-19-091444-0000 create_teams", "2. 2026-05-27-120000 create_players"]);
     Dbgate::at(repo.path()).args(["check"]).run().code(0);
 }
+
+#[test]
+fn setup_files_run_before_the_first_migration_and_are_not_checked() {
+    // A runner's own bookkeeping table that a migration puts a trigger on.
+    let repo = support::TempRepo::new();
+    repo.write("db/setup.sql", "CREATE TABLE schema_migrations (version bigint PRIMARY KEY);\n");
+    repo.migrations(&[(
+        "001_audit",
+        "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n\
+         CREATE TRIGGER audit AFTER INSERT ON schema_migrations FOR EACH ROW EXECUTE FUNCTION audit();\n",
+        "DROP TRIGGER audit ON schema_migrations;\nDROP FUNCTION audit();\n",
+    )]);
+    repo.write("dbgate.toml", "[migrations]\nsetup = [\"db/setup.sql\"]\n\n[expect]\ntables = 0\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("note: ran the setup files before the first migration (not checked): db/setup.sql");
+    // Without it, the migration fails as it would on a database without the runner's table.
+    repo.write("dbgate.toml", "");
+    Dbgate::at(repo.path()).args(["check"]).run().code(1);
+    // A setup file that fails, or is missing, is the configuration's problem: exit 2, placed.
+    repo.write(
+        "db/setup.sql",
+        "CREATE TABLE schema_migrations (version bigint PRIMARY KEY);\nCREATE TABLE oops (;\n",
+    );
+    repo.write("dbgate.toml", "[migrations]\nsetup = [\"db/setup.sql\", \"db/gone.sql\"]\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("the setup file");
+    out.stderr_has("db/gone.sql does not exist");
+    repo.write("dbgate.toml", "[migrations]\nsetup = [\"db/setup.sql\"]\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("a setup file ([migrations] setup) failed: db/setup.sql:2:20: syntax error at or near \";\"");
+}
