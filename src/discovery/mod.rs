@@ -238,6 +238,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         downs: BTreeMap::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
+        with_bom: Default::default(),
     };
     found.scan_migrations(&migrations_dir, rollbacks_dir.as_deref());
     if let Some(dir) = &rollbacks_dir {
@@ -312,6 +313,8 @@ struct Found<'a> {
     downs: BTreeMap<Version, Vec<Script>>,
     problems: Vec<String>,
     warnings: Vec<String>,
+    /// Files that began with a UTF-8 byte-order mark (stripped from their text).
+    with_bom: std::collections::HashSet<PathBuf>,
 }
 
 /// What a file name says about the file.
@@ -473,8 +476,10 @@ impl Found<'_> {
     fn script(&self, path: &Path, source: Arc<str>) -> Script {
         let body = 0..source.len();
         let mut script = Script::new(display(self.root, path), source, body);
-        // sqlx: `-- no-transaction` on the first line.
-        if script.text().lines().next().is_some_and(|l| l.trim() == "-- no-transaction") {
+        // sqlx: the file's text starts with `-- no-transaction`, byte for byte (sqlx-core's
+        // migrate source: `sql.starts_with("-- no-transaction")`): a byte-order mark, a blank
+        // line or a space before it turns it off.
+        if !self.with_bom.contains(path) && script.text().starts_with("-- no-transaction") {
             script.transaction_directive = Some("-- no-transaction");
         }
         script
@@ -490,7 +495,13 @@ impl Found<'_> {
             // A UTF-8 byte-order mark is not part of the SQL: psql and Flyway skip it, and
             // columns on the first line are counted without it.
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Some(text.strip_prefix('\u{feff}').map_or_else(|| text.as_str().into(), Into::into)),
+                Ok(text) => match text.strip_prefix('\u{feff}') {
+                    Some(stripped) => {
+                        self.with_bom.insert(path.to_path_buf());
+                        Some(stripped.into())
+                    }
+                    None => Some(text.into()),
+                },
                 Err(e) => {
                     let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                     let valid = std::str::from_utf8(valid).unwrap_or_default();
@@ -638,6 +649,7 @@ pub fn read_setup(root: &Path, paths: &[PathBuf]) -> Result<Vec<Script>, Discove
         downs: BTreeMap::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
+        with_bom: Default::default(),
     };
     let mut scripts = Vec::new();
     for path in configured_or_default(root, Some(paths), &[], Path::is_file, "setup file", &mut found.problems) {
@@ -661,6 +673,7 @@ pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[Pat
         downs: BTreeMap::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
+        with_bom: Default::default(),
     };
     let mut tests = DatabaseTests::default();
     let seed_paths = configured_or_default(root, seeds, &SEED_FILES, Path::is_file, "seed file", &mut found.problems);

@@ -132,3 +132,22 @@ fn setup_files_run_before_the_first_migration_and_are_not_checked() {
     out.code(2);
     out.stderr_has("a setup file ([migrations] setup) failed: db/setup.sql:2:20: syntax error at or near \";\"");
 }
+
+#[test]
+fn sqlx_s_no_transaction_directive_is_read_as_sqlx_reads_it() {
+    // sqlx: the file starts with `-- no-transaction`, byte for byte.
+    let repo = support::TempRepo::new();
+    let body = "CREATE TABLE t (id int);\n";
+    repo.write("migrations/1_a.up.sql", &format!("-- no-transaction, for the index below\n{body}"));
+    repo.write("migrations/2_b.up.sql", &format!("\u{feff}-- no-transaction\n{body}"));
+    repo.write("migrations/3_c.up.sql", &format!("  -- no-transaction\n{body}"));
+    repo.write("migrations/4_d.up.sql", &format!("\n-- no-transaction\n{body}"));
+    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    out.code(0);
+    out.in_order(&[
+        "migrations/1_a.up.sql  (runs without a transaction (`-- no-transaction`))",
+        "migrations/2_b.up.sql  (runs in a transaction)",
+        "migrations/3_c.up.sql  (runs in a transaction)",
+        "migrations/4_d.up.sql  (runs in a transaction)",
+    ]);
+}
