@@ -342,7 +342,7 @@ impl Found<'_> {
                 continue;
             }
             let file_name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
-            let Some(role) = classify(&file_name) else {
+            let Some(role) = paired(path, &file_name).or_else(|| classify(&file_name)) else {
                 self.warn(
                     path,
                     "its name has no version (expected <version>_<name>.sql or V<version>__<name>.sql)",
@@ -555,6 +555,28 @@ fn split_version(stem: &str) -> Option<(Version, String)> {
         rest => rest.strip_prefix('_')?,
     };
     Some((Version::parse(version)?, name.to_string()))
+}
+
+/// `<v>_<name>_up.sql` beside `<v>_<name>_down.sql`: a pair, as some teams' runners name them.
+/// Only when both exist, so that `0010_shut_down.sql` alone stays a migration.
+fn paired(path: &Path, file_name: &str) -> Option<Role> {
+    for (suffix, sibling, is_up) in [("_up.sql", "_down.sql", true), ("_down.sql", "_up.sql", false)] {
+        let Some(base) = file_name.strip_suffix(suffix) else { continue };
+        if !path.with_file_name(format!("{base}{sibling}")).is_file() {
+            return None;
+        }
+        let (version, name) = split_version(base)?;
+        return Some(if is_up {
+            Role::Up {
+                version,
+                name,
+                layout: Layout::UpDown,
+            }
+        } else {
+            Role::Down { version }
+        });
+    }
+    None
 }
 
 fn classify(file_name: &str) -> Option<Role> {

@@ -151,3 +151,21 @@ fn sqlx_s_no_transaction_directive_is_read_as_sqlx_reads_it() {
         "migrations/4_d.up.sql  (runs in a transaction)",
     ]);
 }
+
+#[test]
+fn underscore_up_and_down_files_pair_only_when_both_exist() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/0001_create_a_up.sql", "CREATE TABLE a (id int);\n");
+    repo.write("migrations/0001_create_a_down.sql", "DROP TABLE a;\n");
+    repo.write("migrations/0010_shut_down.sql", "CREATE TABLE shut (id int);\n");
+    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    out.code(0);
+    out.in_order(&[
+        "1. 0001 create_a",
+        "rollback: migrations/0001_create_a_down.sql",
+        "2. 0010 shut_down",
+        "rollback: none",
+        "2 migrations, 1 with a rollback",
+    ]);
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+}
