@@ -132,6 +132,16 @@ impl Version {
         }
     }
 
+    /// dbmate's order: its migrations sort by whole file name, as strings (dbmate's db.go:
+    /// `sort.Slice(..., migrations[i].FileName < migrations[j].FileName)`), so `10_b.sql` runs
+    /// before `9_a.sql`.
+    fn file_name(version: &str, file_name: &str) -> Version {
+        Version {
+            text: version.to_string(),
+            key: VersionKey::Text(file_name.to_string()),
+        }
+    }
+
     fn repeatable(name: &str) -> Version {
         Version {
             text: "R".to_string(),
@@ -433,6 +443,8 @@ impl Found<'_> {
 
     fn add_dbmate(&mut self, path: &Path, source: Arc<str>, version: Version, name: String) {
         let shown = display(self.root, path);
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        let version = Version::file_name(&version.text, &file_name);
         // Each `-- migrate:up|down [options]` line opens a section that runs to the next marker.
         let mut markers = Vec::new();
         let mut offset = 0;
@@ -756,6 +768,13 @@ mod tests {
         assert!(d("2024-01-15-093000_x") < d("2024-02-01-080000_y"));
         assert_eq!(d("2024-01-15-093000_x"), d("20240115093000_y"));
         assert_eq!(d("2024-01-15-093000_create_teams").text, "2024-01-15-093000");
+    }
+
+    #[test]
+    fn dbmate_migrations_order_by_file_name() {
+        let f = Version::file_name;
+        assert!(f("10", "10_b.sql") < f("9", "9_a.sql"));
+        assert!(f("20240101000000", "20240101000000_a.sql") < f("20240102000000", "20240102000000_b.sql"));
     }
 
     #[test]

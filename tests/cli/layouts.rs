@@ -169,3 +169,20 @@ fn underscore_up_and_down_files_pair_only_when_both_exist() {
     ]);
     Dbgate::at(repo.path()).args(["check"]).run().code(0);
 }
+
+#[test]
+fn dbmate_migrations_run_in_dbmate_s_order() {
+    // dbmate sorts by whole file name: 10_b.sql runs before 9_a.sql, and here needs to.
+    let repo = support::TempRepo::new();
+    repo.write(
+        "db/migrations/10_b.sql",
+        "-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE b;\n",
+    );
+    repo.write(
+        "db/migrations/9_a.sql",
+        "-- migrate:up\nCREATE TABLE a (b_id int REFERENCES b (id));\n-- migrate:down\nDROP TABLE a;\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    out.in_order(&["1. 10 b", "2. 9 a"]);
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+}
