@@ -59,6 +59,16 @@ impl Layout {
             Layout::Flyway => "flyway",
         }
     }
+
+    /// How the layout's tool orders its migrations, as `dbgate list` says it.
+    pub fn order(self) -> &'static str {
+        match self {
+            Layout::UpDown | Layout::Plain => "versions as numbers (2 < 10, 001 = 1)",
+            Layout::Flyway => "versions as numbers, part by part (1.2 < 1.10), repeatable R__ after all",
+            Layout::Diesel => "diesel's: folder names up to the first _, dashes removed, as text",
+            Layout::Dbmate => "dbmate's: whole file names, as text (10_b.sql before 9_a.sql)",
+        }
+    }
 }
 
 /// A migration version, compared as its tool compares it: numerically, part by part

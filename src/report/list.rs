@@ -10,6 +10,16 @@ pub fn render(discovery: &Discovery) -> String {
     if let Some(dir) = &discovery.rollbacks_dir {
         out.push_str(&format!("rollbacks:  {}\n", dir.display()));
     }
+    let mut orders: Vec<&str> = Vec::new();
+    for migration in &discovery.migrations {
+        let order = migration.layout.order();
+        if !orders.contains(&order) {
+            orders.push(order);
+        }
+    }
+    if !orders.is_empty() {
+        out.push_str(&format!("order:      {}\n", orders.join("; ")));
+    }
     for warning in &discovery.warnings {
         out.push_str(&format!("warning: {warning}\n"));
     }
