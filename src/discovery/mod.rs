@@ -252,14 +252,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         }
     };
 
-    let mut found = Found {
-        root,
-        ups: BTreeMap::new(),
-        downs: BTreeMap::new(),
-        problems: Vec::new(),
-        warnings: Vec::new(),
-        with_bom: Default::default(),
-    };
+    let mut found = Found::new(root);
     found.scan_migrations(&migrations_dir, rollbacks_dir.as_deref());
     if let Some(dir) = &rollbacks_dir {
         found.scan_rollback_folder(dir);
@@ -335,6 +328,19 @@ struct Found<'a> {
     warnings: Vec<String>,
     /// Files that began with a UTF-8 byte-order mark (stripped from their text).
     with_bom: std::collections::HashSet<PathBuf>,
+}
+
+impl<'a> Found<'a> {
+    fn new(root: &'a Path) -> Found<'a> {
+        Found {
+            root,
+            ups: BTreeMap::new(),
+            downs: BTreeMap::new(),
+            problems: Vec::new(),
+            warnings: Vec::new(),
+            with_bom: Default::default(),
+        }
+    }
 }
 
 /// What a file name says about the file.
@@ -687,14 +693,7 @@ impl DatabaseTests {
 
 /// The setup files (`[migrations] setup`), read; each must exist.
 pub fn read_setup(root: &Path, paths: &[PathBuf]) -> Result<Vec<Script>, DiscoveryError> {
-    let mut found = Found {
-        root,
-        ups: BTreeMap::new(),
-        downs: BTreeMap::new(),
-        problems: Vec::new(),
-        warnings: Vec::new(),
-        with_bom: Default::default(),
-    };
+    let mut found = Found::new(root);
     let mut scripts = Vec::new();
     for path in configured_or_default(root, Some(paths), &[], Path::is_file, "setup file", &mut found.problems) {
         if let Some(source) = found.read(&path) {
@@ -711,14 +710,7 @@ pub fn read_setup(root: &Path, paths: &[PathBuf]) -> Result<Vec<Script>, Discove
 /// Finds the seed files, the SQL and pgTAP test files (`*.sql`) and the RLS matrices
 /// (`*.rls.toml`) in the test folders.
 pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[PathBuf]>) -> Result<DatabaseTests, DiscoveryError> {
-    let mut found = Found {
-        root,
-        ups: BTreeMap::new(),
-        downs: BTreeMap::new(),
-        problems: Vec::new(),
-        warnings: Vec::new(),
-        with_bom: Default::default(),
-    };
+    let mut found = Found::new(root);
     let mut tests = DatabaseTests::default();
     let seed_paths = configured_or_default(root, seeds, &SEED_FILES, Path::is_file, "seed file", &mut found.problems);
     for path in seed_paths {
