@@ -231,6 +231,10 @@ pub fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgre
     let mut failure = Failure::new(db.message().to_string(), Some(script.location(offset)));
     failure.sqlstate = Some(db.code().code().to_string());
     failure.details.push(format!("SQLSTATE {}", db.code().code()));
+    // A statement that cannot run in a transaction, in a file its tool runs in one.
+    if let (Some(fix), StatementKind::NoTransaction(_)) = (script.directive_only, &statement.kind) {
+        failure.details.push(format!("fix: {fix}"));
+    }
     if let Some(detail) = db.detail() {
         failure.details.push(format!("detail: {detail}"));
     }

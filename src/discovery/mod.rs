@@ -71,6 +71,12 @@ impl Layout {
     }
 }
 
+/// How to let a statement that cannot run in a transaction run, under each tool that decides by
+/// its directive alone (docs/migration-tools.md).
+const DIESEL_FIX: &str = "diesel runs this file in a transaction: put a metadata.toml with `run_in_transaction = false` in its folder";
+const DBMATE_FIX: &str =
+    "dbmate runs this section in a transaction: add `transaction:false` to its `-- migrate:up` or `-- migrate:down` line";
+
 /// A migration version, compared as its tool compares it: numerically, part by part
 /// (`1.2 < 1.10`, `2 < 10`, `001 == 1`); Flyway's repeatable migrations come after all others.
 #[derive(Debug, Clone)]
@@ -438,11 +444,14 @@ impl Found<'_> {
                 up.transaction_directive = Some("run_in_transaction = false");
             }
         }
+        // diesel runs up.sql and down.sql in a transaction unless metadata.toml says otherwise.
+        up.directive_only = Some(DIESEL_FIX);
         let down = if dir.join("down.sql").is_file() {
             self.read(&dir.join("down.sql"))
                 .map(|s| self.script(&dir.join("down.sql"), s))
                 .map(|mut d| {
                     d.transaction_directive = up.transaction_directive;
+                    d.directive_only = Some(DIESEL_FIX);
                     d
                 })
         } else {
@@ -479,6 +488,8 @@ impl Found<'_> {
             let body_end = markers.get(index + 1).map_or(source.len(), |next| next.1);
             let mut script = Script::new(shown.clone(), source.clone(), body_start..body_end);
             script.transaction_directive = no_transaction.then_some("transaction:false");
+            // dbmate runs each section in a transaction unless its marker says transaction:false.
+            script.directive_only = Some(DBMATE_FIX);
             *(if is_up { &mut up } else { &mut down }) = Some(script);
         }
         let Some(up) = up else {

@@ -29,6 +29,10 @@ pub struct Script {
     /// Set when a directive in the file turns the transaction off (`-- no-transaction`,
     /// dbmate's `transaction:false`).
     pub transaction_directive: Option<&'static str>,
+    /// Set when the file's tool decides the transaction by its directive alone (diesel,
+    /// dbmate): without the directive the file runs in a transaction, as in production, and a
+    /// statement that cannot fails there. The words say how to turn the transaction off.
+    pub directive_only: Option<&'static str>,
     /// The statements, read once (a script runs up to three times: up, up again, and in the
     /// reverse chain).
     statements: Arc<OnceLock<Result<Vec<Statement>, SyntaxError>>>,
@@ -77,6 +81,7 @@ impl Script {
             source,
             body,
             transaction_directive: None,
+            directive_only: None,
             statements: Arc::default(),
         }
     }
@@ -136,6 +141,9 @@ impl Script {
     pub fn run_mode(&self, statements: &[Statement]) -> RunMode {
         if let Some(directive) = self.transaction_directive {
             return RunMode::NoTransaction(format!("`{directive}`"));
+        }
+        if self.directive_only.is_some() {
+            return RunMode::Transaction;
         }
         for statement in statements {
             if let StatementKind::NoTransaction(what) = statement.kind {

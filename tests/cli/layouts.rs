@@ -186,3 +186,44 @@ fn dbmate_migrations_run_in_dbmate_s_order() {
     out.in_order(&["1. 10 b", "2. 9 a"]);
     Dbgate::at(repo.path()).args(["check"]).run().code(0);
 }
+
+#[test]
+fn diesel_and_dbmate_decide_the_transaction_by_their_directive_alone() {
+    // diesel runs down.sql in a transaction unless metadata.toml says otherwise: a DROP INDEX
+    // CONCURRENTLY there fails in production, so it fails here, at the statement, with the fix.
+    let repo = support::TempRepo::new();
+    let dir = "migrations/2024-01-15-093000_index_teams";
+    repo.write(
+        "migrations/2024-01-01-000000_create_teams/up.sql",
+        "CREATE TABLE teams (id int, name text);\n",
+    );
+    repo.write("migrations/2024-01-01-000000_create_teams/down.sql", "DROP TABLE teams;\n");
+    repo.write(&format!("{dir}/up.sql"), "CREATE INDEX teams_name ON teams (name);\n");
+    repo.write(&format!("{dir}/down.sql"), "DROP INDEX CONCURRENTLY teams_name;\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has(&format!(
+        "{dir}/down.sql:1:1: DROP INDEX CONCURRENTLY cannot run inside a transaction block"
+    ));
+    out.stdout_has("fix: diesel runs this file in a transaction: put a metadata.toml with `run_in_transaction = false` in its folder");
+    // The near miss: with the directive, it runs outside a transaction and passes.
+    repo.write(&format!("{dir}/metadata.toml"), "run_in_transaction = false\n");
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+
+    // dbmate: a section without transaction:false runs in a transaction.
+    let repo = support::TempRepo::new();
+    repo.write(
+        "db/migrations/1_t.sql",
+        "-- migrate:up\nCREATE TABLE t (x int);\n-- migrate:down\nDROP TABLE t;\n",
+    );
+    repo.write(
+        "db/migrations/2_i.sql",
+        "-- migrate:up\nCREATE INDEX CONCURRENTLY t_x ON t (x);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY t_x;\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("db/migrations/2_i.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
+    out.stdout_has(
+        "fix: dbmate runs this section in a transaction: add `transaction:false` to its `-- migrate:up` or `-- migrate:down` line",
+    );
+}
