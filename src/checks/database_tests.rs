@@ -241,14 +241,7 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
         return vec![case];
     }
     let mut cases = Vec::new();
-    let location = |offset: usize| {
-        let at = file.position(offset);
-        Some(Location {
-            file: file.path.clone(),
-            line: at.line,
-            column: at.column,
-        })
-    };
+    let location = |offset: usize| Some(file.location(offset));
     if let Some((0, Some(reason))) = &tap.plan {
         let mut case = TestCaseResult::new(Suite::Pgtap, file_name(&file.path), file.path.clone());
         case.skip(format!("skipped: {reason}"));
