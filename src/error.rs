@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::checks::session::SessionError;
 use crate::checks::CatalogError;
 use crate::config::ConfigError;
 use crate::discovery::DiscoveryError;
@@ -69,6 +70,17 @@ pub enum Error {
     Internal(String),
     #[error("interrupted by {0}; everything dbgate started has been cleaned up")]
     Interrupted(&'static str),
+}
+
+impl From<SessionError> for Error {
+    fn from(error: SessionError) -> Error {
+        match error {
+            SessionError::Connect(source) => Error::Connect(source),
+            SessionError::Preset(error) => Error::Preset(error),
+            SessionError::Setup(failure) => Error::Setup(failure),
+            SessionError::Setting { setting, source } => Error::SessionSetting { setting, source },
+        }
+    }
 }
 
 impl Error {

@@ -7,14 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::catalog::{Catalog, Tracker};
 use crate::checks::expectations::Expectations;
+use crate::checks::session::{Baseline, Session};
 use crate::checks::{self, Options, Plan};
 use crate::config::{CheckSettings, DockerSettings, FailOn, Preset, ProviderChoice};
 use crate::discovery::DatabaseTests;
 use crate::discovery::{discover, discover_tests, read_setup, Discovery};
 use crate::error::Error;
-use crate::execute::connect;
 use crate::github;
 use crate::provider::auto::AutoProvider;
 use crate::provider::docker::DockerProvider;
@@ -133,53 +132,23 @@ async fn run_checks(
     work: Arc<Work>,
     started: Instant,
 ) -> Result<Report, Error> {
-    let client = connect(&database.config).await.map_err(Error::Connect)?;
-    let version_row = client
-        .query_one(
-            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
-            &[],
-        )
-        .await
-        .map_err(Error::Connect)?;
-    let server_version: String = version_row.get(0);
-    let catalog = Catalog::prepare(&client, version_row.get::<_, i32>(1) as u32)
-        .await
-        .map_err(Error::Connect)?;
-    if work.supabase_preset {
-        crate::preset::apply_supabase(&client).await.map_err(Error::Preset)?;
-    } // The setup files, as the platform or the runner would have the database before the first
-      // migration: part of the baseline, not checked.
-    for script in &work.setup {
-        if let Err(error) = crate::execute::run_script(&client, script, work.options.migration_timeout).await {
-            return Err(Error::Setup(Box::new(error.failure().clone())));
-        }
-    }
-
+    let baseline = Baseline {
+        supabase_preset: work.supabase_preset,
+        setup: &work.setup,
+        full_snapshots: work.full_snapshots,
+        options: &work.options,
+        replacements: database.replacements.clone(),
+        role_words: database.role_words.clone(),
+    };
+    let session = Session::open(database.config.clone(), &baseline).await?;
+    let server_version = session.server_version.clone();
     let plan = Plan {
         migrations: &work.discovery.migrations,
         tests: &work.tests,
         expectations: work.expectations.as_ref(),
         update_expectations: work.update_expectations.as_deref(),
     };
-    // After the preset: what it creates is the baseline, not the migrations' work.
-    let tracker = if work.full_snapshots {
-        Tracker::full_snapshots()
-    } else {
-        Tracker::install(&client).await
-    };
-    // The session's limits, as production would set them for its migrations.
-    for (setting, value) in [
-        ("statement_timeout", &work.options.statement_timeout),
-        ("lock_timeout", &work.options.lock_timeout),
-    ] {
-        if let Some(value) = value {
-            client
-                .batch_execute(&format!("SET {setting} = '{}'", value.replace('\'', "''")))
-                .await
-                .map_err(|source| Error::SessionSetting { setting, source })?;
-        }
-    }
-    let outcome = checks::run(&client, &catalog, &tracker, &plan, &work.options).await?;
+    let outcome = checks::run(session, &baseline, &plan).await?;
     let environment = Environment {
         provider: provider.to_string(),
         image,

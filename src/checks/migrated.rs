@@ -16,7 +16,7 @@ impl Chain<'_> {
     ) -> Result<(), CatalogError> {
         let mut touched = std::collections::BTreeSet::new();
         if !plan.tests.is_empty() {
-            let run = database_tests::run(self.client, plan.tests, self.options.migration_timeout).await?;
+            let run = database_tests::run(self.client(), plan.tests, self.options.migration_timeout).await?;
             outcome.tests = run.cases;
             touched = run.touched;
         }
@@ -65,8 +65,8 @@ fn same_table(named: &str, snapshot_name: &str) -> bool {
     named == full || (!named.contains('.') && full == format!("public.{named}"))
 }
 
-/// Every test case the plan would have run, skipped.
-pub(super) fn skipped_tests(plan: &Plan<'_>, reason: &str) -> Vec<TestCaseResult> {
+/// Every test case the plan would have run, not checked.
+pub(super) fn not_checked_tests(plan: &Plan<'_>, reason: &str) -> Vec<TestCaseResult> {
     let mut cases = Vec::new();
     for (suite, script) in plan
         .tests
@@ -85,17 +85,17 @@ pub(super) fn skipped_tests(plan: &Plan<'_>, reason: &str) -> Vec<TestCaseResult
         }))
     {
         let mut case = TestCaseResult::new(suite, script.path.display().to_string(), script.path.clone());
-        case.skip(reason);
+        case.not_checked(reason);
         cases.push(case);
     }
     for matrix in &plan.tests.matrices {
         let mut case = TestCaseResult::new(Suite::Rls, matrix.path.display().to_string(), matrix.path.clone());
-        case.skip(reason);
+        case.not_checked(reason);
         cases.push(case);
     }
     if let Some(expectations) = plan.expectations {
         let mut case = TestCaseResult::new(Suite::Expectations, "expectations", expectations.path.clone());
-        case.skip(reason);
+        case.not_checked(reason);
         cases.push(case);
     }
     cases

@@ -3,7 +3,9 @@
 //! For each migration with a rollback: snapshot S0, run up (S1), run down (S2 must equal S0), run
 //! up again (S3 must equal S1), and go on from there. After the last migration the rollbacks run
 //! in reverse order, each of which must restore the schema from before its migration; the last
-//! one restores the schema the chain began from.
+//! one restores the schema the chain began from. A failure that leaves the schema between two
+//! states does not end the checking: the state the next check needs is rebuilt (recovery.rs).
+//! Only an up that fails in the forward chain ends it, for the later migrations need it.
 
 mod budget;
 mod chain;
@@ -13,9 +15,11 @@ pub mod expectations;
 mod migrated;
 pub mod outcome;
 mod reapply;
+mod recovery;
 mod replay;
 pub mod rls;
 mod rollback;
+pub mod session;
 mod stop;
 pub mod tap;
 
@@ -23,11 +27,13 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 
-use crate::catalog::{Catalog, Fingerprint, Scope, Snapshot, Tracker, Undo};
+use crate::catalog::{Fingerprint, Scope, Snapshot, Undo};
 use crate::discovery::Migration;
 use crate::script::Script;
 use expectations::Expectations;
 pub use outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, Suite, TestCaseResult};
+use recovery::Position;
+use session::{Baseline, Session};
 use stop::Stop;
 
 /// How the checks run the migrations, from `[migrations]` of dbgate.toml and the command line.
@@ -111,12 +117,18 @@ pub enum CatalogError {
 }
 
 struct Chain<'a> {
-    client: &'a Client,
-    catalog: &'a Catalog,
-    tracker: &'a Tracker,
+    /// The database the checks work in now: a rebuild replaces it.
+    session: Session,
+    baseline: &'a Baseline<'a>,
     options: &'a Options,
+    migrations: &'a [Migration],
+    /// The roles before the first migration: a rebuild drops the others.
+    roles_before: std::collections::BTreeSet<String>,
     /// Where the incremental catalog read failed and the whole catalog was read instead.
     fallbacks: std::sync::Mutex<Vec<String>>,
+    /// The rebuilds made, in words.
+    notes: Vec<String>,
+    warnings: Vec<String>,
 }
 
 /// What a check tells the driver to do next.
@@ -125,6 +137,9 @@ enum Flow {
     Next,
     /// This migration is done; the chain goes on with the next.
     Done,
+    /// This migration is done, but left the schema other than its first run did: the state
+    /// after it is rebuilt before the chain goes on.
+    Astray,
     /// The chain cannot go on.
     Stop(Stop),
 }
@@ -152,40 +167,58 @@ impl Migrating<'_, '_> {
     }
 }
 
-pub async fn run(
-    client: &Client,
-    catalog: &Catalog,
-    tracker: &Tracker,
-    plan: &Plan<'_>,
-    options: &Options,
-) -> Result<Outcome, CatalogError> {
+/// Runs every check in the database `session` works in (which a rebuild may replace: the
+/// provider drops what `baseline.replacements` names).
+pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> Result<Outcome, CatalogError> {
     let migrations = plan.migrations;
-    let chain = Chain {
-        client,
-        catalog,
-        tracker,
-        options,
+    let mut chain = Chain {
+        roles_before: session.roles_before.clone(),
+        session,
+        baseline,
+        options: baseline.options,
+        migrations,
         fallbacks: Default::default(),
+        notes: Vec::new(),
+        warnings: Vec::new(),
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
     let start = current.clone();
     let first_statement_at = Some(Instant::now());
+    // The schema after the first n migrations' first runs, as fingerprints: what a rebuild
+    // should give.
+    let mut after: Vec<Fingerprint> = vec![start.fingerprint()];
     // For each migration: the schema before it, as a fingerprint, and the way back to it from
     // the schema after it. The reverse chain compares with the one and words a difference
     // with the other.
     let mut before: Vec<(Fingerprint, Undo)> = Vec::with_capacity(migrations.len());
+    let mut position = Position::After(0);
     let mut stopped: Option<Stop> = None;
     let mut slow: Vec<String> = Vec::new();
 
-    for (migration, result) in migrations.iter().zip(results.iter_mut()) {
+    for (index, (migration, result)) in migrations.iter().zip(results.iter_mut()).enumerate() {
         if let Some(stop) = &stopped {
-            skip(
+            not_checked(
                 result,
                 &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
                 &stop.to_string(),
             );
             continue;
+        }
+        if position != Position::After(index) {
+            match chain.rebuild(index, after.get(index).copied()).await {
+                Ok(snapshot) => current = snapshot,
+                Err(why) => {
+                    let stop = Stop::RebuildFailed(why);
+                    not_checked(
+                        result,
+                        &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
+                        &stop.to_string(),
+                    );
+                    stopped = Some(stop);
+                    continue;
+                }
+            }
         }
         let s0 = current.fingerprint();
         let mut m = Migrating {
@@ -204,10 +237,29 @@ pub async fn run(
         if let (Flow::Next, Some(down)) = (&flow, &migration.down) {
             flow = reapply::check(&mut m, down).await?;
         }
-        if let Flow::Stop(stop) = flow {
-            stopped = Some(stop);
+        let (s1, mut steps) = (m.s1, m.steps);
+        position = match flow {
+            Flow::Stop(stop) => {
+                // A failed up that ran in a transaction left the schema from before it.
+                let unchanged = matches!(stop, Stop::Failed(_)) && current.fingerprint() == s0;
+                stopped = Some(stop);
+                if unchanged {
+                    Position::After(index)
+                } else {
+                    Position::Astray
+                }
+            }
+            Flow::Astray => {
+                // The way back from the rebuilt schema is the first run's alone.
+                steps.truncate(1);
+                Position::Astray
+            }
+            Flow::Next | Flow::Done => Position::After(index + 1),
+        };
+        if stopped.is_none() {
+            after.push(s1);
+            before.push((s0, Undo::combined(steps)));
         }
-        before.push((s0, Undo::combined(m.steps)));
     }
 
     // The repo's tests and expectations, on the fully migrated schema, before the reverse chain
@@ -219,24 +271,58 @@ pub async fn run(
         expectation_updates: Vec::new(),
         first_statement_at,
         warnings: std::mem::take(&mut slow),
+        notes: Vec::new(),
     };
+    let migrated = migrations.len();
+    if stopped.is_none() && position != Position::After(migrated) {
+        match chain.rebuild(migrated, after.get(migrated).copied()).await {
+            Ok(snapshot) => {
+                current = snapshot;
+                position = Position::After(migrated);
+            }
+            Err(why) => stopped = Some(Stop::RebuildFailed(why)),
+        }
+    }
     match &stopped {
         None => chain.test(plan, &start, &current, &mut outcome).await?,
-        Some(why) => outcome.tests = migrated::skipped_tests(plan, &format!("not run: {why}")),
+        Some(why) => outcome.tests = migrated::not_checked_tests(plan, &format!("not checked: {why}")),
     }
-    chain.reverse(migrations, &mut results, &before, stopped.as_ref(), current).await?;
+    // The reverse chain runs over the migrations whose ups all ran.
+    let reverse = chain::Reverse {
+        ran: before.len(),
+        stopped: stopped.as_ref(),
+        before: &before,
+        after: &after,
+        position,
+    };
+    chain.reverse(&mut results, reverse, current).await?;
     outcome.migrations = results;
     outcome
         .warnings
         .extend(chain.fallbacks.into_inner().unwrap_or_else(|e| e.into_inner()));
+    outcome.warnings.extend(chain.warnings);
+    outcome.notes = chain.notes;
     Ok(outcome)
 }
 
 impl Chain<'_> {
     /// The whole catalog, with nothing left over in the tracker.
     async fn full_snapshot(&self) -> Result<Snapshot, CatalogError> {
-        self.tracker.scope(self.client, &Snapshot::default(), None).await?;
-        Ok(self.catalog.snapshot(self.client).await?)
+        let Session {
+            client, catalog, tracker, ..
+        } = &self.session;
+        tracker.scope(client, &Snapshot::default(), None).await?;
+        Ok(catalog.snapshot(client).await?)
+    }
+
+    fn client(&self) -> &Client {
+        &self.session.client
+    }
+
+    /// Whether the incremental catalog read failed once: then the whole catalog is read after
+    /// every script, in a rebuilt database too.
+    fn gave_up_incremental(&self) -> bool {
+        !self.fallbacks.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
     }
 
     /// Brings `snapshot` up to date after `script`; returns the way back. The incremental read
@@ -245,14 +331,14 @@ impl Chain<'_> {
     /// goes on. Only a server that is gone or refuses the full read ends the run.
     async fn after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
         match self.incremental_after(snapshot, script).await {
-            Err(CatalogError::Database(error)) if !self.client.is_closed() => {
-                self.tracker.give_up();
+            Err(CatalogError::Database(error)) if !self.client().is_closed() => {
+                self.session.tracker.give_up();
                 self.fallbacks.lock().unwrap_or_else(|e| e.into_inner()).push(format!(
                     "reading what {} changed failed ({}); dbgate read the whole catalog instead, and does from then on (slower, same verdicts)",
                     script.path.display(),
                     crate::execute::describe(&error)
                 ));
-                Ok(self.catalog.update(self.client, snapshot, &Scope::full()).await?)
+                Ok(self.session.catalog.update(self.client(), snapshot, &Scope::full()).await?)
             }
             done => done,
         }
@@ -261,11 +347,14 @@ impl Chain<'_> {
     /// Brings `snapshot` up to date after `script`, from what the script touched; returns the
     /// way back. A role renamed renames it everywhere: then read everything.
     async fn incremental_after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
-        let scope = self.tracker.scope(self.client, snapshot, Some(script)).await?;
+        let Session {
+            client, catalog, tracker, ..
+        } = &self.session;
+        let scope = tracker.scope(client, snapshot, Some(script)).await?;
         let roles = snapshot.role_names();
-        let undo = self.catalog.update(self.client, snapshot, &scope).await?;
+        let undo = catalog.update(client, snapshot, &scope).await?;
         if !scope.full && roles.renamed_in(snapshot) {
-            let everything = self.catalog.update(self.client, snapshot, &Scope::full()).await?;
+            let everything = catalog.update(client, snapshot, &Scope::full()).await?;
             return Ok(Undo::combined(vec![undo, everything]));
         }
         Ok(undo)
@@ -288,6 +377,13 @@ fn new_result(migration: &Migration) -> MigrationResult {
 fn skip(result: &mut MigrationResult, kinds: &[CheckKind], reason: &str) {
     for kind in kinds {
         result.checks.push(CheckResult::skipped(*kind, reason));
+    }
+}
+
+/// Checks that a failure kept from running: counted and said, never shown as passed.
+fn not_checked(result: &mut MigrationResult, kinds: &[CheckKind], reason: &str) {
+    for kind in kinds {
+        result.checks.push(CheckResult::not_checked(*kind, reason));
     }
 }
 

@@ -18,8 +18,10 @@ pub struct Outcome {
     pub expectation_updates: Vec<String>,
     /// When the first migration's first statement was sent.
     pub first_statement_at: Option<Instant>,
-    /// Migrations over the warning budget.
+    /// Migrations over the warning budget, rebuilds that differed.
     pub warnings: Vec<String>,
+    /// What the checks did to go on after a failure (the rebuilds), in words.
+    pub notes: Vec<String>,
 }
 
 /// The kinds of test case outside the migration checks, as the reports name them.
@@ -90,6 +92,12 @@ impl TestCaseResult {
         self.status = Status::Skipped;
         self.skip_reason = Some(reason.into());
     }
+
+    /// Kept from running by a failure elsewhere.
+    pub fn not_checked(&mut self, reason: impl Into<String>) {
+        self.status = Status::NotChecked;
+        self.skip_reason = Some(reason.into());
+    }
 }
 
 /// A table with row level security, and what the tests do to it.
@@ -125,6 +133,8 @@ impl MigrationResult {
     pub fn status(&self) -> Status {
         if self.checks.iter().any(|c| c.status == Status::Failed) {
             Status::Failed
+        } else if self.checks.iter().any(|c| c.status == Status::NotChecked) {
+            Status::NotChecked
         } else if self.checks.iter().any(|c| c.status == Status::Passed) {
             Status::Passed
         } else {
@@ -174,7 +184,11 @@ impl CheckKind {
 pub enum Status {
     Passed,
     Failed,
+    /// Not run by design: no rollback, a rollback declared irreversible or without statements.
     Skipped,
+    /// Not run because a failure kept it from running (an up that failed before it, the
+    /// connection lost): counted and said, never shown as passed.
+    NotChecked,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,7 +196,7 @@ pub struct CheckResult {
     pub kind: CheckKind,
     pub status: Status,
     pub duration_ms: u64,
-    /// Why the check did not run, when skipped.
+    /// Why the check did not run, when skipped or not checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
     /// A sentence that heads the failures ("rollback X does not restore the schema from before Y").
@@ -211,6 +225,13 @@ impl CheckResult {
             skip_reason: Some(reason.into()),
             headline: None,
             failures: Vec::new(),
+        }
+    }
+
+    pub fn not_checked(kind: CheckKind, reason: impl Into<String>) -> CheckResult {
+        CheckResult {
+            status: Status::NotChecked,
+            ..CheckResult::skipped(kind, reason)
         }
     }
 

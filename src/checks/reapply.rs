@@ -12,7 +12,7 @@ use crate::script::Script;
 pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Flow, CatalogError> {
     let (chain, migration) = (m.chain, m.migration);
     let started = Instant::now();
-    if let Err(error) = run_script(chain.client, &migration.up, chain.options.migration_timeout).await {
+    if let Err(error) = run_script(chain.client(), &migration.up, chain.options.migration_timeout).await {
         let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));
         m.result.checks.push(CheckResult::failed(
             CheckKind::Reapply,
@@ -20,11 +20,15 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Fl
             Some(headline),
             vec![error.failure().clone()],
         ));
-        let file = migration.up.path.clone();
-        return Ok(Flow::Stop(match error {
-            ScriptError::ConnectionLost(_) => Stop::ConnectionLost { file, again: true },
-            ScriptError::Failed { .. } => Stop::CannotRunAgain(file),
-        }));
+        // The schema is after the rollback, or part of the way back up: rebuilt before the
+        // chain goes on.
+        return Ok(match error {
+            ScriptError::ConnectionLost(_) => Flow::Stop(Stop::ConnectionLost {
+                file: migration.up.path.clone(),
+                again: true,
+            }),
+            ScriptError::Failed { .. } => Flow::Astray,
+        });
     }
     m.after(&migration.up).await?;
     let comparison = Comparison {
@@ -43,6 +47,9 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Fl
         script: &migration.up,
     };
     let back_to_s1 = || m.current.earlier(&[&m.steps[2], &m.steps[1]]);
-    m.result.checks.push(comparison.check(m.current, m.s1, back_to_s1));
-    Ok(Flow::Done)
+    let check = comparison.check(m.current, m.s1, back_to_s1);
+    let astray = check.status == super::Status::Failed;
+    m.result.checks.push(check);
+    // A second run that gave another schema leaves the chain off the first run's path.
+    Ok(if astray { Flow::Astray } else { Flow::Done })
 }

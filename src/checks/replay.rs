@@ -2,13 +2,13 @@
 
 use std::time::Instant;
 
-use super::{budget, file_name, millis, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop};
+use super::{budget, file_name, millis, not_checked, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop};
 use crate::execute::{run_script, Ran, ScriptError};
 
 pub(super) async fn check(m: &mut Migrating<'_, '_>, slow: &mut Vec<String>) -> Result<Flow, CatalogError> {
     let (chain, migration) = (m.chain, m.migration);
     let started = Instant::now();
-    match run_script(chain.client, &migration.up, chain.options.migration_timeout).await {
+    match run_script(chain.client(), &migration.up, chain.options.migration_timeout).await {
         Ok(Ran { run_mode, duration }) => {
             m.result.run_mode = Some(run_mode);
             m.result.duration_ms = millis(duration);
@@ -24,7 +24,7 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, slow: &mut Vec<String>) -> 
                 None,
                 vec![error.failure().clone()],
             ));
-            skip(
+            not_checked(
                 m.result,
                 &[CheckKind::Rollback, CheckKind::Reapply],
                 &format!("{} failed", file_name(&migration.up)),
@@ -32,7 +32,12 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, slow: &mut Vec<String>) -> 
             let file = migration.up.path.clone();
             return Ok(Flow::Stop(match error {
                 ScriptError::ConnectionLost(_) => Stop::ConnectionLost { file, again: false },
-                ScriptError::Failed { .. } => Stop::Failed(file),
+                ScriptError::Failed { .. } => {
+                    // What it left, for the reverse chain to start from: the schema before it
+                    // when it ran in a transaction, or part of its work when it did not.
+                    m.after(&migration.up).await?;
+                    Stop::Failed(file)
+                }
             }));
         }
     }

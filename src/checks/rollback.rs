@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::compare::Comparison;
-use super::{millis, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop, Unrunnable};
+use super::{millis, not_checked, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop, Unrunnable};
 use crate::discovery::Migration;
 use crate::execute::{run_script, ScriptError};
 use crate::failure::Failure;
@@ -39,7 +39,7 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>)
         }
     }
     let started = Instant::now();
-    if let Err(error) = run_script(chain.client, down, chain.options.migration_timeout).await {
+    if let Err(error) = run_script(chain.client(), down, chain.options.migration_timeout).await {
         let headline = Some(format!("{} failed", down.path.display()));
         m.result.checks.push(CheckResult::failed(
             CheckKind::Rollback,
@@ -47,17 +47,18 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>)
             headline,
             vec![error.failure().clone()],
         ));
-        skip(m.result, &[CheckKind::Reapply], "the rollback failed");
+        not_checked(m.result, &[CheckKind::Reapply], "the rollback failed");
         if matches!(error, ScriptError::ConnectionLost(_)) {
             return Ok(Flow::Stop(Stop::ConnectionLost {
                 file: down.path.clone(),
                 again: false,
             }));
         }
-        // A rollback that failed in its transaction left the schema as the migration made it.
+        // A rollback that failed in its transaction left the schema as the migration made it;
+        // one that failed part way left it in between, to be rebuilt.
         m.after(down).await?;
         if m.current.fingerprint() != m.s1 {
-            return Ok(Flow::Stop(Stop::PartWay(down.path.clone())));
+            return Ok(Flow::Astray);
         }
         return Ok(Flow::Done);
     }

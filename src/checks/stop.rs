@@ -1,5 +1,5 @@
-//! Why the forward chain stopped, worded in one place: every later migration is skipped with it,
-//! and the reverse chain and the tests say it again.
+//! Why the forward chain stopped, worded in one place: every later migration is not checked
+//! with it, and the reverse chain and the tests say it again.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,10 +10,15 @@ pub enum Stop {
     Failed(PathBuf),
     /// The server closed the connection while a script ran (`again`: the migration's second run).
     ConnectionLost { file: PathBuf, again: bool },
-    /// A rollback failed outside a transaction, leaving the schema between the two.
-    PartWay(PathBuf),
-    /// A migration could not be run again after its rollback.
-    CannotRunAgain(PathBuf),
+    /// The state the next check needs could not be rebuilt (the reason, in words).
+    RebuildFailed(String),
+}
+
+impl Stop {
+    /// Whether nothing more can run on the server.
+    pub fn connection_lost(&self) -> bool {
+        matches!(self, Stop::ConnectionLost { .. })
+    }
 }
 
 impl fmt::Display for Stop {
@@ -26,12 +31,7 @@ impl fmt::Display for Stop {
                 file.display(),
                 if *again { " again" } else { "" }
             ),
-            Stop::PartWay(file) => write!(f, "{} failed part way, leaving the schema in between", file.display()),
-            Stop::CannotRunAgain(file) => write!(
-                f,
-                "{} could not be run again after its rollback, so the chain cannot go on",
-                file.display()
-            ),
+            Stop::RebuildFailed(why) => f.write_str(why),
         }
     }
 }

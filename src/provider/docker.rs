@@ -210,6 +210,8 @@ impl Provider for DockerProvider {
         Ok(Database {
             config,
             description: format!("container {} from {}", short_id(container.id()), self.image),
+            replacements: Default::default(),
+            role_words: None,
         })
     }
 

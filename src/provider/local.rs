@@ -156,6 +156,8 @@ impl Provider for LocalProvider {
         Ok(Database {
             config,
             description: format!("temporary cluster from {}", bin.display()),
+            replacements: Default::default(),
+            role_words: None,
         })
     }
 

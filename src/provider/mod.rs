@@ -3,6 +3,7 @@
 
 pub mod auto;
 pub mod docker;
+pub mod fresh;
 pub mod local;
 pub mod url;
 
@@ -14,6 +15,11 @@ pub struct Database {
     pub config: tokio_postgres::Config,
     /// Where it lives, in words: "temporary cluster from /usr/lib/postgresql/15/bin".
     pub description: String,
+    /// The databases the checks made in its place; the provider drops them with it.
+    pub replacements: fresh::Replacements,
+    /// On a shared server (the url provider), the only roles a replacement may drop: those the
+    /// migrations name (lowercased). `None`: the cluster is the run's own.
+    pub role_words: Option<std::sync::Arc<std::collections::BTreeSet<String>>>,
 }
 
 #[derive(Debug, thiserror::Error)]

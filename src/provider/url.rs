@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use tokio_postgres::Client;
 
+use super::fresh::role_names;
 use super::{Database, Provider, ProviderError};
 use crate::execute::{connect, describe};
 
@@ -14,7 +15,7 @@ pub struct UrlProvider {
     url: String,
     /// Lowercased words of every migration and rollback: a role is only dropped at the end if
     /// the migrations name it, so that a role someone else creates meanwhile is never touched.
-    migration_words: BTreeSet<String>,
+    migration_words: std::sync::Arc<BTreeSet<String>>,
     state: Option<State>,
 }
 
@@ -23,6 +24,8 @@ struct State {
     database: String,
     roles_before: BTreeSet<String>,
     server_version_num: u32,
+    /// The databases the checks made in place of `database`.
+    replacements: super::fresh::Replacements,
 }
 
 impl UrlProvider {
@@ -49,7 +52,8 @@ impl UrlProvider {
                     .map(str::to_lowercase)
                     .collect::<Vec<_>>()
             })
-            .collect();
+            .collect::<BTreeSet<String>>()
+            .into();
         UrlProvider {
             url,
             migration_words,
@@ -116,39 +120,27 @@ impl Provider for UrlProvider {
                 source,
             })?;
         config.dbname(&database);
+        let replacements = super::fresh::Replacements::default();
         self.state = Some(State {
             admin,
             database: database.clone(),
             roles_before,
             server_version_num,
+            replacements: replacements.clone(),
         });
         Ok(Database {
             config,
             description: format!("database {database} on {shown}, dropped at the end"),
+            replacements,
+            role_words: Some(self.migration_words.clone()),
         })
     }
 
     async fn teardown(&mut self) -> Vec<String> {
         let Some(state) = self.state.take() else { return Vec::new() };
         let mut warnings = Vec::new();
-        let name = &state.database;
-        let drop = if state.server_version_num >= 130000 {
-            state
-                .admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-        } else {
-            let _ = state
-                .admin
-                .execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                    &[name],
-                )
-                .await;
-            state.admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await
-        };
-        if let Err(e) = drop {
-            warnings.push(format!("could not drop the database {name}: {}; drop it by hand", describe(&e)));
+        for name in std::iter::once(state.database.clone()).chain(state.replacements.names()) {
+            drop_database(&state, &name, &mut warnings).await;
         }
         match role_names(&state.admin).await {
             Ok(now) => {
@@ -174,11 +166,24 @@ impl Provider for UrlProvider {
     }
 }
 
-async fn role_names(client: &Client) -> Result<BTreeSet<String>, tokio_postgres::Error> {
-    Ok(client
-        .query("SELECT rolname::text FROM pg_roles", &[])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
+async fn drop_database(state: &State, name: &str, warnings: &mut Vec<String>) {
+    let quoted = crate::script::quote_ident(name);
+    let dropped = if state.server_version_num >= 130000 {
+        state
+            .admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            .await
+    } else {
+        let _ = state
+            .admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&name],
+            )
+            .await;
+        state.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {quoted}")).await
+    };
+    if let Err(e) = dropped {
+        warnings.push(format!("could not drop the database {name}: {}; drop it by hand", describe(&e)));
+    }
 }

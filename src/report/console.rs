@@ -65,27 +65,25 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     let summary = &report.summary;
     let _ = writeln!(out);
+    let not_checked = match summary.checks_not_checked {
+        0 => String::new(),
+        n => format!(", {n} not checked"),
+    };
     let counts = format!(
-        "{} checks passed, {} failed, {} skipped, in {:.1} s",
+        "{} checks passed, {} failed, {} skipped{not_checked}, in {:.1} s",
         summary.checks_passed,
         summary.checks_failed,
         summary.checks_skipped,
         report.duration_ms as f64 / 1000.0
     );
-    let _ = match report.verdict {
-        Verdict::Passed => writeln!(out, "{} {counts}", style.green("PASSED")),
-        Verdict::Failed => {
-            let migrations = report.migrations.iter().filter(|m| m.status() == Status::Failed).count();
-            let tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
-            let mut what = Vec::new();
-            if migrations > 0 {
-                what.push(format!("{migrations} of {} migrations failed", report.migrations.len()));
-            }
-            if tests > 0 {
-                what.push(format!("{tests} of {} tests failed", report.tests.len()));
-            }
-            writeln!(out, "{} {}; {counts}", style.red("FAILED"), what.join(", "))
-        }
+    let headline = report.headline();
+    let verdict = match report.verdict {
+        Verdict::Passed => style.green("PASSED"),
+        Verdict::Failed => style.red("FAILED"),
+    };
+    let _ = match headline.is_empty() {
+        true => writeln!(out, "{verdict} {counts}"),
+        false => writeln!(out, "{verdict} {}; {counts}", headline.join("; ")),
     };
     out
 }
@@ -100,31 +98,18 @@ fn render_migration(out: &mut String, migration: &MigrationResult, width: usize,
         .collect();
     let time = style.dim(&format!("{:>6} ms", migration.duration_ms));
     match migration.status() {
-        Status::Passed => {
-            let mut notes = Vec::new();
-            if let Some(crate::script::RunMode::NoTransaction(why)) = &migration.run_mode {
-                notes.push(format!("no transaction: {why}"));
-            }
-            if migration.rollback.is_none() {
-                notes.push("no rollback".to_string());
-            } else {
-                let skipped: Vec<&str> = migration
-                    .checks
-                    .iter()
-                    .filter(|c| c.status == Status::Skipped)
-                    .map(|c| c.kind.name())
-                    .collect();
-                if !skipped.is_empty() {
-                    notes.push(format!("skipped: {}", skipped.join(", ")));
-                }
-            }
-            let note = if notes.is_empty() {
-                String::new()
-            } else {
-                style.dim(&format!(" ({})", notes.join("; ")))
-            };
-            let _ = writeln!(out, "  {}  {file:<width$} {time}  {}{note}", style.green("PASS"), ran.join(", "));
+        // Some checks ran and passed, others a failure elsewhere kept from running.
+        Status::NotChecked if !ran.is_empty() => render_passed(out, migration, &file, width, time, &ran, style),
+        Status::NotChecked => {
+            let reason = migration.checks.first().and_then(|c| c.skip_reason.clone()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}  {file:<width$}             {}",
+                style.yellow("----"),
+                style.dim(&format!("not checked: {reason}"))
+            );
         }
+        Status::Passed => render_passed(out, migration, &file, width, time, &ran, style),
         Status::Skipped => {
             let reason = migration.checks.first().and_then(|c| c.skip_reason.clone()).unwrap_or_default();
             let _ = writeln!(out, "  {}  {file:<width$}             {}", style.yellow("SKIP"), style.dim(&reason));
@@ -138,6 +123,42 @@ fn render_migration(out: &mut String, migration: &MigrationResult, width: usize,
     }
 }
 
+/// A migration whose checks that ran passed: one line, with what did not run in brackets.
+fn render_passed(out: &mut String, migration: &MigrationResult, file: &str, width: usize, time: String, ran: &[&str], style: Style) {
+    let mut notes = Vec::new();
+    if let Some(crate::script::RunMode::NoTransaction(why)) = &migration.run_mode {
+        notes.push(format!("no transaction: {why}"));
+    }
+    if migration.rollback.is_none() {
+        notes.push("no rollback".to_string());
+    } else {
+        let skipped: Vec<&str> = migration
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Skipped)
+            .map(|c| c.kind.name())
+            .collect();
+        if !skipped.is_empty() {
+            notes.push(format!("skipped: {}", skipped.join(", ")));
+        }
+    }
+    let not_checked: Vec<&str> = migration
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::NotChecked)
+        .map(|c| c.kind.name())
+        .collect();
+    if !not_checked.is_empty() {
+        notes.push(format!("not checked: {}", not_checked.join(", ")));
+    }
+    let note = if notes.is_empty() {
+        String::new()
+    } else {
+        style.dim(&format!(" ({})", notes.join("; ")))
+    };
+    let _ = writeln!(out, "  {}  {file:<width$} {time}  {}{note}", style.green("PASS"), ran.join(", "));
+}
+
 fn render_check(out: &mut String, check: &CheckResult, style: Style) {
     let name = format!("{:<15}", check.kind.name());
     match check.status {
@@ -149,6 +170,13 @@ fn render_check(out: &mut String, check: &CheckResult, style: Style) {
                 out,
                 "        {name}{}",
                 style.dim(&format!("skipped: {}", check.skip_reason.as_deref().unwrap_or("")))
+            );
+        }
+        Status::NotChecked => {
+            let _ = writeln!(
+                out,
+                "        {name}{}",
+                style.yellow(&format!("not checked: {}", check.skip_reason.as_deref().unwrap_or("")))
             );
         }
         Status::Failed => {
@@ -194,8 +222,14 @@ fn render_tests(out: &mut String, report: &Report, style: Style) {
         if skipped > 0 {
             counts.push_str(&format!(", {skipped} skipped"));
         }
+        let not_checked = count(Status::NotChecked);
+        if not_checked > 0 {
+            counts.push_str(&format!(", {not_checked} not checked"));
+        }
         let label = if failed > 0 {
             style.red("FAIL")
+        } else if not_checked > 0 {
+            style.yellow("----")
         } else if passed > 0 {
             style.green("PASS")
         } else {

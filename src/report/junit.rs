@@ -24,6 +24,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             let mut case = match check.status {
                 Status::Passed => TestCase::success(&name, time),
                 Status::Skipped => TestCase::skipped(&name),
+                Status::NotChecked => not_checked(&name, check.skip_reason.as_deref()),
                 Status::Failed => {
                     let first = check.failures.first().map(|f| f.located_message()).unwrap_or_default();
                     let message = match &check.headline {
@@ -50,6 +51,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             let mut testcase = match case.status {
                 Status::Passed => TestCase::success(&case.name, time),
                 Status::Skipped => TestCase::skipped(&case.name),
+                Status::NotChecked => not_checked(&case.name, case.skip_reason.as_deref()),
                 Status::Failed => {
                     let message = case.failures.first().map(|f| f.located_message()).unwrap_or_default();
                     let mut testcase = TestCase::failure(&case.name, time, name.name(), &clean(&message));
@@ -116,4 +118,11 @@ mod tests {
             "bad red and  bell\nnext"
         );
     }
+}
+
+/// A case a failure kept from running: skipped, as JUnit has no other word, and said so.
+fn not_checked(name: &str, reason: Option<&str>) -> TestCase {
+    let mut case = TestCase::skipped(name);
+    case.set_system_out(&clean(&format!("not checked: {}", reason.unwrap_or(""))));
+    case
 }

@@ -47,31 +47,26 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
         out.push('\n');
     }
     let summary = &report.summary;
-    let failed_migrations = report.migrations.iter().filter(|m| m.status() == Status::Failed).count();
-    let failed_tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
-    match report.verdict {
-        Verdict::Passed => {
-            let _ = writeln!(out, "## ✅ dbgate: the migration gate passed\n");
-        }
-        Verdict::Failed => {
-            let mut what = Vec::new();
-            if failed_migrations > 0 {
-                what.push(format!("{failed_migrations} of {} migrations failed", report.migrations.len()));
-            }
-            if failed_tests > 0 {
-                what.push(format!("{failed_tests} of {} tests failed", report.tests.len()));
-            }
-            let _ = writeln!(out, "## ❌ dbgate: the migration gate failed\n\n**{}**\n", what.join(", "));
-        }
+    let headline = report.headline();
+    let _ = match report.verdict {
+        Verdict::Passed => writeln!(out, "## ✅ dbgate: the migration gate passed\n"),
+        Verdict::Failed => writeln!(out, "## ❌ dbgate: the migration gate failed\n"),
+    };
+    if !headline.is_empty() {
+        let _ = writeln!(out, "**{}**\n", text(&headline.join("; ")));
     }
     let env = &report.environment;
     let image = env.image.as_ref().map(|i| format!(", {}", code(i))).unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} checks passed, {} failed, {} skipped · PostgreSQL {} ({} provider{image}) · {:.1} s\n",
+        "{} checks passed, {} failed, {} skipped{} · PostgreSQL {} ({} provider{image}) · {:.1} s\n",
         summary.checks_passed,
         summary.checks_failed,
         summary.checks_skipped,
+        match summary.checks_not_checked {
+            0 => String::new(),
+            n => format!(", {n} not checked"),
+        },
         text(&env.server_version),
         text(&env.provider),
         report.duration_ms as f64 / 1000.0
@@ -143,6 +138,8 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
             let count = |status: Status| report.tests.iter().filter(|t| t.suite == suite && t.status == status).count();
             let status = if count(Status::Failed) > 0 {
                 Status::Failed
+            } else if count(Status::NotChecked) > 0 {
+                Status::NotChecked
             } else if count(Status::Passed) > 0 {
                 Status::Passed
             } else {
@@ -218,6 +215,7 @@ fn icon(status: Status) -> &'static str {
         Status::Passed => "✅",
         Status::Failed => "❌",
         Status::Skipped => "⏭️",
+        Status::NotChecked => "⚠️",
     }
 }
 

@@ -61,6 +61,15 @@ pub struct Summary {
     pub checks_passed: usize,
     pub checks_failed: usize,
     pub checks_skipped: usize,
+    /// Checks a failure kept from running.
+    #[serde(default)]
+    pub checks_not_checked: usize,
+    /// Migrations with a check not run because of a failure elsewhere, and none failed.
+    #[serde(default)]
+    pub migrations_not_checked: usize,
+    /// Why, in the words of the first such check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked_because: Option<String>,
 }
 
 /// Everything a report is made of.
@@ -99,6 +108,7 @@ impl Report {
             expectation_updates,
             first_statement_at,
             warnings: slow,
+            notes: recovery_notes,
         } = outcome;
         let mut summary = Summary {
             migrations: migrations.len(),
@@ -114,9 +124,18 @@ impl Report {
                 Status::Passed => summary.checks_passed += 1,
                 Status::Failed => summary.checks_failed += 1,
                 Status::Skipped => summary.checks_skipped += 1,
+                Status::NotChecked => summary.checks_not_checked += 1,
             }
         }
-        let mut notes = Vec::new();
+        summary.migrations_not_checked = migrations.iter().filter(|m| m.status() == Status::NotChecked).count();
+        summary.not_checked_because = migrations
+            .iter()
+            .flat_map(|m| &m.checks)
+            .map(|c| (c.status, &c.skip_reason))
+            .chain(tests.iter().map(|t| (t.status, &t.skip_reason)))
+            .find(|(status, _)| *status == Status::NotChecked)
+            .and_then(|(_, reason)| reason.clone());
+        let mut notes = recovery_notes;
         if supabase_preset {
             notes.push("the Supabase preset prepared the database (roles, auth, storage, extensions)".to_string());
         }
@@ -156,6 +175,30 @@ impl Report {
 }
 
 impl Report {
+    /// What the verdict rests on, in a few words each: "1 of 285 migrations failed", "99 not
+    /// checked: ...". Empty when everything ran and passed.
+    pub fn headline(&self) -> Vec<String> {
+        let mut what = Vec::new();
+        let failed = self.migrations.iter().filter(|m| m.status() == Status::Failed).count();
+        if failed > 0 {
+            what.push(format!("{failed} of {} migrations failed", self.migrations.len()));
+        }
+        let failed_tests = self.tests.iter().filter(|t| t.status == Status::Failed).count();
+        if failed_tests > 0 {
+            what.push(format!("{failed_tests} of {} tests failed", self.tests.len()));
+        }
+        let s = &self.summary;
+        if s.checks_not_checked > 0 {
+            let because = s.not_checked_because.as_deref().map(|b| format!(": {b}")).unwrap_or_default();
+            what.push(if s.migrations_not_checked > 0 {
+                format!("{} migrations not checked{because}", s.migrations_not_checked)
+            } else {
+                format!("{} checks not checked{because}", s.checks_not_checked)
+            });
+        }
+        what
+    }
+
     /// The kinds of test the report holds, in the order they ran.
     pub fn suites(&self) -> Vec<Suite> {
         let mut suites: Vec<Suite> = Vec::new();

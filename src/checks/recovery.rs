@@ -1,0 +1,75 @@
+//! Recovery: after a failure leaves the schema anywhere but "after migration i" (a rollback that
+//! failed part way, an up that cannot run again, a rollback chain broken), the checks rebuild
+//! that state and go on, so that one run reports every defect. A rebuild is a fresh database,
+//! made ready as the first one was, with the first i migrations replayed, unchecked.
+//! BENCHMARKS.md measures this against copying a kept database with CREATE DATABASE ... TEMPLATE.
+
+use std::time::Instant;
+
+use super::session::Session;
+use super::Chain;
+use crate::catalog::{Fingerprint, Snapshot};
+use crate::execute::run_script;
+use crate::provider::fresh::{replace_database, RoleRule};
+
+/// Where the database the checks work in stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Position {
+    /// The first n migrations ran, as the forward chain ran them.
+    After(usize),
+    /// Somewhere no migration left it: a failure stopped between two states.
+    Astray,
+}
+
+impl Chain<'_> {
+    /// Rebuilds the schema after the first `n` migrations in a fresh database and reads it.
+    /// `expected` is what the forward chain saw there; a rebuild that differs is said, not
+    /// failed (a migration that reads the clock, say). Returns why it could not, in words.
+    pub(super) async fn rebuild(&mut self, n: usize, expected: Option<Fingerprint>) -> Result<Snapshot, String> {
+        let state = match n {
+            0 => "before the first migration".to_string(),
+            n => format!("after {}", self.migrations[n - 1].up.path.display()),
+        };
+        let started = Instant::now();
+        let snapshot = self
+            .rebuild_state(n)
+            .await
+            .map_err(|why| format!("dbgate could not rebuild the schema {state} to go on checking: {why}"))?;
+        self.notes.push(format!(
+            "rebuilt the schema {state} in a fresh database ({n} migrations replayed, unchecked, in {} ms) to go on checking",
+            started.elapsed().as_millis()
+        ));
+        if expected.is_some_and(|expected| expected != snapshot.fingerprint()) {
+            self.warnings.push(format!(
+                "the schema rebuilt {state} differs from the one the first run gave there (a migration whose result depends on when it runs?)"
+            ));
+        }
+        Ok(snapshot)
+    }
+
+    async fn rebuild_state(&mut self, n: usize) -> Result<Snapshot, String> {
+        let role_words = self.baseline.role_words.clone();
+        let may_drop = move |role: &str| role_words.as_ref().is_none_or(|words| words.contains(&role.to_lowercase()));
+        let rule = RoleRule {
+            roles_before: &self.roles_before,
+            may_drop: &may_drop,
+        };
+        let (client, config) = replace_database(&self.session.config, &rule, &self.baseline.replacements)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.session = Session::ready(client, config, self.baseline).await.map_err(|e| e.to_string())?;
+        if self.gave_up_incremental() {
+            self.session.tracker.give_up();
+        }
+        for migration in &self.migrations[..n] {
+            if let Err(error) = run_script(&self.session.client, &migration.up, self.options.migration_timeout).await {
+                return Err(format!(
+                    "replaying {} failed: {}",
+                    migration.up.path.display(),
+                    error.failure().located_message()
+                ));
+            }
+        }
+        self.full_snapshot().await.map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,117 @@
+//! The database the checks work in, made ready as the first migration expects it: the Supabase
+//! preset, the setup files, the tracker of what each script touches, the session's limits. A
+//! rebuild makes a fresh database ready the same way.
+
+use std::collections::BTreeSet;
+
+use tokio_postgres::{Client, Config};
+
+use super::Options;
+use crate::catalog::{Catalog, Tracker};
+use crate::execute::{connect, run_script};
+use crate::failure::Failure;
+use crate::preset::PresetError;
+use crate::provider::fresh::Replacements;
+use crate::script::Script;
+
+/// What every database the checks work in starts from.
+pub struct Baseline<'a> {
+    pub supabase_preset: bool,
+    /// `[migrations] setup`: run before the first migration, not checked.
+    pub setup: &'a [Script],
+    /// `--full-snapshots`: read the whole catalog after each script.
+    pub full_snapshots: bool,
+    pub options: &'a Options,
+    /// The databases made in place of the first one, for the provider to drop.
+    pub replacements: Replacements,
+    /// On a shared server, the only roles a rebuild may drop (the words of the migrations).
+    pub role_words: Option<std::sync::Arc<BTreeSet<String>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot connect to the throwaway database: {}", crate::execute::describe(.0))]
+    Connect(#[source] tokio_postgres::Error),
+    #[error(transparent)]
+    Preset(PresetError),
+    #[error("a setup file ([migrations] setup) failed: {}", .0.located_message())]
+    Setup(Box<Failure>),
+    #[error("cannot set {setting} on the migrations' session: {}", crate::execute::describe(source))]
+    Setting {
+        setting: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+/// A connection to a database made ready for the checks, and what reads its catalog.
+pub struct Session {
+    pub client: Client,
+    pub config: Config,
+    pub catalog: Catalog,
+    pub tracker: Tracker,
+    pub server_version: String,
+    /// The roles on the server when the database was ready: what a rebuild keeps.
+    pub roles_before: BTreeSet<String>,
+}
+
+impl Session {
+    /// Connects to the database `config` names and makes it ready.
+    pub async fn open(config: Config, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
+        let client = connect(&config).await.map_err(SessionError::Connect)?;
+        Session::ready(client, config, baseline).await
+    }
+
+    /// Makes the database `client` is connected to ready.
+    pub(super) async fn ready(client: Client, config: Config, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
+        let version_row = client
+            .query_one(
+                "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+                &[],
+            )
+            .await
+            .map_err(SessionError::Connect)?;
+        let catalog = Catalog::prepare(&client, version_row.get::<_, i32>(1) as u32)
+            .await
+            .map_err(SessionError::Connect)?;
+        if baseline.supabase_preset {
+            crate::preset::apply_supabase(&client).await.map_err(SessionError::Preset)?;
+        }
+        // The setup files, as the platform or the runner would have the database before the
+        // first migration: part of the baseline, not checked.
+        for script in baseline.setup {
+            if let Err(error) = run_script(&client, script, baseline.options.migration_timeout).await {
+                return Err(SessionError::Setup(Box::new(error.failure().clone())));
+            }
+        }
+        // After the preset: what it creates is the baseline, not the migrations' work.
+        let tracker = if baseline.full_snapshots {
+            Tracker::full_snapshots()
+        } else {
+            Tracker::install(&client).await
+        };
+        // The session's limits, as production would set them for its migrations.
+        for (setting, value) in [
+            ("statement_timeout", &baseline.options.statement_timeout),
+            ("lock_timeout", &baseline.options.lock_timeout),
+        ] {
+            if let Some(value) = value {
+                client
+                    .batch_execute(&format!("SET {setting} = {}", crate::script::quote_literal(value)))
+                    .await
+                    .map_err(|source| SessionError::Setting { setting, source })?;
+            }
+        }
+        let roles_before = crate::provider::fresh::role_names(&client)
+            .await
+            .map_err(SessionError::Connect)?;
+        Ok(Session {
+            client,
+            config,
+            catalog,
+            tracker,
+            server_version: version_row.get(0),
+            roles_before,
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! A fresh database on the run's server, in place of the one the checks worked in: after a
+//! failure leaves the schema between two migrations, the checks rebuild the state they need in
+//! it. Roles are cluster-wide, so the roles the migrations created go with the old database, or
+//! replaying them again would fail with "role already exists".
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use tokio_postgres::{Client, Config};
+
+use crate::execute::connect;
+use crate::script::quote_ident;
+
+/// The databases made in place of the provisioned one, for the provider to drop at the end
+/// (the url provider; the other providers' clusters go whole).
+#[derive(Debug, Clone, Default)]
+pub struct Replacements(Arc<Mutex<Vec<String>>>);
+
+impl Replacements {
+    pub fn names(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn add(&self, name: String) -> usize {
+        let mut names = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        names.push(name);
+        names.len()
+    }
+
+    fn next_number(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len() + 1
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("cannot {what}: {}", crate::execute::describe(source))]
+    Database {
+        what: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+fn failed(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> ReplaceError {
+    let what = what.into();
+    move |source| ReplaceError::Database { what, source }
+}
+
+/// The roles on the server.
+pub async fn role_names(client: &Client) -> Result<BTreeSet<String>, tokio_postgres::Error> {
+    Ok(client
+        .query("SELECT rolname::text FROM pg_roles", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// What a replacement may drop: the roles created since `roles_before`, and of those only the
+/// ones `may_drop` allows (on a shared server, the ones the migrations name).
+pub struct RoleRule<'a> {
+    pub roles_before: &'a BTreeSet<String>,
+    pub may_drop: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
+/// Creates an empty database beside the one `config` names, drops that one (closing whatever
+/// sessions it still has: a migration's open transaction, say) and the roles `rule` allows, and
+/// returns a session in the new database and its config.
+pub async fn replace_database(
+    config: &Config,
+    rule: &RoleRule<'_>,
+    replacements: &Replacements,
+) -> Result<(Client, Config), ReplaceError> {
+    let old_name = config.get_dbname().unwrap_or("postgres").to_string();
+    // The migrations' session may hold a transaction open or a role set; a session of its own
+    // creates the database.
+    let admin = connect(config).await.map_err(failed(format!("connect to {old_name}")))?;
+    let name = format!("dbgate_{}_{}_{}", std::process::id(), super::run_id(), replacements.next_number());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(&name)))
+        .await
+        .map_err(failed(format!("create the database {name}")))?;
+    replacements.add(name.clone());
+    drop(admin);
+    let mut new_config = config.clone();
+    new_config.dbname(&name);
+    let client = connect(&new_config).await.map_err(failed(format!("connect to {name}")))?;
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_name)))
+        .await
+        .map_err(failed(format!("drop the database {old_name}")))?;
+    let now = role_names(&client).await.map_err(failed("list the roles"))?;
+    for role in now.difference(rule.roles_before).filter(|r| (rule.may_drop)(r)) {
+        client
+            .batch_execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(role)))
+            .await
+            .map_err(failed(format!("drop the role {role} that the migrations created")))?;
+    }
+    Ok((client, new_config))
+}
