@@ -85,7 +85,10 @@ impl Chain<'_> {
                         vec![error.failure().clone()],
                     ));
                     if let ScriptError::ConnectionLost(_) = error {
-                        broken = Some(format!("the connection to the server was lost while running {}", down.path.display()));
+                        broken = Some(format!(
+                            "the connection to the server was lost while running {}",
+                            down.path.display()
+                        ));
                     }
                     position = Position::Astray;
                 }

@@ -36,7 +36,8 @@ impl Chain<'_> {
             .await
             .map_err(|why| format!("dbgate could not rebuild the schema {state} to go on checking: {why}"))?;
         self.notes.push(format!(
-            "rebuilt the schema {state} in a fresh database ({n} migrations replayed, unchecked, in {} ms) to go on checking",
+            "rebuilt the schema {state} in a fresh database ({n} migration{} replayed, unchecked, in {} ms) to go on checking",
+            if n == 1 { "" } else { "s" },
             started.elapsed().as_millis()
         ));
         if expected.is_some_and(|expected| expected != snapshot.fingerprint()) {

@@ -102,9 +102,7 @@ impl Session {
                     .map_err(|source| SessionError::Setting { setting, source })?;
             }
         }
-        let roles_before = crate::provider::fresh::role_names(&client)
-            .await
-            .map_err(SessionError::Connect)?;
+        let roles_before = crate::provider::fresh::role_names(&client).await.map_err(SessionError::Connect)?;
         Ok(Session {
             client,
             config,

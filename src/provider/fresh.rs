@@ -67,11 +67,7 @@ pub struct RoleRule<'a> {
 /// Creates an empty database beside the one `config` names, drops that one (closing whatever
 /// sessions it still has: a migration's open transaction, say) and the roles `rule` allows, and
 /// returns a session in the new database and its config.
-pub async fn replace_database(
-    config: &Config,
-    rule: &RoleRule<'_>,
-    replacements: &Replacements,
-) -> Result<(Client, Config), ReplaceError> {
+pub async fn replace_database(config: &Config, rule: &RoleRule<'_>, replacements: &Replacements) -> Result<(Client, Config), ReplaceError> {
     let old_name = config.get_dbname().unwrap_or("postgres").to_string();
     // The migrations' session may hold a transaction open or a role set; a session of its own
     // creates the database.

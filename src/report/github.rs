@@ -46,11 +46,12 @@ pub fn outputs(report: &Report, junit: Option<&Path>, json: Option<&Path>) -> St
     let failed_tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
     let s = &report.summary;
     let mut out = format!(
-        "verdict={verdict}\nmigrations={}\nchecks-passed={}\nchecks-failed={}\nchecks-skipped={}\ntests={}\ntests-failed={failed_tests}\n",
+        "verdict={verdict}\nmigrations={}\nchecks-passed={}\nchecks-failed={}\nchecks-skipped={}\nchecks-not-checked={}\ntests={}\ntests-failed={failed_tests}\n",
         s.migrations,
         s.checks_passed,
         s.checks_failed,
         s.checks_skipped,
+        s.checks_not_checked,
         report.tests.len()
     );
     for (key, path) in [("junit-path", junit), ("json-path", json)] {

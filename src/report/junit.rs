@@ -109,6 +109,13 @@ fn clean(text: &str) -> String {
     out
 }
 
+/// A case a failure kept from running: skipped, as JUnit has no other word, and said so.
+fn not_checked(name: &str, reason: Option<&str>) -> TestCase {
+    let mut case = TestCase::skipped(name);
+    case.set_system_out(&clean(&format!("not checked: {}", reason.unwrap_or(""))));
+    case
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -118,11 +125,4 @@ mod tests {
             "bad red and  bell\nnext"
         );
     }
-}
-
-/// A case a failure kept from running: skipped, as JUnit has no other word, and said so.
-fn not_checked(name: &str, reason: Option<&str>) -> TestCase {
-    let mut case = TestCase::skipped(name);
-    case.set_system_out(&clean(&format!("not checked: {}", reason.unwrap_or(""))));
-    case
 }

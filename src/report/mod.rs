@@ -128,8 +128,11 @@ impl Report {
             }
         }
         summary.migrations_not_checked = migrations.iter().filter(|m| m.status() == Status::NotChecked).count();
+        // Why, from a migration not checked at all before any other check.
         summary.not_checked_because = migrations
             .iter()
+            .filter(|m| m.status() == Status::NotChecked)
+            .chain(&migrations)
             .flat_map(|m| &m.checks)
             .map(|c| (c.status, &c.skip_reason))
             .chain(tests.iter().map(|t| (t.status, &t.skip_reason)))
@@ -190,11 +193,11 @@ impl Report {
         let s = &self.summary;
         if s.checks_not_checked > 0 {
             let because = s.not_checked_because.as_deref().map(|b| format!(": {b}")).unwrap_or_default();
-            what.push(if s.migrations_not_checked > 0 {
-                format!("{} migrations not checked{because}", s.migrations_not_checked)
-            } else {
-                format!("{} checks not checked{because}", s.checks_not_checked)
-            });
+            let (n, what_) = match s.migrations_not_checked {
+                0 => (s.checks_not_checked, "check"),
+                n => (n, "migration"),
+            };
+            what.push(format!("{n} {what_}{} not checked{because}", if n == 1 { "" } else { "s" }));
         }
         what
     }

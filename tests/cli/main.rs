@@ -13,6 +13,7 @@ mod github;
 mod incremental;
 mod layouts;
 mod providers;
+mod recovery;
 mod renderers;
 mod reports;
 mod rollbacks;

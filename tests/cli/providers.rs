@@ -54,6 +54,16 @@ fn the_url_provider_leaves_other_databases_and_roles_as_they_were() {
     out.stdout_has("url provider");
     out.stdout_has("role auditor is still there");
     assert_eq!(server.inventory(), before);
+
+    // Rebuilds after failures make databases in place of the first and drop the roles the
+    // migrations created: all gone at the end.
+    let out = Dbgate::fixture("several-bad-rollbacks")
+        .args(["check", "--provider", "url", "--database-url", &server.url()])
+        .run();
+    out.code(1);
+    out.stdout_has("note: rebuilt the schema after migrations/003_reader_role.sql in a fresh database");
+    out.stdout_has("PASS  migrations/003_reader_role.sql");
+    assert_eq!(server.inventory(), before);
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn a_rollback_that_errors_is_reported_at_its_line() {
     out.code(1);
     out.stdout_has("rollback       FAILED migrations/002_create_refunds_rollback.sql failed");
     out.stdout_has("migrations/002_create_refunds_rollback.sql:3:1: table \"refund\" does not exist");
-    out.stdout_has("reapply        skipped: the rollback failed");
+    out.stdout_has("reapply        not checked: the rollback failed");
 }
 
 #[test]
@@ -55,7 +55,7 @@ fn a_migration_that_does_not_reapply_the_same_way_fails_the_reapply_check() {
 }
 
 #[test]
-fn a_migration_that_cannot_run_again_stops_the_chain_and_says_why() {
+fn a_migration_that_cannot_run_again_is_rebuilt_past_and_the_chain_goes_on() {
     let repo = support::TempRepo::new();
     repo.migrations(&[
         ("001_a", "CREATE TABLE a (id int);\nCREATE SEQUENCE s;\n", "DROP TABLE a;\n"),
@@ -64,12 +64,16 @@ fn a_migration_that_cannot_run_again_stops_the_chain_and_says_why() {
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has("reapply        FAILED migrations/001_a.sql fails when run again after 001_a_rollback.sql");
-    out.stdout_has("rollback chain skipped: the forward chain stopped: migrations/001_a.sql could not be run again after its rollback, so the chain cannot go on");
-    out.stdout_has("SKIP  migrations/002_b.sql");
+    out.stdout_has("note: rebuilt the schema after migrations/001_a.sql in a fresh database (1 migration replayed");
+    out.stdout_has("PASS  migrations/002_b.sql      ");
+    out.stdout_has("replay, rollback, reapply, rollback chain");
+    // The reverse chain reaches 001 too, and finds its rollback's fault again.
+    out.stdout_has("rollback chain FAILED in the reverse chain, migrations/001_a_rollback.sql does not restore");
+    out.stdout_has("FAILED 1 of 2 migrations failed; ");
 }
 
 #[test]
-fn a_rollback_that_fails_part_way_outside_a_transaction_stops_the_chain() {
+fn a_rollback_that_fails_part_way_outside_a_transaction_is_rebuilt_past() {
     let repo = support::TempRepo::new();
     repo.migrations(&[
         (
@@ -82,8 +86,10 @@ fn a_rollback_that_fails_part_way_outside_a_transaction_stops_the_chain() {
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has("migrations/001_a_rollback.sql:3:1: table \"nosuch\" does not exist");
-    out.stdout_has("the forward chain stopped: migrations/001_a_rollback.sql failed part way, leaving the schema in between");
-    out.stdout_has("SKIP  migrations/002_c.sql");
+    out.stdout_has("note: rebuilt the schema after migrations/001_a.sql in a fresh database");
+    out.stdout_has("PASS  migrations/002_c.sql");
+    out.stdout_has("reapply        not checked: the rollback failed");
+    out.stdout_has("FAILED 1 of 2 migrations failed; 1 check not checked: the rollback failed;");
 }
 
 #[test]
@@ -99,21 +105,17 @@ fn a_rollback_with_no_statements_is_skipped_counted_and_a_warning_or_with_strict
         ("003_c", "CREATE TABLE c (id int);\n", "DROP TABLE c;\n"),
     ]);
     let json = repo.path().join("report.json");
-    let skip_reason = |migration: usize, kind: &str| {
-        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-        support::check(&report["migrations"][migration], kind)["skip_reason"].clone()
-    };
+    let report = || -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap() };
+    let skip_reason = |migration: usize, kind: &str| support::check(&report()["migrations"][migration], kind)["skip_reason"].clone();
     let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
     out.code(0);
     out.stdout_has("warning: migrations/002_b_rollback.sql has no statements: the tool runs it, marks migrations/002_b.sql reverted and leaves the schema as it is");
     out.stdout_has("PASS  migrations/002_b.sql");
     assert_eq!(skip_reason(1, "rollback"), "the rollback has no statements");
     assert_eq!(skip_reason(1, "reapply"), "the rollback has no statements");
-    // The reverse chain cannot pass it (rebuilding the state before it is to come): it says so.
-    assert_eq!(
-        skip_reason(0, "rollback_chain"),
-        "the reverse chain stops at migrations/002_b.sql: the rollback has no statements"
-    );
+    // The reverse chain goes on past it, from the schema rebuilt after 001.
+    assert_eq!(support::check(&report()["migrations"][0], "rollback_chain")["status"], "passed");
+    out.stdout_has("note: rebuilt the schema after migrations/001_a.sql in a fresh database");
     out.stdout_has("PASS  migrations/003_c.sql");
 
     repo.write("dbgate.toml", "[rollback]\nstrict = true\n");
