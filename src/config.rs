@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::checks::Options;
 use crate::cli::{CheckArgs, SourceArgs};
-use crate::discovery::Sources;
+use crate::discovery::{Order, Sources};
 
 pub const CONFIG_FILE: &str = "dbgate.toml";
 const DEFAULT_MIGRATION_TIMEOUT: u64 = 300;
@@ -110,6 +110,9 @@ pub enum Preset {
 struct MigrationsSection {
     dir: Option<PathBuf>,
     rollbacks: Option<PathBuf>,
+    /// `version` (as the layout's tool compares versions) or `name` (whole file names).
+    #[serde(default)]
+    order: Order,
     /// SQL run once before the first migration, not checked (a runner's own table, what the
     /// platform provides).
     setup: Option<Vec<PathBuf>>,
@@ -230,6 +233,7 @@ fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
             .rollbacks
             .clone()
             .or_else(|| file.migrations.rollbacks.as_ref().map(|d| base.join(d))),
+        order: file.migrations.order,
     };
     Ok(Loaded {
         root,

@@ -86,7 +86,7 @@ impl Unrunnable {
         let declared = options
             .irreversible
             .iter()
-            .any(|named| *named == migration.version.text || *named == stem)
+            .any(|named| *named == migration.version.text || *named == stem || *named == migration.stem)
             || down.text().lines().any(|line| line.trim() == "-- dbgate:irreversible");
         if declared {
             Some(Unrunnable::Irreversible)

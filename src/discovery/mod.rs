@@ -1,10 +1,13 @@
 //! Discovery: finds a repo's migrations and their rollbacks, in the layouts the common migration
 //! tools use, and orders them as those tools do.
 
+pub mod finding;
 pub mod rls_matrix;
 
+pub use finding::{Finding, FindingKind};
+
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,6 +79,18 @@ impl Layout {
 const DIESEL_FIX: &str = "diesel runs this file in a transaction: put a metadata.toml with `run_in_transaction = false` in its folder";
 const DBMATE_FIX: &str =
     "dbmate runs this section in a transaction: add `transaction:false` to its `-- migrate:up` or `-- migrate:down` line";
+
+/// How the migrations are put in order (`[migrations] order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// By version, as the layout's tool compares versions; a version may not repeat.
+    #[default]
+    Version,
+    /// By whole file name (a diesel folder's name), as text, as some teams' runners order
+    /// them; a version may repeat.
+    Name,
+}
 
 /// A migration version, compared as its tool compares it: numerically, part by part
 /// (`1.2 < 1.10`, `2 < 10`, `001 == 1`); Flyway's repeatable migrations come after all others.
@@ -192,6 +207,10 @@ impl fmt::Display for Version {
 pub struct Migration {
     pub version: Version,
     pub name: String,
+    /// The file name without its extension and up/down suffix (`0001_users` for
+    /// `0001_users.up.sql`; a diesel folder's name): what pairs a rollback with its migration
+    /// and what dbgate.toml may name it by.
+    pub stem: String,
     pub layout: Layout,
     pub up: Script,
     pub down: Option<Script>,
@@ -209,6 +228,9 @@ pub struct Discovery {
     pub migrations_dir: PathBuf,
     pub rollbacks_dir: Option<PathBuf>,
     pub migrations: Vec<Migration>,
+    pub order: Order,
+    /// Defects of the repo: each fails the gate; the rest is still checked.
+    pub findings: Vec<Finding>,
     /// Files passed over, with why.
     pub warnings: Vec<String>,
 }
@@ -218,6 +240,7 @@ pub struct Discovery {
 pub struct Sources {
     pub migrations: Option<PathBuf>,
     pub rollbacks: Option<PathBuf>,
+    pub order: Order,
 }
 
 pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryError> {
@@ -264,49 +287,37 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         found.scan_rollback_folder(dir);
     }
     let Found {
-        ups,
-        mut downs,
+        ups: mut migrations,
+        downs,
         mut problems,
-        warnings,
+        mut findings,
+        mut warnings,
         ..
     } = found;
 
-    let mut migrations = Vec::new();
-    for (key, mut candidates) in ups {
-        if candidates.len() > 1 {
-            let files: Vec<String> = candidates.iter().map(|m| m.up.path.display().to_string()).collect();
-            problems.push(format!("duplicate version {}: {}", candidates[0].version, files.join(", ")));
-            downs.remove(&key);
-            continue;
-        }
-        let mut migration = candidates.remove(0);
-        if let Some(mut rollbacks) = downs.remove(&key) {
-            if migration.down.is_some() {
-                rollbacks.insert(0, migration.down.take().unwrap());
+    match sources.order {
+        Order::Version => {
+            // Equal versions in file name order, so that a repo with duplicates is still checked.
+            migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.up.path.cmp(&b.up.path)));
+            for same in migrations.chunk_by(|a, b| a.version == b.version).filter(|same| same.len() > 1) {
+                findings.push(duplicate_version(same));
             }
-            if rollbacks.len() > 1 {
-                let files: Vec<String> = rollbacks.iter().map(|s| s.path.display().to_string()).collect();
-                problems.push(format!(
-                    "more than one rollback for version {}: {}",
-                    migration.version,
-                    files.join(", ")
-                ));
-                continue;
-            }
-            migration.down = rollbacks.pop();
         }
-        migrations.push(migration);
-    }
-    for (_, rollbacks) in downs {
-        for rollback in rollbacks {
-            problems.push(format!("rollback {} has no migration with its version", rollback.path.display()));
+        Order::Name => {
+            for migration in &mut migrations {
+                migration.version = Version::file_name(&migration.version.text, &sort_name(migration));
+            }
+            migrations.sort_by(|a, b| a.version.cmp(&b.version));
         }
     }
+    pair_rollbacks(&mut migrations, downs, sources.order, &mut findings, &mut warnings);
+
     if problems.is_empty() && migrations.is_empty() {
         problems.push(format!(
             "the migrations folder {} holds no migrations (no .sql files with a version in their name)",
             display(root, &migrations_dir).display()
         ));
+        problems.extend(findings.iter().map(|f| format!("{}: {}", f.location, f.message)));
     }
     if !problems.is_empty() {
         return Err(DiscoveryError { problems });
@@ -315,8 +326,95 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         migrations_dir: display(root, &migrations_dir),
         rollbacks_dir: rollbacks_dir.map(|d| display(root, &d)),
         migrations,
+        order: sources.order,
+        findings,
         warnings,
     })
+}
+
+/// The name `order = "name"` sorts a migration by: its file's name, or its diesel folder's.
+fn sort_name(migration: &Migration) -> String {
+    let path = match migration.layout {
+        Layout::Diesel => migration.up.path.parent().unwrap_or(&migration.up.path),
+        _ => &migration.up.path,
+    };
+    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
+}
+
+fn duplicate_version(same: &[Migration]) -> Finding {
+    let files: Vec<PathBuf> = same.iter().map(|m| m.up.path.clone()).collect();
+    let listed: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut finding = Finding::at_start(
+        FindingKind::DuplicateVersion,
+        files[1].clone(),
+        format!(
+            "version {} is used by {}: the migration tools refuse to load them (golang-migrate, Flyway), fail on the second (sqlx, Supabase) or run only one (diesel, dbmate); give each its own version, or, if your runner orders by whole file name, set `order = \"name\"` under [migrations] in dbgate.toml (dbgate checks them in file name order)",
+            same[0].version,
+            listed.join(" and ")
+        ),
+    );
+    finding.files = files;
+    finding
+}
+
+/// Gives each rollback to its migration: the one with its stem (`0001_users` for
+/// `0001_users.down.sql`), else, under version order, the one migration with its version, as
+/// the tools pair them. A rollback that finds none is never run by its tool: a finding.
+fn pair_rollbacks(migrations: &mut [Migration], downs: Vec<Down>, order: Order, findings: &mut Vec<Finding>, warnings: &mut Vec<String>) {
+    let by_stem: HashMap<String, usize> = migrations.iter().enumerate().map(|(i, m)| (m.stem.clone(), i)).collect();
+    for down in downs {
+        let by_version = || {
+            let mut same = migrations.iter().enumerate().filter(|(_, m)| m.version == down.version);
+            match (same.next(), same.next()) {
+                (Some((i, _)), None) => Some(i),
+                _ => None,
+            }
+        };
+        let owner = match by_stem.get(&down.stem) {
+            Some(&i) => Some(i),
+            None if order == Order::Version => by_version(),
+            None => None,
+        };
+        let Some(i) = owner else {
+            findings.push(Finding::at_start(
+                FindingKind::OrphanRollback,
+                down.script.path.clone(),
+                format!(
+                    "{} matches no migration ({}): its tool never runs it; rename it after the migration it undoes, or remove it",
+                    down.script.path.display(),
+                    match order {
+                        Order::Version => format!("none is named {} or has version {}", down.stem, down.version),
+                        Order::Name => format!("none is named {}", down.stem),
+                    }
+                ),
+            ));
+            continue;
+        };
+        let migration = &mut migrations[i];
+        if let Some(first) = &migration.down {
+            let mut finding = Finding::at_start(
+                FindingKind::DuplicateRollback,
+                down.script.path.clone(),
+                format!(
+                    "{} has more than one rollback ({} and {}): keep one; dbgate checks the first",
+                    migration.up.path.display(),
+                    first.path.display(),
+                    down.script.path.display()
+                ),
+            );
+            finding.files = vec![first.path.clone(), down.script.path.clone()];
+            findings.push(finding);
+            continue;
+        }
+        if down.named && down.stem != migration.stem {
+            warnings.push(format!(
+                "{} is the rollback of {} by its version, but its name differs (a typo?)",
+                down.script.path.display(),
+                migration.up.path.display()
+            ));
+        }
+        migration.down = Some(down.script);
+    }
 }
 
 /// A path as shown to the user: relative to the repo root when below it.
@@ -328,9 +426,10 @@ fn display(root: &Path, path: &Path) -> PathBuf {
 
 struct Found<'a> {
     root: &'a Path,
-    ups: BTreeMap<Version, Vec<Migration>>,
-    downs: BTreeMap<Version, Vec<Script>>,
+    ups: Vec<Migration>,
+    downs: Vec<Down>,
     problems: Vec<String>,
+    findings: Vec<Finding>,
     warnings: Vec<String>,
     /// Files that began with a UTF-8 byte-order mark (stripped from their text).
     with_bom: std::collections::HashSet<PathBuf>,
@@ -340,19 +439,38 @@ impl<'a> Found<'a> {
     fn new(root: &'a Path) -> Found<'a> {
         Found {
             root,
-            ups: BTreeMap::new(),
-            downs: BTreeMap::new(),
+            ups: Vec::new(),
+            downs: Vec::new(),
             problems: Vec::new(),
+            findings: Vec::new(),
             warnings: Vec::new(),
             with_bom: Default::default(),
         }
     }
 }
 
+/// A rollback in a file of its own, before it is paired with its migration.
+struct Down {
+    version: Version,
+    /// Its file name without the extension and the down suffix (`0001_users`).
+    stem: String,
+    /// Whether the stem names something beyond the version (`0001_users`, not `0001`).
+    named: bool,
+    script: Script,
+}
+
 /// What a file name says about the file.
 enum Role {
-    Up { version: Version, name: String, layout: Layout },
-    Down { version: Version },
+    Up {
+        version: Version,
+        name: String,
+        layout: Layout,
+        stem: String,
+    },
+    Down {
+        version: Version,
+        stem: String,
+    },
 }
 
 impl Found<'_> {
@@ -383,23 +501,29 @@ impl Found<'_> {
             };
             let Some(source) = self.read(path) else { continue };
             match role {
-                Role::Up { version, name, layout } => {
+                Role::Up {
+                    version,
+                    name,
+                    layout,
+                    stem,
+                } => {
                     if layout == Layout::Plain && has_dbmate_marker(&source) {
                         self.add_dbmate(path, source, version, name);
                     } else {
                         let up = self.script(path, source);
-                        self.add_up(Migration {
+                        self.ups.push(Migration {
                             version,
                             name,
+                            stem,
                             layout,
                             up,
                             down: None,
                         });
                     }
                 }
-                Role::Down { version } => {
-                    let down = self.script(path, source);
-                    self.downs.entry(version).or_default().push(down);
+                Role::Down { version, stem } => {
+                    let script = self.script(path, source);
+                    self.add_down(version, stem, script);
                 }
             }
         }
@@ -424,8 +548,8 @@ impl Found<'_> {
                 continue;
             };
             let Some(source) = self.read(path) else { continue };
-            let down = self.script(path, source);
-            self.downs.entry(version).or_default().push(down);
+            let script = self.script(path, source);
+            self.add_down(version, stem.to_string(), script);
         }
     }
 
@@ -457,9 +581,10 @@ impl Found<'_> {
         } else {
             None
         };
-        self.add_up(Migration {
+        self.ups.push(Migration {
             version,
             name,
+            stem: dir_name,
             layout: Layout::Diesel,
             up,
             down,
@@ -499,17 +624,24 @@ impl Found<'_> {
         };
         // dbmate writes an empty down section by default: dbmate runs it (nothing) and marks the
         // migration rolled back; the checks report it as a rollback with no statements.
-        self.add_up(Migration {
+        let stem = file_name.strip_suffix(".sql").unwrap_or(&file_name).to_string();
+        self.ups.push(Migration {
             version,
             name,
+            stem,
             layout: Layout::Dbmate,
             up,
             down,
         });
     }
 
-    fn add_up(&mut self, migration: Migration) {
-        self.ups.entry(migration.version.clone()).or_default().push(migration);
+    fn add_down(&mut self, version: Version, stem: String, script: Script) {
+        self.downs.push(Down {
+            named: stem != version.text,
+            version,
+            stem,
+            script,
+        });
     }
 
     fn script(&self, path: &Path, source: Arc<str>) -> Script {
@@ -546,12 +678,19 @@ impl Found<'_> {
                     let valid = std::str::from_utf8(valid).unwrap_or_default();
                     let valid = valid.strip_prefix('\u{feff}').unwrap_or(valid);
                     let at = crate::script::position_at(valid, valid.len());
-                    self.problems.push(format!(
-                        "{}:{}:{}: not valid UTF-8 (save the file as UTF-8)",
-                        shown.display(),
-                        at.line,
-                        at.column
-                    ));
+                    self.findings.push(Finding {
+                        kind: FindingKind::NotUtf8,
+                        message: format!(
+                            "{} is not valid UTF-8 from here: the migration tools read or send text as UTF-8 and fail on it; save it as UTF-8 (dbgate leaves it out and checks the rest)",
+                            shown.display()
+                        ),
+                        location: crate::failure::Location {
+                            file: shown,
+                            line: at.line,
+                            column: at.column,
+                        },
+                        files: Vec::new(),
+                    });
                     None
                 }
             },
@@ -605,14 +744,16 @@ fn paired(path: &Path, file_name: &str) -> Option<Role> {
             return None;
         }
         let (version, name) = split_version(base)?;
+        let stem = base.to_string();
         return Some(if is_up {
             Role::Up {
                 version,
                 name,
                 layout: Layout::UpDown,
+                stem,
             }
         } else {
-            Role::Down { version }
+            Role::Down { version, stem }
         });
     }
     None
@@ -626,19 +767,23 @@ fn classify(file_name: &str) -> Option<Role> {
             version: Version::repeatable(name),
             name: name.to_string(),
             layout: Layout::Flyway,
+            stem: stem.to_string(),
         });
     }
+    // Flyway's undo `U1__x` pairs with `V1__x`: the stem leaves the prefix out.
     for (prefix, is_up) in [('V', true), ('U', false)] {
         if let Some((version, name)) = stem.strip_prefix(prefix).and_then(|rest| rest.split_once("__")) {
             if let Some(version) = Version::parse(version) {
+                let stem = stem[1..].to_string();
                 return Some(if is_up {
                     Role::Up {
                         version,
                         name: name.to_string(),
                         layout: Layout::Flyway,
+                        stem,
                     }
                 } else {
-                    Role::Down { version }
+                    Role::Down { version, stem }
                 });
             }
         }
@@ -649,17 +794,22 @@ fn classify(file_name: &str) -> Option<Role> {
             version,
             name,
             layout: Layout::UpDown,
+            stem: base.to_string(),
         });
     }
     if let Some(base) = [".down", "_rollback", ".rollback"].iter().find_map(|s| stem.strip_suffix(s)) {
         let (version, _) = split_version(base)?;
-        return Some(Role::Down { version });
+        return Some(Role::Down {
+            version,
+            stem: base.to_string(),
+        });
     }
     let (version, name) = split_version(stem)?;
     Some(Role::Up {
         version,
         name,
         layout: Layout::Plain,
+        stem: stem.to_string(),
     })
 }
 

@@ -55,6 +55,10 @@ pub fn render(report: &Report, style: Style) -> String {
         .map(|m| m.file.display().to_string().chars().count())
         .max()
         .unwrap_or(0);
+    for finding in &report.findings {
+        let _ = writeln!(out, "  {}  {}", style.red("FAIL"), finding.kind.name());
+        render_failure(&mut out, &finding.failure());
+    }
     for migration in &report.migrations {
         render_migration(&mut out, migration, width, style);
     }

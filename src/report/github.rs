@@ -21,6 +21,9 @@ pub fn annotations(report: &Report) -> String {
             data(&failure.message)
         );
     };
+    for finding in &report.findings {
+        annotate(format!("dbgate: {}", finding.kind.name()), &finding.failure());
+    }
     for migration in &report.migrations {
         for check in migration.checks.iter().filter(|c| c.status == Status::Failed) {
             let title = format!("dbgate {}: {}", check.kind.name(), migration.file.display());

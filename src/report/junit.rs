@@ -13,6 +13,20 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
         "dbgate {} · {} provider{image} · PostgreSQL {}",
         report.dbgate_version, env.provider, env.server_version
     );
+    // The repo's own defects first: they belong to no migration.
+    if !report.findings.is_empty() {
+        let mut suite = TestSuiteBuilder::new("dbgate repository");
+        for finding in &report.findings {
+            let file = finding.location.file.display().to_string();
+            let failure = finding.failure();
+            let mut case = TestCase::failure(&file, Duration::ZERO, finding.kind.name(), &clean(&failure.located_message()));
+            case.set_classname("dbgate.repository");
+            case.set_filepath(&file);
+            suite.add_testcase(case);
+        }
+        suite.set_system_out(&environment);
+        builder.add_testsuite(suite.build());
+    }
     for kind in CheckKind::ALL {
         let mut suite = TestSuiteBuilder::new(&format!("dbgate {}", kind.name()));
         for migration in &report.migrations {

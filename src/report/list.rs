@@ -1,7 +1,7 @@
 //! The text of `dbgate list`: the migrations found, in the order they run, with their rollbacks
 //! and how each runs.
 
-use crate::discovery::Discovery;
+use crate::discovery::{Discovery, Order};
 use crate::script::{Script, SyntaxError};
 
 pub fn render(discovery: &Discovery) -> String {
@@ -12,7 +12,10 @@ pub fn render(discovery: &Discovery) -> String {
     }
     let mut orders: Vec<&str> = Vec::new();
     for migration in &discovery.migrations {
-        let order = migration.layout.order();
+        let order = match discovery.order {
+            Order::Version => migration.layout.order(),
+            Order::Name => "whole file names, as text; a version may repeat ([migrations] order = \"name\")",
+        };
         if !orders.contains(&order) {
             orders.push(order);
         }
@@ -22,6 +25,9 @@ pub fn render(discovery: &Discovery) -> String {
     }
     for warning in &discovery.warnings {
         out.push_str(&format!("warning: {warning}\n"));
+    }
+    for finding in &discovery.findings {
+        out.push_str(&format!("defect: {}: {}\n", finding.location, finding.message));
     }
     out.push('\n');
     for (index, migration) in discovery.migrations.iter().enumerate() {

@@ -76,6 +76,15 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
     let mut shown = 0usize;
     let mut hidden = 0usize;
     let mut failures_out = String::new();
+    for finding in &report.findings {
+        let _ = writeln!(
+            failures_out,
+            "#### {} · {}\n",
+            code(&finding.location.file.display().to_string()),
+            text(finding.kind.name())
+        );
+        render_failure(&mut failures_out, &finding.failure(), max_failures, &mut shown, &mut hidden);
+    }
     for migration in &report.migrations {
         for check in migration.checks.iter().filter(|c| c.status == Status::Failed) {
             let _ = writeln!(
@@ -293,6 +302,7 @@ mod tests {
             duration_ms: 1,
             first_statement_ms: None,
             summary: Summary::default(),
+            findings: Vec::new(),
             migrations: vec![MigrationResult {
                 version: "1".into(),
                 name: "big".into(),

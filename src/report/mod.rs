@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use crate::checks::outcome::{CheckKind, CheckResult, CoverageRow, MigrationResult, Outcome, Status, Suite, TestCaseResult};
+pub use crate::discovery::{Finding, FindingKind};
 pub use crate::failure::{Failure, Location};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +27,10 @@ pub struct Report {
     #[serde(default)]
     pub first_statement_ms: Option<u64>,
     pub summary: Summary,
+    /// Defects of the repo itself (a rollback without a migration, a duplicate version, a file
+    /// that is not UTF-8): they belong to no migration, and each fails the gate.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
     pub migrations: Vec<MigrationResult>,
     /// The repo's database tests, RLS cells and expectations, one case each.
     pub tests: Vec<TestCaseResult>,
@@ -58,6 +63,9 @@ pub struct Environment {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub migrations: usize,
+    /// Defects of the repo (`findings`).
+    #[serde(default)]
+    pub findings: usize,
     pub checks_passed: usize,
     pub checks_failed: usize,
     pub checks_skipped: usize,
@@ -112,6 +120,7 @@ impl Report {
         } = outcome;
         let mut summary = Summary {
             migrations: migrations.len(),
+            findings: discovery.findings.len(),
             ..Summary::default()
         };
         let statuses = migrations
@@ -157,7 +166,7 @@ impl Report {
         }
         Report {
             dbgate_version: env!("CARGO_PKG_VERSION").to_string(),
-            verdict: if summary.checks_failed == 0 {
+            verdict: if summary.checks_failed == 0 && summary.findings == 0 {
                 Verdict::Passed
             } else {
                 Verdict::Failed
@@ -168,6 +177,7 @@ impl Report {
             duration_ms: started.elapsed().as_millis() as u64,
             first_statement_ms: first_statement_at.map(|at| at.duration_since(started).as_millis() as u64),
             summary,
+            findings: discovery.findings.clone(),
             migrations,
             tests,
             rls_coverage,
@@ -182,6 +192,11 @@ impl Report {
     /// checked: ...". Empty when everything ran and passed.
     pub fn headline(&self) -> Vec<String> {
         let mut what = Vec::new();
+        match self.findings.len() {
+            0 => {}
+            1 => what.push("1 defect in the repository".to_string()),
+            n => what.push(format!("{n} defects in the repository")),
+        }
         let failed = self.migrations.iter().filter(|m| m.status() == Status::Failed).count();
         if failed > 0 {
             what.push(format!("{failed} of {} migrations failed", self.migrations.len()));

@@ -4,30 +4,6 @@ use crate::support::{self, Dbgate};
 use std::fs;
 
 #[test]
-fn duplicate_versions_name_both_files() {
-    let out = Dbgate::fixture("duplicate-versions").args(["check"]).run();
-    out.code(2);
-    out.stderr_has("duplicate version 001: migrations/001_a.sql, migrations/001_b.sql");
-}
-
-#[test]
-fn a_rollback_without_its_migration_is_named() {
-    let out = Dbgate::fixture("orphan-rollback").args(["check"]).run();
-    out.code(2);
-    out.stderr_has("rollback migrations/003_gone_rollback.sql has no migration with its version");
-}
-
-#[test]
-fn a_file_that_is_not_utf8_is_named_with_its_position() {
-    let repo = support::TempRepo::new();
-    repo.write("migrations/001_ok.sql", "CREATE TABLE a (id int);\n");
-    repo.write_bytes("migrations/002_latin1.sql", b"-- caf\xe9\nCREATE TABLE b (id int);\n");
-    let out = Dbgate::at(repo.path()).args(["check"]).run();
-    out.code(2);
-    out.stderr_has("migrations/002_latin1.sql:1:7: not valid UTF-8");
-}
-
-#[test]
 fn an_empty_migrations_folder_is_an_error() {
     let repo = support::TempRepo::new();
     fs::create_dir_all(repo.path().join("migrations")).unwrap();

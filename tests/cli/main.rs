@@ -15,6 +15,7 @@ mod layouts;
 mod providers;
 mod recovery;
 mod renderers;
+mod repo_defects;
 mod reports;
 mod rollbacks;
 mod sql;
