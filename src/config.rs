@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::checks::Options;
 use crate::cli::{CheckArgs, SourceArgs};
-use crate::discovery::{Order, Sources};
+use crate::discovery::{Order, Sources, Tool};
 
 pub const CONFIG_FILE: &str = "dbgate.toml";
 const DEFAULT_MIGRATION_TIMEOUT: u64 = 300;
@@ -113,6 +113,8 @@ struct MigrationsSection {
     /// `version` (as the layout's tool compares versions) or `name` (whole file names).
     #[serde(default)]
     order: Order,
+    /// The migration tool, when the repo does not say: how each file runs.
+    tool: Option<Tool>,
     /// SQL run once before the first migration, not checked (a runner's own table, what the
     /// platform provides).
     setup: Option<Vec<PathBuf>>,
@@ -234,6 +236,7 @@ fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
             .clone()
             .or_else(|| file.migrations.rollbacks.as_ref().map(|d| base.join(d))),
         order: file.migrations.order,
+        tool: file.migrations.tool,
     };
     Ok(Loaded {
         root,

@@ -30,6 +30,8 @@ pub enum Error {
     Preset(PresetError),
     #[error("a setup file ([migrations] setup) failed: {}", .0.located_message())]
     Setup(Box<crate::failure::Failure>),
+    #[error("cannot create the migration tool's bookkeeping table: {}", crate::execute::describe(.0))]
+    Bookkeeping(#[source] tokio_postgres::Error),
     #[error(transparent)]
     Docker(crate::provider::docker::DockerError),
     #[error("cannot set {setting} on the migrations' session: {}", crate::execute::describe(source))]
@@ -79,6 +81,7 @@ impl From<SessionError> for Error {
             SessionError::Preset(error) => Error::Preset(error),
             SessionError::Setup(failure) => Error::Setup(failure),
             SessionError::Setting { setting, source } => Error::SessionSetting { setting, source },
+            SessionError::Bookkeeping(source) => Error::Bookkeeping(source),
         }
     }
 }
@@ -100,6 +103,7 @@ impl Error {
             | Error::Preset(_)
             | Error::Docker(_)
             | Error::SessionSetting { .. }
+            | Error::Bookkeeping(_)
             | Error::Catalog(CatalogError::Database(_))
             | Error::Connect(_)
             | Error::Junit(_)

@@ -52,7 +52,16 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
     let started = Instant::now();
     let statements = statements_of(script).map_err(|failure| ScriptError::Failed { run_mode: None, failure })?;
     let run_mode = script.run_mode(statements);
-    let in_transaction = run_mode == RunMode::Transaction;
+    if let Some((offset, message)) = script.refusal(statements) {
+        let mut failure = Failure::new(message, Some(script.location(offset)));
+        failure.details.push(source_excerpt(script, offset));
+        return Err(ScriptError::Failed {
+            run_mode: Some(run_mode),
+            failure,
+        });
+    }
+    // A file sent as one query runs in PostgreSQL's implicit transaction: the same as ours.
+    let in_transaction = run_mode.in_transaction();
     let with_run_mode = |error: ScriptError| match error {
         ScriptError::Failed { failure, .. } => ScriptError::Failed {
             run_mode: Some(run_mode.clone()),
@@ -232,8 +241,10 @@ pub fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgre
     failure.sqlstate = Some(db.code().code().to_string());
     failure.details.push(format!("SQLSTATE {}", db.code().code()));
     // A statement that cannot run in a transaction, in a file its tool runs in one.
-    if let (Some(fix), StatementKind::NoTransaction(_)) = (script.directive_only, &statement.kind) {
-        failure.details.push(format!("fix: {fix}"));
+    if let StatementKind::NoTransaction(_) = statement.kind {
+        if let Some(fix) = script.statements().ok().and_then(|all| script.no_transaction_fix(all)) {
+            failure.details.push(format!("fix: {fix}"));
+        }
     }
     if let Some(detail) = db.detail() {
         failure.details.push(format!("detail: {detail}"));

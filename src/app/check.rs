@@ -134,6 +134,7 @@ async fn run_checks(
 ) -> Result<Report, Error> {
     let baseline = Baseline {
         supabase_preset: work.supabase_preset,
+        bookkeeping: work.discovery.tool.tool.bookkeeping(),
         setup: &work.setup,
         full_snapshots: work.full_snapshots,
         options: &work.options,

@@ -17,6 +17,9 @@ use crate::script::Script;
 /// What every database the checks work in starts from.
 pub struct Baseline<'a> {
     pub supabase_preset: bool,
+    /// The migration tool's bookkeeping table, made as the tool makes it before the first
+    /// migration (migrations may use it); part of the baseline, so never compared.
+    pub bookkeeping: Option<&'static str>,
     /// `[migrations] setup`: run before the first migration, not checked.
     pub setup: &'a [Script],
     /// `--full-snapshots`: read the whole catalog after each script.
@@ -36,6 +39,8 @@ pub enum SessionError {
     Preset(PresetError),
     #[error("a setup file ([migrations] setup) failed: {}", .0.located_message())]
     Setup(Box<Failure>),
+    #[error("cannot create the migration tool's bookkeeping table: {}", crate::execute::describe(.0))]
+    Bookkeeping(#[source] tokio_postgres::Error),
     #[error("cannot set {setting} on the migrations' session: {}", crate::execute::describe(source))]
     Setting {
         setting: &'static str,
@@ -83,6 +88,10 @@ impl Session {
             if let Err(error) = run_script(&client, script, baseline.options.migration_timeout).await {
                 return Err(SessionError::Setup(Box::new(error.failure().clone())));
             }
+        }
+        // After the setup files, which may make the table their own way.
+        if let Some(sql) = baseline.bookkeeping {
+            client.batch_execute(sql).await.map_err(SessionError::Bookkeeping)?;
         }
         // After the preset: what it creates is the baseline, not the migrations' work.
         let tracker = if baseline.full_snapshots {

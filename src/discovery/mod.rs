@@ -3,8 +3,10 @@
 
 pub mod finding;
 pub mod rls_matrix;
+pub mod tool;
 
 pub use finding::{Finding, FindingKind};
+pub use tool::{Assumed, Tool};
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -73,12 +75,6 @@ impl Layout {
         }
     }
 }
-
-/// How to let a statement that cannot run in a transaction run, under each tool that decides by
-/// its directive alone (docs/migration-tools.md).
-const DIESEL_FIX: &str = "diesel runs this file in a transaction: put a metadata.toml with `run_in_transaction = false` in its folder";
-const DBMATE_FIX: &str =
-    "dbmate runs this section in a transaction: add `transaction:false` to its `-- migrate:up` or `-- migrate:down` line";
 
 /// How the migrations are put in order (`[migrations] order`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -229,6 +225,8 @@ pub struct Discovery {
     pub rollbacks_dir: Option<PathBuf>,
     pub migrations: Vec<Migration>,
     pub order: Order,
+    /// The migration tool assumed, and why.
+    pub tool: Assumed,
     /// Defects of the repo: each fails the gate; the rest is still checked.
     pub findings: Vec<Finding>,
     /// Files passed over, with why.
@@ -241,6 +239,8 @@ pub struct Sources {
     pub migrations: Option<PathBuf>,
     pub rollbacks: Option<PathBuf>,
     pub order: Order,
+    /// `[migrations] tool`; `None`: what the repo says.
+    pub tool: Option<Tool>,
 }
 
 pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryError> {
@@ -311,6 +311,8 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         }
     }
     pair_rollbacks(&mut migrations, downs, sources.order, &mut findings, &mut warnings);
+    let assumed = tool::assume(root, &migrations_dir, &migrations, sources.tool);
+    tool::apply(assumed.tool, &mut migrations);
 
     if problems.is_empty() && migrations.is_empty() {
         problems.push(format!(
@@ -327,6 +329,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         rollbacks_dir: rollbacks_dir.map(|d| display(root, &d)),
         migrations,
         order: sources.order,
+        tool: assumed,
         findings,
         warnings,
     })
@@ -563,19 +566,19 @@ impl Found<'_> {
         let Some(up_source) = self.read(&dir.join("up.sql")) else { return };
         let mut up = self.script(&dir.join("up.sql"), up_source);
         // diesel: `run_in_transaction = false` in metadata.toml
+        // diesel runs up.sql and down.sql in a transaction unless metadata.toml says otherwise
+        // (tool.rs); sqlx's directive means nothing to it.
+        up.transaction_directive = None;
         if let Ok(metadata) = std::fs::read_to_string(dir.join("metadata.toml")) {
             if metadata.lines().any(|l| l.replace(' ', "") == "run_in_transaction=false") {
                 up.transaction_directive = Some("run_in_transaction = false");
             }
         }
-        // diesel runs up.sql and down.sql in a transaction unless metadata.toml says otherwise.
-        up.directive_only = Some(DIESEL_FIX);
         let down = if dir.join("down.sql").is_file() {
             self.read(&dir.join("down.sql"))
                 .map(|s| self.script(&dir.join("down.sql"), s))
                 .map(|mut d| {
                     d.transaction_directive = up.transaction_directive;
-                    d.directive_only = Some(DIESEL_FIX);
                     d
                 })
         } else {
@@ -612,9 +615,8 @@ impl Found<'_> {
         for (index, &(is_up, _, body_start, no_transaction)) in markers.iter().enumerate() {
             let body_end = markers.get(index + 1).map_or(source.len(), |next| next.1);
             let mut script = Script::new(shown.clone(), source.clone(), body_start..body_end);
-            script.transaction_directive = no_transaction.then_some("transaction:false");
             // dbmate runs each section in a transaction unless its marker says transaction:false.
-            script.directive_only = Some(DBMATE_FIX);
+            script.transaction_directive = no_transaction.then_some("transaction:false");
             *(if is_up { &mut up } else { &mut down }) = Some(script);
         }
         let Some(up) = up else {

@@ -45,6 +45,11 @@ pub fn render(report: &Report, style: Style) -> String {
         if report.migrations.len() == 1 { "" } else { "s" },
         report.migrations_dir.display()
     );
+    let _ = writeln!(
+        out,
+        "{}",
+        style.dim(&format!("tool: {} ({})", report.tool.tool.name(), report.tool.why))
+    );
     for warning in &report.warnings {
         let _ = writeln!(out, "{} {warning}", style.yellow("warning:"));
     }

@@ -23,6 +23,12 @@ pub fn render(discovery: &Discovery) -> String {
     if !orders.is_empty() {
         out.push_str(&format!("order:      {}\n", orders.join("; ")));
     }
+    out.push_str(&format!(
+        "tool:       {} ({}): {}\n",
+        discovery.tool.tool.name(),
+        discovery.tool.why,
+        discovery.tool.tool.transactions()
+    ));
     for warning in &discovery.warnings {
         out.push_str(&format!("warning: {warning}\n"));
     }

@@ -59,7 +59,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
     let image = env.image.as_ref().map(|i| format!(", {}", code(i))).unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} checks passed, {} failed, {} skipped{} · PostgreSQL {} ({} provider{image}) · {:.1} s\n",
+        "{} checks passed, {} failed, {} skipped{} · PostgreSQL {} ({} provider{image}) · {:.1} s  \nRun as {} runs migrations ({})\n",
         summary.checks_passed,
         summary.checks_failed,
         summary.checks_skipped,
@@ -69,7 +69,12 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
         },
         text(&env.server_version),
         text(&env.provider),
-        report.duration_ms as f64 / 1000.0
+        report.duration_ms as f64 / 1000.0,
+        match report.tool.tool {
+            crate::discovery::Tool::None => "no particular tool".to_string(),
+            tool => code(tool.name()),
+        },
+        text(&report.tool.why)
     );
 
     // What failed, in full, up to `max_failures` failures.
@@ -303,6 +308,7 @@ mod tests {
             first_statement_ms: None,
             summary: Summary::default(),
             findings: Vec::new(),
+            tool: Default::default(),
             migrations: vec![MigrationResult {
                 version: "1".into(),
                 name: "big".into(),

@@ -22,6 +22,9 @@ pub struct Report {
     pub environment: Environment,
     pub migrations_dir: PathBuf,
     pub rollbacks_dir: Option<PathBuf>,
+    /// The migration tool whose way each file ran, and why dbgate assumed it.
+    #[serde(default)]
+    pub tool: crate::discovery::Assumed,
     pub duration_ms: u64,
     /// From dbgate's start to the first migration statement sent to the server.
     #[serde(default)]
@@ -174,6 +177,7 @@ impl Report {
             environment,
             migrations_dir: discovery.migrations_dir.clone(),
             rollbacks_dir: discovery.rollbacks_dir.clone(),
+            tool: discovery.tool.clone(),
             duration_ms: started.elapsed().as_millis() as u64,
             first_statement_ms: first_statement_at.map(|at| at.duration_since(started).as_millis() as u64),
             summary,

@@ -33,6 +33,15 @@ pub struct Script {
     /// dbmate): without the directive the file runs in a transaction, as in production, and a
     /// statement that cannot fails there. The words say how to turn the transaction off.
     pub directive_only: Option<&'static str>,
+    /// The tool (named) sends the file to the server as one query string when it runs it
+    /// without a transaction: PostgreSQL then runs a file of several statements in one
+    /// implicit transaction, where a statement that cannot run in one fails.
+    pub one_query: Option<&'static str>,
+    /// The tool runs no transaction of its own (golang-migrate).
+    pub no_transaction_by_default: bool,
+    /// The tool (named) refuses a file mixing statements that can and cannot run in a
+    /// transaction (Flyway, unless `mixed` is set).
+    pub mixed_refused: Option<&'static str>,
     /// The statements, read once (a script runs up to three times: up, up again, and in the
     /// reverse chain).
     statements: Arc<OnceLock<Result<Vec<Statement>, SyntaxError>>>,
@@ -63,6 +72,9 @@ pub enum RunMode {
     /// Without a transaction, each statement on its own; the reason names the directive or the
     /// statement (with its line) that forced it.
     NoTransaction(String),
+    /// Without a transaction of the tool's, but sent as one query: PostgreSQL runs its
+    /// statements in one implicit transaction (the reason says whose way this is).
+    OneQuery(String),
 }
 
 impl RunMode {
@@ -70,7 +82,13 @@ impl RunMode {
         match self {
             RunMode::Transaction => "in a transaction".to_string(),
             RunMode::NoTransaction(why) => format!("without a transaction ({why})"),
+            RunMode::OneQuery(why) => format!("as one query, in one implicit transaction ({why})"),
         }
+    }
+
+    /// Whether its statements run in one transaction block, the tool's or PostgreSQL's.
+    pub fn in_transaction(&self) -> bool {
+        !matches!(self, RunMode::NoTransaction(_))
     }
 }
 
@@ -82,6 +100,9 @@ impl Script {
             body,
             transaction_directive: None,
             directive_only: None,
+            one_query: None,
+            no_transaction_by_default: false,
+            mixed_refused: None,
             statements: Arc::default(),
         }
     }
@@ -139,8 +160,20 @@ impl Script {
     /// Decides how the script runs: a directive wins, then any statement that PostgreSQL refuses
     /// to run inside a transaction block.
     pub fn run_mode(&self, statements: &[Statement]) -> RunMode {
+        let several = statements.len() > 1;
         if let Some(directive) = self.transaction_directive {
-            return RunMode::NoTransaction(format!("`{directive}`"));
+            return match self.one_query {
+                Some(tool) if several => RunMode::OneQuery(format!("`{directive}`, and {tool} sends the file as one query")),
+                _ => RunMode::NoTransaction(format!("`{directive}`")),
+            };
+        }
+        if self.no_transaction_by_default {
+            let tool = self.one_query.unwrap_or("its tool");
+            return if several {
+                RunMode::OneQuery(format!("{tool} runs no transaction and sends the file as one query"))
+            } else {
+                RunMode::NoTransaction(format!("{tool} runs no transaction"))
+            };
         }
         if self.directive_only.is_some() {
             return RunMode::Transaction;
@@ -152,6 +185,39 @@ impl Script {
             }
         }
         RunMode::Transaction
+    }
+
+    /// How to let a statement that cannot run in a transaction run, under this file's tool,
+    /// when the tool would run it in one (its own, or PostgreSQL's implicit one).
+    pub fn no_transaction_fix(&self, statements: &[Statement]) -> Option<String> {
+        if let RunMode::OneQuery(_) = self.run_mode(statements) {
+            let tool = self.one_query.unwrap_or("the tool");
+            return Some(format!(
+                "{tool} sends this file as one query, which PostgreSQL runs in one implicit transaction: put this statement in a migration of its own"
+            ));
+        }
+        self.directive_only.map(str::to_string)
+    }
+
+    /// Why the file's tool refuses to run it at all, and where: Flyway refuses a migration
+    /// mixing statements that can and cannot run in a transaction.
+    pub fn refusal(&self, statements: &[Statement]) -> Option<(usize, String)> {
+        let tool = self.mixed_refused?;
+        let outside = statements.iter().find(|s| matches!(s.kind, StatementKind::NoTransaction(_)))?;
+        let inside = statements
+            .iter()
+            .any(|s| !matches!(s.kind, StatementKind::NoTransaction(_) | StatementKind::Unparsed));
+        let StatementKind::NoTransaction(what) = outside.kind else {
+            return None;
+        };
+        inside.then(|| {
+            (
+                outside.range.start,
+                format!(
+                    "{tool} refuses this migration: it mixes {what}, which cannot run in a transaction, with statements that can (\"Detected both transactional and non-transactional statements within the same migration\"); put {what} in a migration of its own, or set `mixed = true` in {tool}'s configuration"
+                ),
+            )
+        })
     }
 
     /// True when the script has no statement at all (only comments and white space).

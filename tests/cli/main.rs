@@ -19,6 +19,7 @@ mod repo_defects;
 mod reports;
 mod rollbacks;
 mod sql;
+mod tools;
 
 #[test]
 fn fixture_paths_exist() {

@@ -1,0 +1,165 @@
+//! Each file runs as its tool runs it: the tool the repo says (or dbgate.toml names), its way of
+//! deciding the transaction, the way it sends the file, and its bookkeeping table.
+
+use crate::support::{fixture, Dbgate, TempRepo};
+
+#[test]
+fn the_tool_is_assumed_only_where_the_repo_says_it_and_the_report_says_why() {
+    for (repo, said) in [
+        ("layout-diesel", "tool: diesel (migrations in diesel's folders"),
+        ("layout-dbmate", "tool: dbmate (`-- migrate:up` sections, dbmate's)"),
+        ("layout-flyway", "tool: flyway (Flyway's file names"),
+        ("layout-golang-migrate", "tool: none (no file says which tool"),
+        ("layout-sqlx", "tool: none (no file says which tool"),
+        (
+            "golang-migrate-bookkeeping",
+            "tool: golang-migrate ([migrations] tool in dbgate.toml)",
+        ),
+    ] {
+        let out = Dbgate::fixture(repo).args(["list"]).run();
+        out.code(0);
+        out.stdout_has(&said.replace("tool: ", "tool:       "));
+    }
+    let repo = TempRepo::new();
+    repo.write("supabase/config.toml", "project_id = \"x\"\n");
+    repo.write("supabase/migrations/20240101000000_a.sql", "CREATE TABLE a (id int);\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--json", "report.json"]).run();
+    out.code(0);
+    out.stdout_has("tool: supabase (supabase/config.toml)");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["tool"],
+        serde_json::json!({"name": "supabase", "why": "supabase/config.toml"})
+    );
+}
+
+#[test]
+fn golang_migrate_sends_a_file_as_one_query_so_concurrently_must_be_alone() {
+    let repo = TempRepo::new();
+    repo.write("dbgate.toml", "[migrations]\ntool = \"golang-migrate\"\n");
+    repo.write("migrations/1_users.up.sql", "CREATE TABLE users (id int, email text);\n");
+    repo.write("migrations/1_users.down.sql", "DROP TABLE users;\n");
+    repo.write(
+        "migrations/2_email.up.sql",
+        "ALTER TABLE users ADD COLUMN name text;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    repo.write(
+        "migrations/2_email.down.sql",
+        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN name;\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/2_email.up.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
+    out.stdout_has("fix: golang-migrate sends this file as one query, which PostgreSQL runs in one implicit transaction: put this statement in a migration of its own");
+    // With no tool assumed, the same file runs statement by statement outside a transaction.
+    repo.write("dbgate.toml", "");
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+    // The near miss: alone in its file, it runs.
+    repo.write("dbgate.toml", "[migrations]\ntool = \"golang-migrate\"\n");
+    repo.write(
+        "migrations/2_email.up.sql",
+        "CREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    repo.write("migrations/2_email.down.sql", "DROP INDEX CONCURRENTLY users_email;\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("no transaction: golang-migrate runs no transaction");
+}
+
+#[test]
+fn sqlx_obeys_its_directive_alone_and_sends_such_a_file_as_one_query() {
+    let repo = TempRepo::new();
+    repo.write("dbgate.toml", "[migrations]\ntool = \"sqlx\"\n");
+    repo.write("migrations/1_users.sql", "CREATE TABLE users (id int, email text);\n");
+    repo.write(
+        "migrations/2_email.sql",
+        "CREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/2_email.sql:1:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
+    out.stdout_has("fix: sqlx runs this file in a transaction: make `-- no-transaction` the file's very first line");
+    // With the directive and another statement: one query, one implicit transaction.
+    repo.write(
+        "migrations/2_email.sql",
+        "-- no-transaction\nALTER TABLE users ADD COLUMN name text;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("fix: sqlx sends this file as one query, which PostgreSQL runs in one implicit transaction: put this statement in a migration of its own");
+    // The near miss: the directive, and the statement alone.
+    repo.write(
+        "migrations/2_email.sql",
+        "-- no-transaction\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+}
+
+#[test]
+fn flyway_refuses_a_migration_that_mixes_statements_that_can_and_cannot_run_in_a_transaction() {
+    let repo = TempRepo::new();
+    repo.write("migrations/V1__users.sql", "CREATE TABLE users (id int, email text);\n");
+    repo.write(
+        "migrations/V2__email.sql",
+        "ALTER TABLE users ADD COLUMN name text;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/V2__email.sql:2:1: flyway refuses this migration: it mixes CREATE INDEX CONCURRENTLY, which cannot run in a transaction, with statements that can");
+    // The near miss: alone, it runs outside a transaction, as Flyway detects.
+    repo.write(
+        "migrations/V2__email.sql",
+        "CREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+}
+
+#[test]
+fn diesel_sends_a_file_without_a_transaction_as_one_query() {
+    let repo = TempRepo::new();
+    repo.write(
+        "migrations/2024-01-01-000000_users/up.sql",
+        "CREATE TABLE users (id int, email text);\n",
+    );
+    repo.write("migrations/2024-01-01-000000_users/down.sql", "DROP TABLE users;\n");
+    let dir = "migrations/2024-01-02-000000_email";
+    repo.write(&format!("{dir}/metadata.toml"), "run_in_transaction = false\n");
+    repo.write(
+        &format!("{dir}/up.sql"),
+        "ALTER TABLE users ADD COLUMN name text;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    repo.write(&format!("{dir}/down.sql"), "DROP INDEX CONCURRENTLY users_email;\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("fix: diesel sends this file as one query, which PostgreSQL runs in one implicit transaction: put this statement in a migration of its own");
+}
+
+#[test]
+fn the_tools_bookkeeping_table_is_there_for_migrations_that_use_it_and_never_compared() {
+    // A migration altering golang-migrate's own table, and its rollback undoing that.
+    let out = Dbgate::fixture("golang-migrate-bookkeeping").args(["check"]).run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/000001_users.up.sql");
+    // The near miss: with no tool, there is no such table.
+    let repo = TempRepo::new();
+    for name in ["000001_users.up.sql", "000001_users.down.sql"] {
+        let text = std::fs::read_to_string(fixture("golang-migrate-bookkeeping/migrations").join(name)).unwrap();
+        repo.write(&format!("migrations/{name}"), &text);
+    }
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("relation \"schema_migrations\" does not exist");
+
+    // diesel: a trigger on __diesel_schema_migrations.
+    let repo = TempRepo::new();
+    repo.write(
+        "migrations/2024-01-01-000000_audit/up.sql",
+        "CREATE TABLE audit (version text);\nCREATE FUNCTION audit_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (NEW.version); RETURN NEW; END $$;\nCREATE TRIGGER audit_version AFTER INSERT ON __diesel_schema_migrations FOR EACH ROW EXECUTE FUNCTION audit_version();\n",
+    );
+    repo.write(
+        "migrations/2024-01-01-000000_audit/down.sql",
+        "DROP TRIGGER audit_version ON __diesel_schema_migrations;\nDROP FUNCTION audit_version();\nDROP TABLE audit;\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+}
