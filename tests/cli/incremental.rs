@@ -127,30 +127,26 @@ fn swapped_role_names_and_drop_owned_show_in_both_modes() {
     assert!(sweep.contains("SELECT on table public.t to r_c"), "{sweep}");
 }
 
-macro_rules! incremental_matches_full {
-    ($($test:ident: $fixture:literal;)*) => {$(
-        #[test]
-        fn $test() {
-            same_verdicts_with_and_without_incremental_snapshots(&fixture($fixture));
-        }
-    )*};
-}
-
-incremental_matches_full! {
-    incremental_matches_full_on_the_example: "../..";
-    incremental_matches_full_on_a_leftover_index: "rollback-leaves-index";
-    incremental_matches_full_on_a_leftover_privilege: "rollback-leaves-privilege";
-    incremental_matches_full_on_a_changed_default: "rollback-changes-default";
-    incremental_matches_full_on_a_leftover_enum: "rollback-leaves-enum";
-    incremental_matches_full_on_lost_not_null: "rollback-loses-not-null";
-    incremental_matches_full_on_a_leftover_role: "rollback-leaves-role";
-    incremental_matches_full_on_rls_left_on: "rollback-leaves-rls";
-    incremental_matches_full_on_a_leftover_policy: "rollback-leaves-policy";
-    incremental_matches_full_on_a_function_body: "rollback-function-body";
-    incremental_matches_full_on_reapply: "reapply-differs";
-    incremental_matches_full_on_the_supabase_project: "supabase-project";
-    incremental_matches_full_on_diesel: "layout-diesel";
-    incremental_matches_full_on_dbmate: "layout-dbmate";
+/// Every fixture repo (a folder with migrations), found rather than listed, so that a new
+/// fixture is covered as soon as it exists.
+#[test]
+fn incremental_matches_full_on_every_fixture() {
+    let mut repos: Vec<std::path::PathBuf> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| ["migrations", "db/migrations", "supabase/migrations"].iter().any(|dir| path.join(dir).is_dir()))
+        .collect();
+    repos.sort();
+    repos.push(fixture("../.."));
+    assert!(repos.len() > 30, "{repos:?}");
+    // Two at a time: each run is a server of its own.
+    for pair in repos.chunks(2) {
+        std::thread::scope(|scope| {
+            for repo in pair {
+                scope.spawn(move || same_verdicts_with_and_without_incremental_snapshots(repo));
+            }
+        });
+    }
 }
 
 #[test]
