@@ -102,6 +102,9 @@ enum VersionKey {
     Numbered(Vec<Number>),
     /// Compared as text, character by character (diesel).
     Text(String),
+    /// By whole file name, as text (dbmate, the Supabase CLI, `order = "name"`); the version is
+    /// the leading digits, as text.
+    FileName(String),
     Repeatable(String),
 }
 
@@ -165,7 +168,18 @@ impl Version {
     fn file_name(version: &str, file_name: &str) -> Version {
         Version {
             text: version.to_string(),
-            key: VersionKey::Text(file_name.to_string()),
+            key: VersionKey::FileName(file_name.to_string()),
+        }
+    }
+
+    /// What makes two versions one to their tool (the key of its bookkeeping table): the
+    /// number for numeric versions (`001` is `1`), the text where the tool keeps text.
+    fn identity(&self) -> String {
+        match &self.key {
+            VersionKey::Numbered(parts) => parts.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join("."),
+            VersionKey::Text(text) => text.clone(),
+            VersionKey::FileName(_) => self.text.clone(),
+            VersionKey::Repeatable(name) => format!("R__{name}"),
         }
     }
 
@@ -295,23 +309,31 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         ..
     } = found;
 
-    match sources.order {
-        Order::Version => {
-            // Equal versions in file name order, so that a repo with duplicates is still checked.
-            migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.up.path.cmp(&b.up.path)));
-            for same in migrations.chunk_by(|a, b| a.version == b.version).filter(|same| same.len() > 1) {
-                findings.push(duplicate_version(same));
+    let assumed = tool::assume(root, &migrations_dir, &migrations, sources.tool);
+    for migration in &mut migrations {
+        // The Supabase CLI lists migrations by file name (fs.ReadDir) and keeps versions as text.
+        let by_name = sources.order == Order::Name || (assumed.tool == Tool::Supabase && migration.layout == Layout::Plain);
+        if by_name {
+            migration.version = Version::file_name(&migration.version.text, &sort_name(migration));
+        }
+    }
+    // Equal versions in file name order, so that a repo with duplicates is still checked.
+    migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.up.path.cmp(&b.up.path)));
+    if sources.order == Order::Version {
+        let mut by_identity: Vec<(String, Vec<usize>)> = Vec::new();
+        for (index, migration) in migrations.iter().enumerate() {
+            let identity = migration.version.identity();
+            match by_identity.iter_mut().find(|(id, _)| *id == identity) {
+                Some((_, same)) => same.push(index),
+                None => by_identity.push((identity, vec![index])),
             }
         }
-        Order::Name => {
-            for migration in &mut migrations {
-                migration.version = Version::file_name(&migration.version.text, &sort_name(migration));
-            }
-            migrations.sort_by(|a, b| a.version.cmp(&b.version));
+        for (_, same) in by_identity.iter().filter(|(_, same)| same.len() > 1) {
+            let same: Vec<&Migration> = same.iter().map(|&i| &migrations[i]).collect();
+            findings.push(duplicate_version(&same));
         }
     }
     pair_rollbacks(&mut migrations, downs, sources.order, &mut findings, &mut warnings);
-    let assumed = tool::assume(root, &migrations_dir, &migrations, sources.tool);
     tool::apply(assumed.tool, &mut migrations);
 
     if problems.is_empty() && migrations.is_empty() {
@@ -344,7 +366,7 @@ fn sort_name(migration: &Migration) -> String {
     path.file_name().unwrap_or_default().to_string_lossy().into_owned()
 }
 
-fn duplicate_version(same: &[Migration]) -> Finding {
+fn duplicate_version(same: &[&Migration]) -> Finding {
     let files: Vec<PathBuf> = same.iter().map(|m| m.up.path.clone()).collect();
     let listed: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let mut finding = Finding::at_start(
@@ -367,7 +389,12 @@ fn pair_rollbacks(migrations: &mut [Migration], downs: Vec<Down>, order: Order, 
     let by_stem: HashMap<String, usize> = migrations.iter().enumerate().map(|(i, m)| (m.stem.clone(), i)).collect();
     for down in downs {
         let by_version = || {
-            let mut same = migrations.iter().enumerate().filter(|(_, m)| m.version == down.version);
+            // Where versions are text to the tool, `0001` is not `1`.
+            let same_version = |m: &Migration| match m.version.key {
+                VersionKey::FileName(_) => m.version.text == down.version.text,
+                _ => m.version.identity() == down.version.identity(),
+            };
+            let mut same = migrations.iter().enumerate().filter(|(_, m)| same_version(m));
             match (same.next(), same.next()) {
                 (Some((i, _)), None) => Some(i),
                 _ => None,
@@ -952,6 +979,24 @@ mod tests {
         assert!(v("20240101120000") < v("20240101120001"));
         assert!(v("2024-01-15-093000") < v("2024-02-01-000000"));
         assert!(v("99999999999999999999999") < Version::repeatable("a"));
+    }
+
+    #[test]
+    fn each_tool_s_version_identity_is_its_bookkeeping_key() {
+        // golang-migrate and sqlx parse the number: 001 is 1 (a duplicate).
+        assert_eq!(v("001").identity(), v("1").identity());
+        // Flyway: trailing zero parts do not count (1.0 is 1), 1.10 is not 1.1.
+        assert_eq!(v("1.0").identity(), v("1").identity());
+        assert_ne!(v("1.10").identity(), v("1.1").identity());
+        // dbmate and the Supabase CLI keep the digits as text: 001 is not 1.
+        let f = Version::file_name;
+        assert_ne!(f("001", "001_a.sql").identity(), f("1", "1_b.sql").identity());
+        assert_eq!(
+            f("20240101", "20240101_a.sql").identity(),
+            f("20240101", "20240101_b.sql").identity()
+        );
+        // diesel: dashes removed.
+        assert_eq!(Version::diesel("2024-01-01_a").identity(), Version::diesel("20240101_b").identity());
     }
 
     #[test]

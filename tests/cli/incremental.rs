@@ -134,7 +134,11 @@ fn incremental_matches_full_on_every_fixture() {
     let mut repos: Vec<std::path::PathBuf> = std::fs::read_dir(fixture(""))
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| ["migrations", "db/migrations", "supabase/migrations"].iter().any(|dir| path.join(dir).is_dir()))
+        .filter(|path| {
+            ["migrations", "db/migrations", "supabase/migrations"]
+                .iter()
+                .any(|dir| path.join(dir).is_dir())
+        })
         .collect();
     repos.sort();
     repos.push(fixture("../.."));

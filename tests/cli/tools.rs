@@ -163,3 +163,64 @@ fn the_tools_bookkeeping_table_is_there_for_migrations_that_use_it_and_never_com
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(0);
 }
+
+#[test]
+fn each_tools_version_rule_holds_at_its_edges() {
+    let kinds = |repo: &TempRepo| -> Vec<String> {
+        let out = Dbgate::at(repo.path()).args(["check", "--json", "report.json"]).run();
+        assert!(matches!(out.status, Some(0) | Some(1)), "{}\n{}", out.stdout, out.stderr);
+        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo.path().join("report.json")).unwrap()).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The Supabase CLI lists migrations by file name: `10_a.sql` runs before `9_b.sql`.
+    let repo = TempRepo::new();
+    repo.write("supabase/config.toml", "project_id = \"x\"\n");
+    repo.write("supabase/migrations/10_a.sql", "CREATE TABLE a (id int PRIMARY KEY);\n");
+    repo.write("supabase/migrations/9_b.sql", "CREATE TABLE b (a_id int REFERENCES a);\n");
+    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    out.in_order(&["1. 10 a", "2. 9 b"]);
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+    // The near miss: with no tool, versions are numbers, 9 before 10, and 9_b fails.
+    std::fs::remove_file(repo.path().join("supabase/config.toml")).unwrap();
+    Dbgate::at(repo.path()).args(["check"]).run().code(1);
+
+    // golang-migrate and sqlx parse the number: `001` and `1` are one version.
+    let repo = TempRepo::new();
+    repo.write("migrations/001_a.up.sql", "CREATE TABLE a (id int);\n");
+    repo.write("migrations/1_b.up.sql", "CREATE TABLE b (id int);\n");
+    assert_eq!(kinds(&repo), ["duplicate_version"]);
+    // dbmate keeps the digits as text: `001` and `1` are two versions...
+    let repo = TempRepo::new();
+    repo.write(
+        "db/migrations/001_a.sql",
+        "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n",
+    );
+    repo.write(
+        "db/migrations/1_b.sql",
+        "-- migrate:up\nCREATE TABLE b (id int);\n-- migrate:down\nDROP TABLE b;\n",
+    );
+    assert_eq!(kinds(&repo), Vec::<String>::new());
+    // ...and two files with the same digits are one, wherever file name order puts them.
+    repo.write(
+        "db/migrations/1_c.sql",
+        "-- migrate:up\nCREATE TABLE c (id int);\n-- migrate:down\nDROP TABLE c;\n",
+    );
+    repo.write(
+        "db/migrations/10_d.sql",
+        "-- migrate:up\nCREATE TABLE d (id int);\n-- migrate:down\nDROP TABLE d;\n",
+    );
+    assert_eq!(kinds(&repo), ["duplicate_version"]);
+    // Flyway: trailing zero parts do not count, so V1 and V1.0 collide; V1.1 and V1.10 do not.
+    let repo = TempRepo::new();
+    repo.write("migrations/V1__a.sql", "CREATE TABLE a (id int);\n");
+    repo.write("migrations/V1.1__b.sql", "CREATE TABLE b (id int);\n");
+    repo.write("migrations/V1.10__c.sql", "CREATE TABLE c (id int);\n");
+    assert_eq!(kinds(&repo), Vec::<String>::new());
+    repo.write("migrations/V1.0__d.sql", "CREATE TABLE d (id int);\n");
+    assert_eq!(kinds(&repo), ["duplicate_version"]);
+}
