@@ -63,7 +63,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
             run_with(auto, &work, &mut signals, started).await?
         }
         ProviderChoice::Url { url } => {
-            let roles = UrlProvider::role_sources(&work.discovery, work.supabase_preset);
+            let roles = UrlProvider::role_sources(&work.discovery, &work.setup, work.supabase_preset);
             run_with(UrlProvider::new(url.clone(), roles), &work, &mut signals, started).await?
         }
     };
@@ -85,6 +85,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     }
     Ok(match (report.verdict, settings.fail_on) {
         (Verdict::Failed, FailOn::Any) => crate::exit::GATE_FAILED,
+        (Verdict::Incomplete, FailOn::Any) => crate::exit::ENVIRONMENT,
         _ => crate::exit::PASSED,
     })
 }

@@ -8,7 +8,7 @@ use super::compare::Comparison;
 use super::recovery::Position;
 use super::{millis, CatalogError, Chain, CheckKind, CheckResult, MigrationResult, Status, Stop, Unrunnable};
 use crate::catalog::{Fingerprint, Snapshot, Undo};
-use crate::execute::{run_script, ScriptError};
+use crate::execute::run_script;
 
 /// Where the forward chain left the reverse chain.
 pub(super) struct Reverse<'a> {
@@ -23,9 +23,13 @@ pub(super) struct Reverse<'a> {
 }
 
 impl Chain<'_> {
-    /// The reverse chain: from the last migration back to the first, each rollback must restore
-    /// the schema from before its migration. Past a migration without a runnable rollback, or a
-    /// rollback that failed, the state it needs is rebuilt and the chain goes on.
+    /// The reverse chain: each rollback, from the last migration back to the first, must restore
+    /// the schema from before its migration. Migrations without a runnable rollback split the
+    /// chain into runs of consecutive rollbacks; the run at the top starts from the migrated
+    /// schema, and the others, lowest first, from the state after their top migration: rebuilt
+    /// once, then reached by replaying the ups between one run and the next (each up replayed at
+    /// most twice, not once per gap). A rollback that fails or differs leaves the schema astray:
+    /// the state below it is rebuilt.
     pub(super) async fn reverse(
         &mut self,
         results: &mut [MigrationResult],
@@ -39,76 +43,117 @@ impl Chain<'_> {
             after,
             mut position,
         } = from;
-        let forward = stopped.map(|why| format!("the forward chain stopped: {why}"));
-        // Set when nothing more can run: the connection lost, a rebuild that failed.
-        let mut broken: Option<String> = stopped.filter(|s| s.connection_lost()).map(|why| why.to_string());
         let migrations = self.migrations;
-        for (index, migration) in migrations.iter().enumerate().rev() {
+        // What is not checked or not run at all, and the runs of rollbacks that are.
+        let forward = stopped.map(|why| format!("the forward chain stopped: {why}"));
+        let mut runs: Vec<std::ops::RangeInclusive<usize>> = Vec::new();
+        for (index, migration) in migrations.iter().enumerate() {
             let result = &mut results[index];
             if index >= ran {
                 let why = forward.clone().unwrap_or_default();
                 result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why));
-                continue;
-            }
-            let Some(down) = &migration.down else {
+            } else if migration.down.is_none() {
                 result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, "no rollback"));
-                continue;
-            };
-            if let Some(unrunnable) = Unrunnable::of(migration, self.options) {
+            } else if let Some(unrunnable) = Unrunnable::of(migration, self.options) {
                 result
                     .checks
                     .push(CheckResult::skipped(CheckKind::RollbackChain, unrunnable.reason()));
-                continue;
-            }
-            if let Some(why) = &broken {
-                result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why.clone()));
-                continue;
-            }
-            if position != Position::After(index + 1) {
-                match self.rebuild(index + 1, after.get(index + 1).copied()).await {
-                    Ok(rebuilt) => state = rebuilt,
-                    Err(why) => {
-                        result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why.clone()));
-                        broken = Some(why);
-                        continue;
-                    }
+            } else {
+                match runs.last_mut() {
+                    Some(run) if *run.end() + 1 == index => *run = *run.start()..=index,
+                    _ => runs.push(index..=index),
                 }
             }
-            let started = Instant::now();
-            match run_script(self.client(), down, self.options.migration_timeout).await {
-                Err(error) => {
-                    let headline = format!("in the reverse chain, {} failed", down.path.display());
-                    result.checks.push(CheckResult::failed(
-                        CheckKind::RollbackChain,
-                        millis(started.elapsed()),
-                        Some(headline),
-                        vec![error.failure().clone()],
-                    ));
-                    if let ScriptError::ConnectionLost(_) = error {
-                        broken = Some(format!(
-                            "the connection to the server was lost while running {}",
-                            down.path.display()
+        }
+        // The top run first when the schema is already where it starts; then the rest, lowest first.
+        if let Some(top) = runs.last() {
+            if position == Position::After(top.end() + 1) {
+                let top = runs.pop().expect("just seen");
+                runs.insert(0, top);
+            }
+        }
+        // Set when nothing more can run: a rebuild that failed.
+        let mut broken: Option<String> = None;
+        for run in runs {
+            for index in run.rev() {
+                let (migration, result) = (&migrations[index], &mut results[index]);
+                let down = migration.down.as_ref().expect("a run holds rollbacks");
+                if let Some(why) = &broken {
+                    result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why.clone()));
+                    continue;
+                }
+                if position != Position::After(index + 1) {
+                    match self.reach(index + 1, position, after).await {
+                        Ok(reached) => state = reached,
+                        Err(why) => {
+                            result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why.clone()));
+                            broken = Some(why);
+                            continue;
+                        }
+                    }
+                }
+                let started = Instant::now();
+                match run_script(self.client(), down, self.options.migration_timeout).await {
+                    Err(error) => {
+                        let headline = format!("in the reverse chain, {} failed", down.path.display());
+                        result.checks.push(CheckResult::failed(
+                            CheckKind::RollbackChain,
+                            millis(started.elapsed()),
+                            Some(headline),
+                            vec![error.failure().clone()],
                         ));
+                        position = Position::Astray;
                     }
-                    position = Position::Astray;
-                }
-                Ok(_) => {
-                    let step = self.after(&mut state, down).await?;
-                    // The schema before this step is the one right after the migration; its
-                    // undo leads back from there.
-                    let (expected, back) = &before[index];
-                    let back_to_before = || state.earlier(&[&step, back]);
-                    let check =
-                        Comparison::rollback(CheckKind::RollbackChain, started, migration, down).check(&state, *expected, back_to_before);
-                    position = if check.status == Status::Failed {
-                        Position::Astray
-                    } else {
-                        Position::After(index)
-                    };
-                    result.checks.push(check);
+                    Ok(_) => {
+                        let step = self.after(&mut state, down).await?;
+                        // The schema before this step is the one right after the migration; its
+                        // undo leads back from there.
+                        let (expected, back) = &before[index];
+                        let back_to_before = || state.earlier(&[&step, back]);
+                        let check = Comparison::rollback(CheckKind::RollbackChain, started, migration, down).check(
+                            &state,
+                            *expected,
+                            back_to_before,
+                        );
+                        position = if check.status == Status::Failed {
+                            Position::Astray
+                        } else {
+                            Position::After(index)
+                        };
+                        result.checks.push(check);
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Brings the database to the state after the first `n` migrations: from `position` when it
+    /// is below, by replaying the ups between (unchecked); else by a rebuild.
+    async fn reach(&mut self, n: usize, position: Position, after: &[Fingerprint]) -> Result<Snapshot, String> {
+        if let Position::After(at) = position {
+            if at < n && !self.client().is_closed() {
+                let mut replayed = true;
+                for migration in &self.migrations[at..n] {
+                    if run_script(self.client(), &migration.up, self.options.migration_timeout)
+                        .await
+                        .is_err()
+                    {
+                        replayed = false;
+                        break;
+                    }
+                }
+                // Only when it gives what the forward chain saw there (an up that reads its data
+                // may give another schema the second time): else a rebuild.
+                if replayed {
+                    if let Ok(snapshot) = self.full_snapshot().await {
+                        if after.get(n).is_none_or(|expected| *expected == snapshot.fingerprint()) {
+                            return Ok(snapshot);
+                        }
+                    }
+                }
+            }
+        }
+        self.rebuild(n, after.get(n).copied()).await
     }
 }

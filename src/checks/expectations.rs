@@ -276,7 +276,15 @@ impl Expectations {
                 format!("row level security on every table in {}", exposed.join(", ")),
                 self.path.clone(),
             );
-            for (id, attrs) in after.objects.iter().filter(|(id, _)| id.kind == ObjectKind::Table) {
+            // The migrations' tables, and any whose attributes they changed: not what was there
+            // before the first migration (the preset's, the setup files', the tool's
+            // bookkeeping table).
+            let theirs = |id: &ObjectId, attrs: &_| baseline.objects.get(id) != Some(attrs);
+            for (id, attrs) in after
+                .objects
+                .iter()
+                .filter(|(id, attrs)| id.kind == ObjectKind::Table && theirs(id, attrs))
+            {
                 let attrs = attrs.attributes();
                 let in_exposed = id.schema.as_ref().is_some_and(|s| exposed.contains(s));
                 if in_exposed && attrs.row_level_security() != Some(true) {

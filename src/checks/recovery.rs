@@ -58,6 +58,8 @@ impl Chain<'_> {
         let (client, config) = replace_database(&self.session.config, &rule, &self.baseline.replacements)
             .await
             .map_err(|e| e.to_string())?;
+        // The old database is gone: whatever happens next, a later rebuild starts from the new.
+        self.session.config = config.clone();
         self.session = Session::ready(client, config, self.baseline).await.map_err(|e| e.to_string())?;
         if self.gave_up_incremental() {
             self.session.tracker.give_up();

@@ -56,7 +56,8 @@ pub struct Session {
     pub catalog: Catalog,
     pub tracker: Tracker,
     pub server_version: String,
-    /// The roles on the server when the database was ready: what a rebuild keeps.
+    /// The roles on the server before the database was made ready (before the preset and the
+    /// setup files, which a rebuild runs again): what a rebuild keeps.
     pub roles_before: BTreeSet<String>,
 }
 
@@ -69,6 +70,7 @@ impl Session {
 
     /// Makes the database `client` is connected to ready.
     pub(super) async fn ready(client: Client, config: Config, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
+        let roles_before = crate::provider::fresh::role_names(&client).await.map_err(SessionError::Connect)?;
         let version_row = client
             .query_one(
                 "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
@@ -111,7 +113,6 @@ impl Session {
                     .map_err(|source| SessionError::Setting { setting, source })?;
             }
         }
-        let roles_before = crate::provider::fresh::role_names(&client).await.map_err(SessionError::Connect)?;
         Ok(Session {
             client,
             config,

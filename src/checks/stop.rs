@@ -14,13 +14,6 @@ pub enum Stop {
     RebuildFailed(String),
 }
 
-impl Stop {
-    /// Whether nothing more can run on the server.
-    pub fn connection_lost(&self) -> bool {
-        matches!(self, Stop::ConnectionLost { .. })
-    }
-}
-
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

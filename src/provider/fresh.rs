@@ -88,8 +88,11 @@ pub async fn replace_database(config: &Config, rule: &RoleRule<'_>, replacements
         .map_err(failed(format!("drop the database {old_name}")))?;
     let now = role_names(&client).await.map_err(failed("list the roles"))?;
     for role in now.difference(rule.roles_before).filter(|r| (rule.may_drop)(r)) {
+        // DROP OWNED also revokes what the role was granted on shared objects (a configuration
+        // parameter, say), which would keep DROP ROLE from running.
+        let role_ident = quote_ident(role);
         client
-            .batch_execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(role)))
+            .batch_execute(&format!("DROP OWNED BY {role_ident}; DROP ROLE IF EXISTS {role_ident}"))
             .await
             .map_err(failed(format!("drop the role {role} that the migrations created")))?;
     }

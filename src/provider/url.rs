@@ -30,12 +30,13 @@ struct State {
 
 impl UrlProvider {
     /// The texts that name the roles a run may create, and so must drop: every migration and
-    /// rollback, and the Supabase preset's roles when it runs.
-    pub fn role_sources(discovery: &crate::discovery::Discovery, supabase_preset: bool) -> Vec<String> {
+    /// rollback, the setup files, and the Supabase preset's roles when it runs.
+    pub fn role_sources(discovery: &crate::discovery::Discovery, setup: &[crate::script::Script], supabase_preset: bool) -> Vec<String> {
         let mut texts: Vec<String> = discovery
             .migrations
             .iter()
             .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+            .chain(setup)
             .map(|s| s.text().to_string())
             .collect();
         if supabase_preset {

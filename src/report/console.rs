@@ -89,6 +89,7 @@ pub fn render(report: &Report, style: Style) -> String {
     let verdict = match report.verdict {
         Verdict::Passed => style.green("PASSED"),
         Verdict::Failed => style.red("FAILED"),
+        Verdict::Incomplete => style.yellow("INCOMPLETE"),
     };
     let _ = match headline.is_empty() {
         true => writeln!(out, "{verdict} {counts}"),
@@ -107,8 +108,13 @@ fn render_migration(out: &mut String, migration: &MigrationResult, width: usize,
         .collect();
     let time = style.dim(&format!("{:>6} ms", migration.duration_ms));
     match migration.status() {
-        // Some checks ran and passed, others a failure elsewhere kept from running.
-        Status::NotChecked if !ran.is_empty() => render_passed(out, migration, &file, width, time, &ran, style),
+        // Some checks ran and passed, others a failure elsewhere kept from running: each said.
+        Status::NotChecked if !ran.is_empty() => {
+            let _ = writeln!(out, "  {}  {file:<width$} {time}", style.yellow("----"));
+            for check in &migration.checks {
+                render_check(out, check, style);
+            }
+        }
         Status::NotChecked => {
             let reason = migration.checks.first().and_then(|c| c.skip_reason.clone()).unwrap_or_default();
             let _ = writeln!(

@@ -45,6 +45,7 @@ pub fn outputs(report: &Report, junit: Option<&Path>, json: Option<&Path>) -> St
     let verdict = match report.verdict {
         super::Verdict::Passed => "passed",
         super::Verdict::Failed => "failed",
+        super::Verdict::Incomplete => "incomplete",
     };
     let failed_tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
     let s = &report.summary;

@@ -51,6 +51,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
     let _ = match report.verdict {
         Verdict::Passed => writeln!(out, "## ✅ dbgate: the migration gate passed\n"),
         Verdict::Failed => writeln!(out, "## ❌ dbgate: the migration gate failed\n"),
+        Verdict::Incomplete => writeln!(out, "## ⚠️ dbgate: the migration gate could not check everything\n"),
     };
     if !headline.is_empty() {
         let _ = writeln!(out, "**{}**\n", text(&headline.join("; ")));

@@ -50,6 +50,9 @@ pub struct Report {
 pub enum Verdict {
     Passed,
     Failed,
+    /// Nothing failed, but some checks could not run (dbgate could not rebuild a state, the
+    /// server went away): not a pass.
+    Incomplete,
 }
 
 /// Where the checks ran.
@@ -169,10 +172,13 @@ impl Report {
         }
         Report {
             dbgate_version: env!("CARGO_PKG_VERSION").to_string(),
-            verdict: if summary.checks_failed == 0 && summary.findings == 0 {
-                Verdict::Passed
-            } else {
+            verdict: if summary.checks_failed > 0 || summary.findings > 0 {
                 Verdict::Failed
+            } else if summary.checks_not_checked > 0 {
+                // Nothing failed, but dbgate could not check everything: never a pass.
+                Verdict::Incomplete
+            } else {
+                Verdict::Passed
             },
             environment,
             migrations_dir: discovery.migrations_dir.clone(),

@@ -128,3 +128,130 @@ fn the_tests_are_not_checked_when_an_up_fails_and_run_when_a_rollback_failed() {
     out.stdout_has("0 passed, 1 not checked");
     out.stdout_has("not checked: migrations/002_b.sql failed, so later migrations cannot run");
 }
+
+#[test]
+fn on_hundreds_of_migrations_with_several_bad_rollbacks_one_run_reports_every_one() {
+    const N: usize = 200;
+    let repo = support::TempRepo::new();
+    for i in 1..=N {
+        let previous = if i > 1 {
+            format!(", parent bigint REFERENCES t{:03}", i - 1)
+        } else {
+            String::new()
+        };
+        repo.write(
+            &format!("migrations/{i:03}_t.sql"),
+            &format!("CREATE TABLE t{i:03} (id bigint PRIMARY KEY, name text{previous});\nCREATE INDEX t{i:03}_name ON t{i:03} (name);\n"),
+        );
+        let down = match i {
+            // Leaves a table behind: the rollback fails, and the second run differs.
+            40 => "DROP TABLE t040;\nCREATE TABLE t040_leftover (id int);\n".to_string(),
+            // Fails part way, outside a transaction.
+            80 => "-- no-transaction\nDROP INDEX t080_name;\nDROP TABLE t08;\n".to_string(),
+            // Empty, as generators write it: skipped with a warning.
+            120 => "-- This file should undo anything in up.sql\n".to_string(),
+            // Declared irreversible.
+            160 => "-- dbgate:irreversible\n".to_string(),
+            // Fails in its transaction.
+            190 => "DROP TABLE t190 RESTRICT;\nSELECT 1/0;\n".to_string(),
+            _ => format!("DROP TABLE t{i:03};\n"),
+        };
+        repo.write(&format!("migrations/{i:03}_t_rollback.sql"), &down);
+    }
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let migrations = report["migrations"].as_array().unwrap();
+    assert_eq!(migrations.len(), N);
+    let failed: Vec<&str> = migrations
+        .iter()
+        .filter(|m| m["checks"].as_array().unwrap().iter().any(|c| c["status"] == "failed"))
+        .map(|m| m["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        ["migrations/040_t.sql", "migrations/080_t.sql", "migrations/190_t.sql"],
+        "{}",
+        out.stdout
+    );
+    // Every migration ran, and every rollback that can run was checked, in both chains.
+    for (index, migration) in migrations.iter().enumerate() {
+        let i = index + 1;
+        assert_eq!(support::check(migration, "replay")["status"], "passed", "{i}");
+        let expected = match i {
+            40 | 80 | 190 => "failed",
+            120 | 160 => "skipped",
+            _ => "passed",
+        };
+        assert_eq!(support::check(migration, "rollback")["status"], expected, "{i}");
+        assert_eq!(support::check(migration, "rollback_chain")["status"], expected, "{i}");
+    }
+    // Only the second runs after the two rollbacks that failed.
+    assert_eq!(report["summary"]["checks_not_checked"], 2, "{}", out.stdout);
+    out.stdout_has("FAILED 3 of 200 migrations failed; 2 checks not checked: the rollback failed;");
+}
+
+#[test]
+fn rollbacks_missing_here_and_there_cost_one_rebuild_not_one_per_gap() {
+    let repo = support::TempRepo::new();
+    for i in 1..=30 {
+        repo.write(&format!("migrations/{i:03}_t.sql"), &format!("CREATE TABLE t{i:03} (id int);\n"));
+        if i % 2 == 0 {
+            repo.write(&format!("migrations/{i:03}_t_rollback.sql"), &format!("DROP TABLE t{i:03};\n"));
+        }
+    }
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for (index, migration) in report["migrations"].as_array().unwrap().iter().enumerate() {
+        let expected = if (index + 1) % 2 == 0 { "passed" } else { "skipped" };
+        assert_eq!(support::check(migration, "rollback_chain")["status"], expected, "{}", index + 1);
+    }
+    assert_eq!(out.stdout.matches("note: rebuilt").count(), 1, "{}", out.stdout);
+}
+
+#[test]
+fn a_rebuild_runs_the_setup_files_again_and_drops_what_roles_the_migrations_were_granted() {
+    let repo = support::TempRepo::new();
+    // The setup creates a role (cluster-wide): a rebuild drops it with the old database first.
+    repo.write("dbgate.toml", "[migrations]\nsetup = [\"setup.sql\"]\n");
+    repo.write("setup.sql", "CREATE ROLE app_setup_reader;\nCREATE SCHEMA app;\n");
+    // A role granted a configuration parameter (a shared object) is still dropped on a rebuild.
+    repo.write(
+        "migrations/001_tuner.sql",
+        "CREATE ROLE app_tuner;\nGRANT SET ON PARAMETER work_mem TO app_tuner;\nCREATE TABLE app.a (id int);\n",
+    );
+    repo.write(
+        "migrations/001_tuner_rollback.sql",
+        "DROP TABLE app.a;\nREVOKE SET ON PARAMETER work_mem FROM app_tuner;\nDROP ROLE app_tuner;\n",
+    );
+    repo.write("migrations/002_b.sql", "CREATE TABLE app.b (id int);\n");
+    repo.write("migrations/003_c.sql", "CREATE TABLE app.c (id int);\n");
+    repo.write("migrations/003_c_rollback.sql", "DROP TABLE app.c;\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(0);
+    out.stdout_has("note: rebuilt the schema after migrations/001_tuner.sql in a fresh database");
+    out.stdout_has("PASS  migrations/001_tuner.sql");
+    out.stdout_has("replay, rollback, reapply, rollback chain");
+}
+
+#[test]
+fn a_state_dbgate_cannot_rebuild_makes_the_gate_incomplete_not_passed() {
+    let repo = support::TempRepo::new();
+    // A setup file that makes something outside the database cannot run twice: the rebuild
+    // the reverse chain needs below the migration without a rollback fails.
+    repo.write("dbgate.toml", "[migrations]\nsetup = [\"setup.sql\"]\n");
+    repo.write("setup.sql", "CREATE DATABASE dbgate_made_by_setup;\n");
+    repo.migrations(&[("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")]);
+    repo.write("migrations/002_b.sql", "CREATE TABLE b (id int);\n");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(3);
+    out.stdout_has("----  migrations/001_a.sql");
+    out.stdout_has("rollback chain not checked: dbgate could not rebuild the schema after migrations/001_a.sql to go on checking");
+    out.stdout_has("INCOMPLETE 1 migration not checked: dbgate could not rebuild");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "incomplete");
+}
