@@ -69,8 +69,17 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
         },
         lost => lost,
     };
-    let ran = if in_transaction && !statements.iter().any(|s| s.kind.controls_transaction()) {
+    let controls = statements.iter().any(|s| s.kind.controls_transaction());
+    let ran = if in_transaction && !controls {
         run_pipelined(client, script, statements, timeout).await
+    } else if let (RunMode::OneQuery(_), true) = (&run_mode, controls) {
+        return run_as_one_query(client, script, statements, timeout)
+            .await
+            .map(|()| Ran {
+                run_mode: run_mode.clone(),
+                duration: started.elapsed(),
+            })
+            .map_err(with_run_mode);
     } else {
         if in_transaction {
             client.batch_execute("BEGIN").await.map_err(|e| connection_lost(script, None, &e))?;
@@ -97,6 +106,30 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
         run_mode,
         duration: started.elapsed(),
     })
+}
+
+/// A file with its own BEGIN and COMMIT, sent as one query string: PostgreSQL runs the
+/// statements outside the file's own transactions in implicit transaction blocks, one from the
+/// start and a new one after each COMMIT or ROLLBACK, so a statement that cannot run in a
+/// transaction fails wherever it is. Statement by statement, with the blocks made explicit.
+async fn run_as_one_query(client: &Client, script: &Script, statements: &[Statement], timeout: Duration) -> Result<(), ScriptError> {
+    let begin = || client.batch_execute("BEGIN");
+    begin().await.map_err(|e| connection_lost(script, None, &e))?;
+    for statement in statements {
+        if let Err(error) = run_statements(client, script, std::slice::from_ref(statement), timeout, |_, _| {}).await {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(error);
+        }
+        let text = script.source[statement.range.clone()].trim_start().to_ascii_uppercase();
+        let ends = ["COMMIT", "END", "ROLLBACK", "ABORT"].iter().any(|w| text.starts_with(w)) && !text.contains("PREPARED");
+        if statement.kind == StatementKind::TransactionBoundary && ends {
+            begin().await.map_err(|e| connection_lost(script, Some(statement), &e))?;
+        }
+    }
+    match (client.batch_execute("COMMIT").await, statements.last()) {
+        (Err(error), Some(last)) => Err(commit_failed(client, script, last, &error)),
+        _ => Ok(()),
+    }
 }
 
 /// BEGIN and then every statement, sent without waiting for each answer: one round trip

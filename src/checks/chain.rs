@@ -54,6 +54,9 @@ impl Chain<'_> {
                 result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why));
             } else if migration.down.is_none() {
                 result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, "no rollback"));
+            } else if let Some(down) = migration.down.as_ref().filter(|d| d.not_utf8) {
+                let why = format!("{} is not valid UTF-8", down.path.display());
+                result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why));
             } else if let Some(unrunnable) = Unrunnable::of(migration, self.options) {
                 result
                     .checks

@@ -241,7 +241,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         position = match flow {
             Flow::Stop(stop) => {
                 // A failed up that ran in a transaction left the schema from before it.
-                let unchanged = matches!(stop, Stop::Failed(_)) && current.fingerprint() == s0;
+                let unchanged = matches!(stop, Stop::Failed(_) | Stop::NotUtf8(_)) && current.fingerprint() == s0;
                 stopped = Some(stop);
                 if unchanged {
                     Position::After(index)

@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use super::compare::Comparison;
-use super::{file_name, millis, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop};
+use super::{file_name, millis, CatalogError, CheckKind, CheckResult, Flow, Migrating};
 use crate::catalog::Wording;
-use crate::execute::{run_script, ScriptError};
+use crate::execute::run_script;
 use crate::script::Script;
 
 pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Flow, CatalogError> {
@@ -20,15 +20,9 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Fl
             Some(headline),
             vec![error.failure().clone()],
         ));
-        // The schema is after the rollback, or part of the way back up: rebuilt before the
-        // chain goes on.
-        return Ok(match error {
-            ScriptError::ConnectionLost(_) => Flow::Stop(Stop::ConnectionLost {
-                file: migration.up.path.clone(),
-                again: true,
-            }),
-            ScriptError::Failed { .. } => Flow::Astray,
-        });
+        // The schema is after the rollback, or part of the way back up, or the session is gone:
+        // rebuilt before the chain goes on.
+        return Ok(Flow::Astray);
     }
     m.after(&migration.up).await?;
     let comparison = Comparison {

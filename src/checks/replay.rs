@@ -7,6 +7,16 @@ use crate::execute::{run_script, Ran, ScriptError};
 
 pub(super) async fn check(m: &mut Migrating<'_, '_>, slow: &mut Vec<String>) -> Result<Flow, CatalogError> {
     let (chain, migration) = (m.chain, m.migration);
+    if migration.up.not_utf8 {
+        // The finding says where; its tool fails on it before running anything.
+        let stop = Stop::NotUtf8(migration.up.path.clone());
+        not_checked(
+            m.result,
+            &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
+            &stop.to_string(),
+        );
+        return Ok(Flow::Stop(stop));
+    }
     let started = Instant::now();
     match run_script(chain.client(), &migration.up, chain.options.migration_timeout).await {
         Ok(Ran { run_mode, duration }) => {
@@ -31,7 +41,7 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, slow: &mut Vec<String>) -> 
             );
             let file = migration.up.path.clone();
             return Ok(Flow::Stop(match error {
-                ScriptError::ConnectionLost(_) => Stop::ConnectionLost { file, again: false },
+                ScriptError::ConnectionLost(_) => Stop::ConnectionLost(file),
                 ScriptError::Failed { .. } => {
                     // What it left, for the reverse chain to start from: the schema before it
                     // when it ran in a transaction, or part of its work when it did not.

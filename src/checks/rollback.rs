@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::compare::Comparison;
-use super::{millis, not_checked, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Stop, Unrunnable};
+use super::{millis, not_checked, skip, CatalogError, CheckKind, CheckResult, Flow, Migrating, Unrunnable};
 use crate::discovery::Migration;
 use crate::execute::{run_script, ScriptError};
 use crate::failure::Failure;
@@ -15,6 +15,14 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>)
         skip(m.result, &[CheckKind::Rollback, CheckKind::Reapply], "no rollback");
         return Ok(Flow::Done);
     };
+    if down.not_utf8 {
+        not_checked(
+            m.result,
+            &[CheckKind::Rollback, CheckKind::Reapply],
+            &format!("{} is not valid UTF-8", down.path.display()),
+        );
+        return Ok(Flow::Done);
+    }
     match Unrunnable::of(migration, chain.options) {
         None => {}
         Some(Unrunnable::NoStatements) if chain.options.strict_rollbacks => {
@@ -48,11 +56,10 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>)
             vec![error.failure().clone()],
         ));
         not_checked(m.result, &[CheckKind::Reapply], "the rollback failed");
+        // A session the rollback ended: the state after the migration is rebuilt in a fresh
+        // database, on a fresh connection (if the server is gone, that says so).
         if matches!(error, ScriptError::ConnectionLost(_)) {
-            return Ok(Flow::Stop(Stop::ConnectionLost {
-                file: down.path.clone(),
-                again: false,
-            }));
+            return Ok(Flow::Astray);
         }
         // A rollback that failed in its transaction left the schema as the migration made it;
         // one that failed part way left it in between, to be rebuilt.

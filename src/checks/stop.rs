@@ -8,23 +8,21 @@ use std::path::PathBuf;
 pub enum Stop {
     /// A migration failed: the ones after it need what it would have made.
     Failed(PathBuf),
-    /// The server closed the connection while a script ran (`again`: the migration's second run).
-    ConnectionLost { file: PathBuf, again: bool },
+    /// The server closed the connection while a migration ran.
+    ConnectionLost(PathBuf),
     /// The state the next check needs could not be rebuilt (the reason, in words).
     RebuildFailed(String),
+    /// A migration is not UTF-8: its tool fails on it, and the ones after it need it.
+    NotUtf8(PathBuf),
 }
 
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Stop::Failed(file) => write!(f, "{} failed, so later migrations cannot run", file.display()),
-            Stop::ConnectionLost { file, again } => write!(
-                f,
-                "the connection to the server was lost while running {}{}",
-                file.display(),
-                if *again { " again" } else { "" }
-            ),
+            Stop::ConnectionLost(file) => write!(f, "the connection to the server was lost while running {}", file.display()),
             Stop::RebuildFailed(why) => f.write_str(why),
+            Stop::NotUtf8(file) => write!(f, "{} is not valid UTF-8, so it and later migrations cannot run", file.display()),
         }
     }
 }

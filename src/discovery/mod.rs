@@ -296,6 +296,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
     };
 
     let mut found = Found::new(root);
+    found.migrations = true;
     found.scan_migrations(&migrations_dir, rollbacks_dir.as_deref());
     if let Some(dir) = &rollbacks_dir {
         found.scan_rollback_folder(dir);
@@ -334,7 +335,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         }
     }
     pair_rollbacks(&mut migrations, downs, sources.order, &mut findings, &mut warnings);
-    tool::apply(assumed.tool, &mut migrations);
+    tool::apply(assumed.tool, root, &mut migrations);
 
     if problems.is_empty() && migrations.is_empty() {
         problems.push(format!(
@@ -388,34 +389,49 @@ fn duplicate_version(same: &[&Migration]) -> Finding {
 fn pair_rollbacks(migrations: &mut [Migration], downs: Vec<Down>, order: Order, findings: &mut Vec<Finding>, warnings: &mut Vec<String>) {
     let by_stem: HashMap<String, usize> = migrations.iter().enumerate().map(|(i, m)| (m.stem.clone(), i)).collect();
     for down in downs {
-        let by_version = || {
-            // Where versions are text to the tool, `0001` is not `1`.
-            let same_version = |m: &Migration| match m.version.key {
-                VersionKey::FileName(_) => m.version.text == down.version.text,
-                _ => m.version.identity() == down.version.identity(),
-            };
-            let mut same = migrations.iter().enumerate().filter(|(_, m)| same_version(m));
-            match (same.next(), same.next()) {
-                (Some((i, _)), None) => Some(i),
-                _ => None,
-            }
+        // Where versions are text to the tool, `0001` is not `1`.
+        let same_version = |m: &Migration| match m.version.key {
+            VersionKey::FileName(_) => m.version.text == down.version.text,
+            _ => m.version.identity() == down.version.identity(),
         };
-        let owner = match by_stem.get(&down.stem) {
-            Some(&i) => Some(i),
-            None if order == Order::Version => by_version(),
-            None => None,
+        let with_version: Vec<usize> = (0..migrations.len()).filter(|&i| same_version(&migrations[i])).collect();
+        // By version: as the tools pair them, under version order; under name order only a
+        // rollback named by its version alone (`0001_rollback.sql`), when one migration has it.
+        let by_version = order == Order::Version || !down.named;
+        let owner = match (by_stem.get(&down.stem), with_version.as_slice()) {
+            (Some(&i), _) => Some(i),
+            (None, [i]) if by_version => Some(*i),
+            _ => None,
         };
         let Some(i) = owner else {
+            let why = match with_version.as_slice() {
+                [] | [_] => format!(
+                    "none is named {}{}",
+                    down.stem,
+                    if by_version {
+                        format!(" or has version {}", down.version)
+                    } else {
+                        String::new()
+                    }
+                ),
+                several => format!(
+                    "none is named {}, and version {} belongs to {} migrations ({})",
+                    down.stem,
+                    down.version,
+                    several.len(),
+                    several
+                        .iter()
+                        .map(|&i| migrations[i].up.path.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             findings.push(Finding::at_start(
                 FindingKind::OrphanRollback,
                 down.script.path.clone(),
                 format!(
-                    "{} matches no migration ({}): its tool never runs it; rename it after the migration it undoes, or remove it",
-                    down.script.path.display(),
-                    match order {
-                        Order::Version => format!("none is named {} or has version {}", down.stem, down.version),
-                        Order::Name => format!("none is named {}", down.stem),
-                    }
+                    "{} matches no migration ({why}): its tool never runs it; rename it after the migration it undoes, or remove it",
+                    down.script.path.display()
                 ),
             ));
             continue;
@@ -463,6 +479,10 @@ struct Found<'a> {
     warnings: Vec<String>,
     /// Files that began with a UTF-8 byte-order mark (stripped from their text).
     with_bom: std::collections::HashSet<PathBuf>,
+    /// Reading migrations: a file that is not UTF-8 is a finding, not an error.
+    migrations: bool,
+    /// Migration files that are not UTF-8 (their text read with replacement characters).
+    not_utf8: std::collections::HashSet<PathBuf>,
 }
 
 impl<'a> Found<'a> {
@@ -475,6 +495,8 @@ impl<'a> Found<'a> {
             findings: Vec::new(),
             warnings: Vec::new(),
             with_bom: Default::default(),
+            migrations: false,
+            not_utf8: Default::default(),
         }
     }
 }
@@ -642,6 +664,7 @@ impl Found<'_> {
         for (index, &(is_up, _, body_start, no_transaction)) in markers.iter().enumerate() {
             let body_end = markers.get(index + 1).map_or(source.len(), |next| next.1);
             let mut script = Script::new(shown.clone(), source.clone(), body_start..body_end);
+            script.not_utf8 = self.not_utf8.contains(path);
             // dbmate runs each section in a transaction unless its marker says transaction:false.
             script.transaction_directive = no_transaction.then_some("transaction:false");
             *(if is_up { &mut up } else { &mut down }) = Some(script);
@@ -676,6 +699,7 @@ impl Found<'_> {
     fn script(&self, path: &Path, source: Arc<str>) -> Script {
         let body = 0..source.len();
         let mut script = Script::new(display(self.root, path), source, body);
+        script.not_utf8 = self.not_utf8.contains(path);
         // sqlx: the file's text starts with `-- no-transaction`, byte for byte (sqlx-core's
         // migrate source: `sql.starts_with("-- no-transaction")`): a byte-order mark, a blank
         // line or a space before it turns it off.
@@ -707,20 +731,28 @@ impl Found<'_> {
                     let valid = std::str::from_utf8(valid).unwrap_or_default();
                     let valid = valid.strip_prefix('\u{feff}').unwrap_or(valid);
                     let at = crate::script::position_at(valid, valid.len());
+                    let location = crate::failure::Location {
+                        file: shown.clone(),
+                        line: at.line,
+                        column: at.column,
+                    };
+                    if !self.migrations {
+                        self.problems.push(format!("{location}: not valid UTF-8 (save the file as UTF-8)"));
+                        return None;
+                    }
+                    // A migration's: a defect of the repo. It stays in its place, never run, so
+                    // that its rollback is still its own and what depends on it is not blamed.
                     self.findings.push(Finding {
                         kind: FindingKind::NotUtf8,
                         message: format!(
-                            "{} is not valid UTF-8 from here: the migration tools read or send text as UTF-8 and fail on it; save it as UTF-8 (dbgate leaves it out and checks the rest)",
+                            "{} is not valid UTF-8 from here: the migration tools read or send text as UTF-8 and fail on it; save it as UTF-8",
                             shown.display()
                         ),
-                        location: crate::failure::Location {
-                            file: shown,
-                            line: at.line,
-                            column: at.column,
-                        },
+                        location,
                         files: Vec::new(),
                     });
-                    None
+                    self.not_utf8.insert(path.to_path_buf());
+                    Some(String::from_utf8_lossy(e.as_bytes()).into())
                 }
             },
         }

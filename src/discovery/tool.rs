@@ -142,16 +142,30 @@ pub fn assume(root: &Path, migrations_dir: &Path, migrations: &[Migration], conf
 
 /// Sets how each script runs under `tool`: how the transaction is decided, and whether the file
 /// goes to the server as one query.
-pub fn apply(tool: Tool, migrations: &mut [Migration]) {
+pub fn apply(tool: Tool, root: &Path, migrations: &mut [Migration]) {
+    let flyway_mixed = tool == Tool::Flyway && flyway_allows_mixed(root);
     for migration in migrations {
         let layout = migration.layout;
         for script in std::iter::once(&mut migration.up).chain(migration.down.as_mut()) {
-            rules_for(tool, layout, script);
+            rules_for(tool, layout, flyway_mixed, script);
         }
     }
 }
 
-fn rules_for(tool: Tool, layout: Layout, script: &mut Script) {
+/// Flyway's `mixed` setting, in the configuration files it reads from the project
+/// (`flyway.conf`, `conf/flyway.conf`: `flyway.mixed=true`; `flyway.toml`: `mixed = true`).
+fn flyway_allows_mixed(root: &Path) -> bool {
+    ["flyway.conf", "conf/flyway.conf", "flyway.toml"].iter().any(|name| {
+        std::fs::read_to_string(root.join(name)).is_ok_and(|text| {
+            text.lines().any(|line| {
+                let line: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+                line == "flyway.mixed=true" || line == "mixed=true"
+            })
+        })
+    })
+}
+
+fn rules_for(tool: Tool, layout: Layout, flyway_mixed: bool, script: &mut Script) {
     match layout {
         // diesel's folders and dbmate's sections are their tools' whatever is configured:
         // the directive alone decides; with the transaction off, the file is one query
@@ -177,7 +191,8 @@ fn rules_for(tool: Tool, layout: Layout, script: &mut Script) {
             }
             Tool::Flyway => {
                 script.transaction_directive = None;
-                script.mixed_refused = Some("flyway");
+                // With `mixed`, Flyway runs such a migration without a transaction: as detected.
+                script.mixed_refused = (!flyway_mixed).then_some("flyway");
             }
             Tool::Diesel | Tool::Dbmate | Tool::Supabase => script.transaction_directive = None,
             Tool::None => {}

@@ -38,7 +38,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             let mut case = match check.status {
                 Status::Passed => TestCase::success(&name, time),
                 Status::Skipped => TestCase::skipped(&name),
-                Status::NotChecked => not_checked(&name, check.skip_reason.as_deref()),
+                Status::NotChecked => TestCase::skipped(&name),
                 Status::Failed => {
                     let first = check.failures.first().map(|f| f.located_message()).unwrap_or_default();
                     let message = match &check.headline {
@@ -65,7 +65,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             let mut testcase = match case.status {
                 Status::Passed => TestCase::success(&case.name, time),
                 Status::Skipped => TestCase::skipped(&case.name),
-                Status::NotChecked => not_checked(&case.name, case.skip_reason.as_deref()),
+                Status::NotChecked => TestCase::skipped(&case.name),
                 Status::Failed => {
                     let message = case.failures.first().map(|f| f.located_message()).unwrap_or_default();
                     let mut testcase = TestCase::failure(&case.name, time, name.name(), &clean(&message));
@@ -82,7 +82,69 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
     }
     let mut out = Vec::new();
     builder.build().write_xml(&mut out)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    // Every testcase in the order written, with the reason of those not checked.
+    let not_checked: Vec<Option<String>> = report
+        .findings
+        .iter()
+        .map(|_| None)
+        .chain(CheckKind::ALL.iter().flat_map(|kind| {
+            report
+                .migrations
+                .iter()
+                .filter_map(move |m| m.checks.iter().find(|c| c.kind == *kind))
+                .map(|c| reason_if_not_checked(c.status, &c.skip_reason))
+        }))
+        .chain(
+            report
+                .suites()
+                .into_iter()
+                .flat_map(|suite| report.tests.iter().filter(move |c| c.suite == suite))
+                .map(|c| reason_if_not_checked(c.status, &c.skip_reason)),
+        )
+        .collect();
+    Ok(with_not_checked_reasons(&String::from_utf8_lossy(&out), &not_checked))
+}
+
+fn reason_if_not_checked(status: Status, reason: &Option<String>) -> Option<String> {
+    (status == Status::NotChecked).then(|| format!("not checked: {}", reason.as_deref().unwrap_or("")))
+}
+
+/// The report with `<skipped message="not checked: ..."/>` for each testcase not checked (the
+/// nth testcase written gets `reasons[n]`): a skip the user must not read as done by design.
+fn with_not_checked_reasons(xml: &str, reasons: &[Option<String>]) -> String {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut writer = quick_xml::Writer::new(Vec::new());
+    let mut testcase: Option<usize> = None;
+    let mut seen = 0usize;
+    loop {
+        let event = match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(event) => event,
+        };
+        let event = match event {
+            Event::Start(start) if start.name().as_ref() == b"testcase" => {
+                testcase = Some(seen);
+                seen += 1;
+                Event::Start(start)
+            }
+            Event::Empty(start) if start.name().as_ref() == b"testcase" => {
+                seen += 1;
+                Event::Empty(start)
+            }
+            Event::Empty(start) if start.name().as_ref() == b"skipped" => {
+                match testcase.and_then(|i| reasons.get(i)).and_then(Option::as_deref) {
+                    Some(reason) => Event::Empty(BytesStart::new("skipped").with_attributes([("message", clean(reason).as_str())])),
+                    None => Event::Empty(start),
+                }
+            }
+            other => other,
+        };
+        if writer.write_event(event).is_err() {
+            return xml.to_string();
+        }
+    }
+    String::from_utf8(writer.into_inner()).unwrap_or_else(|_| xml.to_string())
 }
 
 /// Every failure with its details, as the testcase's output.
@@ -121,13 +183,6 @@ fn clean(text: &str) -> String {
         }
     }
     out
-}
-
-/// A case a failure kept from running: skipped, as JUnit has no other word, and said so.
-fn not_checked(name: &str, reason: Option<&str>) -> TestCase {
-    let mut case = TestCase::skipped(name);
-    case.set_system_out(&clean(&format!("not checked: {}", reason.unwrap_or(""))));
-    case
 }
 
 #[cfg(test)]

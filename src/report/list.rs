@@ -1,7 +1,7 @@
 //! The text of `dbgate list`: the migrations found, in the order they run, with their rollbacks
 //! and how each runs.
 
-use crate::discovery::{Discovery, Order};
+use crate::discovery::{Discovery, Layout, Order, Tool};
 use crate::script::{Script, SyntaxError};
 
 pub fn render(discovery: &Discovery) -> String {
@@ -13,8 +13,11 @@ pub fn render(discovery: &Discovery) -> String {
     let mut orders: Vec<&str> = Vec::new();
     for migration in &discovery.migrations {
         let order = match discovery.order {
-            Order::Version => migration.layout.order(),
             Order::Name => "whole file names, as text; a version may repeat ([migrations] order = \"name\")",
+            Order::Version if discovery.tool.tool == Tool::Supabase && migration.layout == Layout::Plain => {
+                "the Supabase CLI's: whole file names, as text (10_b.sql before 9_a.sql)"
+            }
+            Order::Version => migration.layout.order(),
         };
         if !orders.contains(&order) {
             orders.push(order);
@@ -75,9 +78,18 @@ pub fn render(discovery: &Discovery) -> String {
 }
 
 fn how_it_runs(script: &Script) -> String {
+    if script.not_utf8 {
+        return "(cannot run: not valid UTF-8)".to_string();
+    }
     match script.statements() {
         Ok([]) => "(no statements)".to_string(),
-        Ok(statements) => format!("(runs {})", script.run_mode(statements).describe()),
+        Ok(statements) => match script.refusal(statements) {
+            Some((offset, _)) => format!(
+                "(refused by its tool: statements that can and cannot run in a transaction, from line {})",
+                script.position(offset).line
+            ),
+            None => format!("(runs {})", script.run_mode(statements).describe()),
+        },
         Err(SyntaxError::MetaCommand { command, offset }) => {
             format!(
                 "(cannot run: psql meta-command `{command}` at line {})",

@@ -42,6 +42,8 @@ pub struct Script {
     /// The tool (named) refuses a file mixing statements that can and cannot run in a
     /// transaction (Flyway, unless `mixed` is set).
     pub mixed_refused: Option<&'static str>,
+    /// The file is not UTF-8: its text holds replacement characters, and it is never run.
+    pub not_utf8: bool,
     /// The statements, read once (a script runs up to three times: up, up again, and in the
     /// reverse chain).
     statements: Arc<OnceLock<Result<Vec<Statement>, SyntaxError>>>,
@@ -103,6 +105,7 @@ impl Script {
             one_query: None,
             no_transaction_by_default: false,
             mixed_refused: None,
+            not_utf8: false,
             statements: Arc::default(),
         }
     }
@@ -214,7 +217,7 @@ impl Script {
             (
                 outside.range.start,
                 format!(
-                    "{tool} refuses this migration: it mixes {what}, which cannot run in a transaction, with statements that can (\"Detected both transactional and non-transactional statements within the same migration\"); put {what} in a migration of its own, or set `mixed = true` in {tool}'s configuration"
+                    "{tool} refuses this migration: it mixes {what}, which cannot run in a transaction, with statements that can (\"Detected both transactional and non-transactional statements within the same migration\"); put {what} in a migration of its own, or set `flyway.mixed=true` in flyway.conf (`mixed = true` in flyway.toml)"
                 ),
             )
         })

@@ -67,13 +67,45 @@ fn two_rollbacks_for_one_migration_are_a_finding() {
 }
 
 #[test]
-fn a_file_that_is_not_utf8_is_a_finding_at_its_position_and_the_rest_is_checked() {
+fn a_file_that_is_not_utf8_is_a_finding_at_its_position_and_what_can_run_is_checked() {
     let (out, report, _) = check(&fixture("not-utf8"));
     out.code(1);
     out.stdout_has("migrations/002_prices.sql:1:7: migrations/002_prices.sql is not valid UTF-8 from here");
     assert_eq!(report["findings"][0]["kind"], "not_utf8");
     assert_eq!(report["findings"][0]["location"]["column"], 7);
-    assert_eq!(passed(&report), ["migrations/001_accounts.sql", "migrations/003_orders.sql"]);
+    // Its tool fails on it, so what comes after is not checked (never blamed); its rollback is
+    // still its own, and the migration before it is checked in both chains.
+    assert_eq!(support::check(&report["migrations"][1], "replay")["status"], "not_checked");
+    assert_eq!(report["migrations"][1]["rollback"], "migrations/002_prices_rollback.sql");
+    assert_eq!(support::check(&report["migrations"][2], "replay")["status"], "not_checked");
+    out.stdout_has("not checked: migrations/002_prices.sql is not valid UTF-8, so it and later migrations cannot run");
+    assert_eq!(support::check(&report["migrations"][0], "rollback_chain")["status"], "passed");
+    let kinds: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["not_utf8"]);
+
+    // A rollback that is not UTF-8: its checks are not checked, not "no rollback".
+    let repo = TempRepo::new();
+    repo.migrations(&[("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")]);
+    repo.write_bytes("migrations/001_a_rollback.sql", b"-- caf\xe9\nDROP TABLE a;\n");
+    let (out, report, _) = check(repo.path());
+    out.code(1);
+    assert_eq!(support::check(&report["migrations"][0], "rollback")["status"], "not_checked");
+    assert_eq!(
+        support::check(&report["migrations"][0], "rollback_chain")["skip_reason"],
+        "migrations/001_a_rollback.sql is not valid UTF-8"
+    );
+    // A test file that is not UTF-8 is still an input error.
+    let repo = TempRepo::new();
+    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n");
+    repo.write_bytes("smoke/a.sql", b"-- caf\xe9\nSELECT 1;\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("smoke/a.sql:1:7: not valid UTF-8");
 }
 
 #[test]
@@ -146,8 +178,20 @@ fn order_by_name_lets_versions_repeat_and_pairs_rollbacks_by_name() {
     assert_eq!(report["findings"][0]["kind"], "orphan_rollback");
     out.stdout_has("migrations/0002_add_notes.down.sql matches no migration (none is named 0002_add_notes)");
 
-    // dbgate.toml names a migration by its file stem where versions repeat.
     std::fs::remove_file(repo.path().join("migrations/0002_add_notes.down.sql")).unwrap();
+    // A rollback named by its version alone pairs with the one migration that has it.
+    repo.write("rollback/0010_rollback.sql", "DROP TABLE shutdowns;\n");
+    let (out, report, _) = check(repo.path());
+    out.code(0);
+    assert_eq!(report["migrations"][3]["rollback"], "rollback/0010_rollback.sql");
+    // ...and is an orphan, said so, where several migrations have it.
+    repo.write("rollback/0001_rollback.sql", "SELECT 1;\n");
+    let (out, _, _) = check(repo.path());
+    out.code(1);
+    out.stdout_has("rollback/0001_rollback.sql matches no migration (none is named 0001, and version 0001 belongs to 2 migrations (migrations/0001_create_table_a.up.sql, migrations/0001_create_table_b.up.sql))");
+    std::fs::remove_dir_all(repo.path().join("rollback")).unwrap();
+
+    // dbgate.toml names a migration by its file stem where versions repeat.
     repo.write("migrations/0001_create_table_b.down.sql", "-- cannot be undone\n");
     repo.write(
         "dbgate.toml",

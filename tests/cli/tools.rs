@@ -64,6 +64,15 @@ fn golang_migrate_sends_a_file_as_one_query_so_concurrently_must_be_alone() {
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(0);
     out.stdout_has("no transaction: golang-migrate runs no transaction");
+    // A file with its own BEGIN and COMMIT is still one query: after the COMMIT, PostgreSQL
+    // opens another implicit block, where CONCURRENTLY fails.
+    repo.write(
+        "migrations/2_email.up.sql",
+        "BEGIN;\nALTER TABLE users ADD COLUMN name text;\nCOMMIT;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/2_email.up.sql:4:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
 }
 
 #[test]
@@ -106,6 +115,12 @@ fn flyway_refuses_a_migration_that_mixes_statements_that_can_and_cannot_run_in_a
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has("migrations/V2__email.sql:2:1: flyway refuses this migration: it mixes CREATE INDEX CONCURRENTLY, which cannot run in a transaction, with statements that can");
+    let list = Dbgate::at(repo.path()).args(["list"]).run();
+    list.stdout_has("(refused by its tool: statements that can and cannot run in a transaction, from line 2)");
+    // Flyway's own `mixed` setting lets it run, without a transaction.
+    repo.write("flyway.conf", "flyway.locations=filesystem:migrations\nflyway.mixed=true\n");
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+    std::fs::remove_file(repo.path().join("flyway.conf")).unwrap();
     // The near miss: alone, it runs outside a transaction, as Flyway detects.
     repo.write(
         "migrations/V2__email.sql",
@@ -184,6 +199,7 @@ fn each_tools_version_rule_holds_at_its_edges() {
     repo.write("supabase/migrations/9_b.sql", "CREATE TABLE b (a_id int REFERENCES a);\n");
     let out = Dbgate::at(repo.path()).args(["list"]).run();
     out.in_order(&["1. 10 a", "2. 9 b"]);
+    out.stdout_has("order:      the Supabase CLI's: whole file names, as text");
     Dbgate::at(repo.path()).args(["check"]).run().code(0);
     // The near miss: with no tool, versions are numbers, 9 before 10, and 9_b fails.
     std::fs::remove_file(repo.path().join("supabase/config.toml")).unwrap();
