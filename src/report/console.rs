@@ -157,15 +157,6 @@ fn render_passed(out: &mut String, migration: &MigrationResult, file: &str, widt
             notes.push(format!("skipped: {}", skipped.join(", ")));
         }
     }
-    let not_checked: Vec<&str> = migration
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::NotChecked)
-        .map(|c| c.kind.name())
-        .collect();
-    if !not_checked.is_empty() {
-        notes.push(format!("not checked: {}", not_checked.join(", ")));
-    }
     let note = if notes.is_empty() {
         String::new()
     } else {

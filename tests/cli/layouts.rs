@@ -83,20 +83,9 @@ fn an_empty_down_section_is_a_rollback_with_no_statements_and_no_crash() {
 fn diesel_folders_run_in_diesel_s_order() {
     // diesel compares the dash-stripped prefix as a string: 2025-11-19-091444-0000 (a larger
     // number, as it has an extra field) still runs before 2026-05-27-120000, which needs it.
-    let repo = support::TempRepo::new();
-    repo.write(
-        "migrations/2025-11-19-091444-0000_create_teams/up.sql",
-        "CREATE TABLE teams (id int PRIMARY KEY);\n",
-    );
-    repo.write("migrations/2025-11-19-091444-0000_create_teams/down.sql", "DROP TABLE teams;\n");
-    repo.write(
-        "migrations/2026-05-27-120000_create_players/up.sql",
-        "CREATE TABLE players (id int PRIMARY KEY, team_id int REFERENCES teams (id));\n",
-    );
-    repo.write("migrations/2026-05-27-120000_create_players/down.sql", "DROP TABLE players;\n");
-    let out = Dbgate::at(repo.path()).args(["list"]).run();
+    let out = Dbgate::fixture("diesel-version-order").args(["list"]).run();
     out.in_order(&["1. 2025-11-19-091444-0000 create_teams", "2. 2026-05-27-120000 create_players"]);
-    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+    Dbgate::fixture("diesel-version-order").args(["check"]).run().code(0);
 }
 
 #[test]
@@ -191,15 +180,8 @@ fn dbmate_migrations_run_in_dbmate_s_order() {
 fn diesel_and_dbmate_decide_the_transaction_by_their_directive_alone() {
     // diesel runs down.sql in a transaction unless metadata.toml says otherwise: a DROP INDEX
     // CONCURRENTLY there fails in production, so it fails here, at the statement, with the fix.
-    let repo = support::TempRepo::new();
+    let repo = support::TempRepo::from_fixture("directive-only-transaction");
     let dir = "migrations/2024-01-15-093000_index_teams";
-    repo.write(
-        "migrations/2024-01-01-000000_create_teams/up.sql",
-        "CREATE TABLE teams (id int, name text);\n",
-    );
-    repo.write("migrations/2024-01-01-000000_create_teams/down.sql", "DROP TABLE teams;\n");
-    repo.write(&format!("{dir}/up.sql"), "CREATE INDEX teams_name ON teams (name);\n");
-    repo.write(&format!("{dir}/down.sql"), "DROP INDEX CONCURRENTLY teams_name;\n");
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has(&format!(

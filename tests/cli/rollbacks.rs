@@ -94,16 +94,7 @@ fn a_rollback_that_fails_part_way_outside_a_transaction_is_rebuilt_past() {
 
 #[test]
 fn a_rollback_with_no_statements_is_skipped_counted_and_a_warning_or_with_strict_a_failure() {
-    let repo = support::TempRepo::new();
-    repo.migrations(&[
-        ("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n"),
-        (
-            "002_b",
-            "CREATE TABLE b (id int);\n",
-            "-- This file should undo anything in `up.sql`\n",
-        ),
-        ("003_c", "CREATE TABLE c (id int);\n", "DROP TABLE c;\n"),
-    ]);
+    let repo = support::TempRepo::from_fixture("empty-rollbacks");
     let json = repo.path().join("report.json");
     let report = || -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap() };
     let skip_reason = |migration: usize, kind: &str| support::check(&report()["migrations"][migration], kind)["skip_reason"].clone();

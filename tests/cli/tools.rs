@@ -35,18 +35,7 @@ fn the_tool_is_assumed_only_where_the_repo_says_it_and_the_report_says_why() {
 
 #[test]
 fn golang_migrate_sends_a_file_as_one_query_so_concurrently_must_be_alone() {
-    let repo = TempRepo::new();
-    repo.write("dbgate.toml", "[migrations]\ntool = \"golang-migrate\"\n");
-    repo.write("migrations/1_users.up.sql", "CREATE TABLE users (id int, email text);\n");
-    repo.write("migrations/1_users.down.sql", "DROP TABLE users;\n");
-    repo.write(
-        "migrations/2_email.up.sql",
-        "ALTER TABLE users ADD COLUMN name text;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
-    );
-    repo.write(
-        "migrations/2_email.down.sql",
-        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN name;\n",
-    );
+    let repo = TempRepo::from_fixture("one-query-concurrently");
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has("migrations/2_email.up.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
@@ -106,12 +95,7 @@ fn sqlx_obeys_its_directive_alone_and_sends_such_a_file_as_one_query() {
 
 #[test]
 fn flyway_refuses_a_migration_that_mixes_statements_that_can_and_cannot_run_in_a_transaction() {
-    let repo = TempRepo::new();
-    repo.write("migrations/V1__users.sql", "CREATE TABLE users (id int, email text);\n");
-    repo.write(
-        "migrations/V2__email.sql",
-        "ALTER TABLE users ADD COLUMN name text;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
-    );
+    let repo = TempRepo::from_fixture("flyway-mixed-transactions");
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has("migrations/V2__email.sql:2:1: flyway refuses this migration: it mixes CREATE INDEX CONCURRENTLY, which cannot run in a transaction, with statements that can");

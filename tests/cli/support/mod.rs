@@ -148,6 +148,20 @@ impl TempRepo {
         self.write_bytes(relative, text.as_bytes());
     }
 
+    /// A copy of a fixture repo, for a test that changes it (a near miss).
+    pub fn from_fixture(name: &str) -> TempRepo {
+        let repo = TempRepo::new();
+        let from = fixture(name);
+        for entry in walkdir::WalkDir::new(&from).min_depth(1) {
+            let entry = entry.unwrap();
+            let relative = entry.path().strip_prefix(&from).unwrap().to_string_lossy().to_string();
+            if entry.file_type().is_file() {
+                repo.write_bytes(&relative, &std::fs::read(entry.path()).unwrap());
+            }
+        }
+        repo
+    }
+
     /// Writes `migrations/<name>.sql` and `migrations/<name>_rollback.sql` for each (name, up, down).
     pub fn migrations(&self, migrations: &[(&str, &str, &str)]) {
         for (name, up, down) in migrations {
