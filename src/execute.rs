@@ -115,15 +115,53 @@ pub async fn run_script(client: &Client, script: &Script, timeout: Duration) -> 
 async fn run_as_one_query(client: &Client, script: &Script, statements: &[Statement], timeout: Duration) -> Result<(), ScriptError> {
     let begin = || client.batch_execute("BEGIN");
     begin().await.map_err(|e| connection_lost(script, None, &e))?;
+    // Whether the file's own BEGIN is in force; else PostgreSQL's implicit block, where a
+    // savepoint or a chained end is refused.
+    let mut explicit = false;
     for statement in statements {
+        let text = script.source[statement.range.clone()].trim_start().to_ascii_uppercase();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let chained = words.windows(2).any(|w| w == ["AND", "CHAIN"]) && !words.contains(&"NO");
+        let first = words.first().map(|w| w.trim_end_matches(';')).unwrap_or_default();
+        let refused = match (statement.kind.clone(), first) {
+            (StatementKind::Savepoint, "RELEASE") => Some("RELEASE SAVEPOINT"),
+            (StatementKind::Savepoint, "ROLLBACK" | "ABORT") => Some("ROLLBACK TO SAVEPOINT"),
+            (StatementKind::Savepoint, _) => Some("SAVEPOINT"),
+            (StatementKind::TransactionBoundary, "COMMIT" | "END") if chained => Some("COMMIT AND CHAIN"),
+            (StatementKind::TransactionBoundary, "ROLLBACK" | "ABORT") if chained => Some("ROLLBACK AND CHAIN"),
+            _ => None,
+        };
+        if let (Some(what), false) = (refused, explicit) {
+            let _ = client.batch_execute("ROLLBACK").await;
+            // The server's own words for it (25P01), where it stands in the file.
+            let mut failure = Failure::new(
+                format!("{what} can only be used in transaction blocks"),
+                Some(script.location(statement.range.start)),
+            );
+            failure.sqlstate = Some("25P01".to_string());
+            failure.details.push("SQLSTATE 25P01".to_string());
+            failure.details.push(format!(
+                "fix: {} sends this file as one query, where this runs outside any BEGIN of the file's own",
+                script.one_query.unwrap_or("the tool")
+            ));
+            failure.details.push(source_excerpt(script, statement.range.start));
+            return Err(ScriptError::Failed { run_mode: None, failure });
+        }
         if let Err(error) = run_statements(client, script, std::slice::from_ref(statement), timeout, |_, _| {}).await {
             let _ = client.batch_execute("ROLLBACK").await;
             return Err(error);
         }
-        let text = script.source[statement.range.clone()].trim_start().to_ascii_uppercase();
-        let ends = ["COMMIT", "END", "ROLLBACK", "ABORT"].iter().any(|w| text.starts_with(w)) && !text.contains("PREPARED");
-        if statement.kind == StatementKind::TransactionBoundary && ends {
-            begin().await.map_err(|e| connection_lost(script, Some(statement), &e))?;
+        if statement.kind == StatementKind::TransactionBoundary {
+            let starts = ["BEGIN", "START"].iter().any(|w| text.starts_with(w));
+            let ends = ["COMMIT", "END", "ROLLBACK", "ABORT"].iter().any(|w| text.starts_with(w)) && !text.contains("PREPARED");
+            if starts {
+                explicit = true;
+            } else if ends {
+                explicit = chained;
+                if !chained {
+                    begin().await.map_err(|e| connection_lost(script, Some(statement), &e))?;
+                }
+            }
         }
     }
     match (client.batch_execute("COMMIT").await, statements.last()) {

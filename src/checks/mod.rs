@@ -389,7 +389,13 @@ fn not_checked(result: &mut MigrationResult, kinds: &[CheckKind], reason: &str) 
 
 /// The name a sentence uses for a script: its file name, or the section of a dbmate file.
 fn file_name(script: &Script) -> String {
-    let name = script.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let mut name = script.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    // Every diesel migration is an up.sql: its folder says which.
+    if name == "up.sql" || name == "down.sql" {
+        if let Some(folder) = script.path.parent().and_then(|p| p.file_name()) {
+            name = format!("{}/{name}", folder.to_string_lossy());
+        }
+    }
     if script.body().start > 0 && script.text().len() < script.source.len() {
         let section = if script.source[..script.body().start].contains("-- migrate:down") {
             "down"

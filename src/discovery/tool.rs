@@ -152,17 +152,34 @@ pub fn apply(tool: Tool, root: &Path, migrations: &mut [Migration]) {
     }
 }
 
-/// Flyway's `mixed` setting, in the configuration files it reads from the project
-/// (`flyway.conf`, `conf/flyway.conf`: `flyway.mixed=true`; `flyway.toml`: `mixed = true`).
+/// Flyway's `mixed` setting, from the configuration files it reads in the project, later ones
+/// winning: `conf/flyway.conf` and `flyway.conf` (Java properties: `flyway.mixed=true`, `:` or
+/// `=`, the last line wins, case-insensitive), then `flyway.toml` (`[flyway]` `mixed = true`).
 fn flyway_allows_mixed(root: &Path) -> bool {
-    ["flyway.conf", "conf/flyway.conf", "flyway.toml"].iter().any(|name| {
-        std::fs::read_to_string(root.join(name)).is_ok_and(|text| {
-            text.lines().any(|line| {
-                let line: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-                line == "flyway.mixed=true" || line == "mixed=true"
-            })
-        })
-    })
+    let mut mixed = false;
+    for name in ["conf/flyway.conf", "flyway.conf"] {
+        let Ok(text) = std::fs::read_to_string(root.join(name)) else {
+            continue;
+        };
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some(at) = line.find(['=', ':']) else { continue };
+            if line[..at].trim() == "flyway.mixed" {
+                mixed = line[at + 1..].trim().eq_ignore_ascii_case("true");
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(root.join("flyway.toml")) {
+        if let Some(value) = toml::from_str::<toml::Value>(&text)
+            .ok()
+            .and_then(|toml| toml.get("flyway")?.get("mixed")?.as_bool())
+        {
+            mixed = value;
+        }
+    }
+    mixed
 }
 
 fn rules_for(tool: Tool, layout: Layout, flyway_mixed: bool, script: &mut Script) {
@@ -197,5 +214,37 @@ fn rules_for(tool: Tool, layout: Layout, flyway_mixed: bool, script: &mut Script
             Tool::Diesel | Tool::Dbmate | Tool::Supabase => script.transaction_directive = None,
             Tool::None => {}
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flyway_s_mixed_is_read_as_flyway_reads_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mixed = |files: &[(&str, &str)]| {
+            for name in ["conf/flyway.conf", "flyway.conf", "flyway.toml"] {
+                let _ = std::fs::remove_file(dir.path().join(name));
+            }
+            std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+            for (name, text) in files {
+                std::fs::write(dir.path().join(name), text).unwrap();
+            }
+            super::flyway_allows_mixed(dir.path())
+        };
+        assert!(!mixed(&[]));
+        assert!(mixed(&[("flyway.conf", "flyway.mixed=TRUE\n")]));
+        assert!(mixed(&[("flyway.conf", "flyway.mixed : true\n")]));
+        assert!(!mixed(&[("conf/flyway.conf", "flyway.mixed=true\nflyway.mixed=false\n")]));
+        assert!(!mixed(&[("flyway.conf", "# flyway.mixed=true\n")]));
+        assert!(mixed(&[("flyway.toml", "[flyway]\nmixed = true  # allow CIC\n")]));
+        assert!(!mixed(&[(
+            "flyway.toml",
+            "[flyway]\nmixed = false\n[environments.dev]\nmixed = true\n"
+        )]));
+        assert!(!mixed(&[
+            ("flyway.conf", "flyway.mixed=true\n"),
+            ("flyway.toml", "[flyway]\nmixed = false\n")
+        ]));
     }
 }

@@ -24,7 +24,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             case.set_filepath(&file);
             suite.add_testcase(case);
         }
-        suite.set_system_out(&environment);
+        suite.set_system_out(&cdata(&environment));
         builder.add_testsuite(suite.build());
     }
     for kind in CheckKind::ALL {
@@ -46,7 +46,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
                         None => first,
                     };
                     let mut case = TestCase::failure(&name, time, kind.name(), &clean(&message));
-                    case.set_system_out(&clean(&failure_text(&check.failures)));
+                    case.set_system_out(&cdata(&failure_text(&check.failures)));
                     case
                 }
             };
@@ -54,7 +54,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             case.set_filepath(&name);
             suite.add_testcase(case);
         }
-        suite.set_system_out(&environment);
+        suite.set_system_out(&cdata(&environment));
         builder.add_testsuite(suite.build());
     }
     let suites = report.suites();
@@ -69,7 +69,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
                 Status::Failed => {
                     let message = case.failures.first().map(|f| f.located_message()).unwrap_or_default();
                     let mut testcase = TestCase::failure(&case.name, time, name.name(), &clean(&message));
-                    testcase.set_system_out(&clean(&failure_text(&case.failures)));
+                    testcase.set_system_out(&cdata(&failure_text(&case.failures)));
                     testcase
                 }
             };
@@ -77,7 +77,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             testcase.set_filepath(&case.file.display().to_string());
             suite.add_testcase(testcase);
         }
-        suite.set_system_out(&environment);
+        suite.set_system_out(&cdata(&environment));
         builder.add_testsuite(suite.build());
     }
     let mut out = Vec::new();
@@ -119,8 +119,10 @@ fn with_not_checked_reasons(xml: &str, reasons: &[Option<String>]) -> String {
     let mut seen = 0usize;
     loop {
         let event = match reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
+            Ok(Event::Eof) => break,
             Ok(event) => event,
+            // Never a report cut short: without the reasons, but whole.
+            Err(_) => return xml.to_string(),
         };
         let event = match event {
             Event::Start(start) if start.name().as_ref() == b"testcase" => {
@@ -161,6 +163,12 @@ fn failure_text(failures: &[super::Failure]) -> String {
     text
 }
 
+/// Text for a CDATA section (junit-report writes system-out as one): `]]>` would end it early, so
+/// it is broken up (a failing statement may well hold `m[m[1]]>0`).
+fn cdata(text: &str) -> String {
+    clean(text).replace("]]>", "]] >")
+}
+
 /// Server messages may carry ANSI colour codes and control characters that XML 1.0 cannot hold.
 fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -187,6 +195,11 @@ fn clean(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_that_would_end_a_cdata_section_is_broken_up() {
+        assert_eq!(super::cdata("CHECK (m[m[1]]>0)"), "CHECK (m[m[1]] >0)");
+    }
+
     #[test]
     fn ansi_codes_and_control_characters_are_stripped() {
         assert_eq!(

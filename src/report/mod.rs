@@ -143,10 +143,17 @@ impl Report {
             }
         }
         summary.migrations_not_checked = migrations.iter().filter(|m| m.status() == Status::NotChecked).count();
-        // Why, from a migration not checked at all before any other check.
+        // Why, from the first migration that did not even run (the forward chain's stop), then
+        // from any migration not checked, then from any check.
+        let not_run = |m: &&MigrationResult| {
+            m.checks
+                .iter()
+                .any(|c| c.kind == CheckKind::Replay && c.status == Status::NotChecked)
+        };
         summary.not_checked_because = migrations
             .iter()
-            .filter(|m| m.status() == Status::NotChecked)
+            .filter(not_run)
+            .chain(migrations.iter().filter(|m| m.status() == Status::NotChecked))
             .chain(&migrations)
             .flat_map(|m| &m.checks)
             .map(|c| (c.status, &c.skip_reason))

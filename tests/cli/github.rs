@@ -383,7 +383,22 @@ fn junit_is_valid_against_the_common_schema_without_ansi_or_control_characters()
     let xml = fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("bad red and a  bell"), "{xml}");
     assert!(!xml.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{xml}");
-    for xml_path in [junit.clone(), {
+    // A failing statement that holds `]]>` (which would end a CDATA section), and a check not
+    // checked, with its reason.
+    let cdata = {
+        let repo = support::TempRepo::new();
+        repo.write("migrations/001_a.sql", "CREATE TABLE a (m int[]);\n");
+        repo.write(
+            "migrations/001_a_rollback.sql",
+            "ALTER TABLE a ADD CONSTRAINT c CHECK (m[m[1]]>0 AND nope > 0);\n",
+        );
+        let path = repo.path().join("cdata.xml");
+        Dbgate::at(repo.path()).args(["check", "--junit"]).arg(&path).run().code(1);
+        let xml = fs::read_to_string(&path).unwrap();
+        assert!(xml.contains("<skipped message=\"not checked: the rollback failed\"/>"), "{xml}");
+        (repo, path)
+    };
+    for xml_path in [junit.clone(), cdata.1.clone(), {
         let passing = repo.path().join("passing.xml");
         Dbgate::fixture("supabase-project")
             .args(["check", "--junit"])

@@ -131,6 +131,8 @@ fn diesel_sends_a_file_without_a_transaction_as_one_query() {
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
     out.stdout_has("fix: diesel sends this file as one query, which PostgreSQL runs in one implicit transaction: put this statement in a migration of its own");
+    // Every diesel up is an up.sql: its folder says which.
+    out.stdout_has("rollback       not checked: 2024-01-02-000000_email/up.sql failed");
 }
 
 #[test]
@@ -249,4 +251,32 @@ fn the_bookkeeping_table_is_in_no_expectation() {
     out.code(1);
     out.stdout_has("table public.notes has row level security disabled");
     assert!(!out.stdout.contains("schema_migrations"), "{}", out.stdout);
+}
+
+#[test]
+fn a_file_sent_as_one_query_refuses_savepoints_outside_its_own_begin() {
+    let repo = TempRepo::new();
+    repo.write("dbgate.toml", "[migrations]\ntool = \"golang-migrate\"\n");
+    repo.write(
+        "migrations/1_a.up.sql",
+        "CREATE TABLE a (id int);\nSAVEPOINT s;\nCREATE TABLE b (id int);\nRELEASE SAVEPOINT s;\n",
+    );
+    repo.write("migrations/1_a.down.sql", "DROP TABLE b;\nDROP TABLE a;\n");
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/1_a.up.sql:2:1: SAVEPOINT can only be used in transaction blocks");
+    // The near miss: inside the file's own BEGIN, as PostgreSQL allows.
+    repo.write(
+        "migrations/1_a.up.sql",
+        "BEGIN;\nCREATE TABLE a (id int);\nSAVEPOINT s;\nCREATE TABLE b (id int);\nRELEASE SAVEPOINT s;\nCOMMIT;\n",
+    );
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+    // COMMIT AND CHAIN outside it is refused too.
+    repo.write(
+        "migrations/1_a.up.sql",
+        "CREATE TABLE a (id int);\nCOMMIT AND CHAIN;\nCREATE TABLE b (id int);\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(1);
+    out.stdout_has("migrations/1_a.up.sql:2:1: COMMIT AND CHAIN can only be used in transaction blocks");
 }
