@@ -321,15 +321,14 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
     // Equal versions in file name order, so that a repo with duplicates is still checked.
     migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.up.path.cmp(&b.up.path)));
     if sources.order == Order::Version {
-        let mut by_identity: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut by_identity: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, migration) in migrations.iter().enumerate() {
-            let identity = migration.version.identity();
-            match by_identity.iter_mut().find(|(id, _)| *id == identity) {
-                Some((_, same)) => same.push(index),
-                None => by_identity.push((identity, vec![index])),
-            }
+            by_identity.entry(migration.version.identity()).or_default().push(index);
         }
-        for (_, same) in by_identity.iter().filter(|(_, same)| same.len() > 1) {
+        // In the order the migrations run.
+        let mut duplicates: Vec<&Vec<usize>> = by_identity.values().filter(|same| same.len() > 1).collect();
+        duplicates.sort();
+        for same in duplicates {
             let same: Vec<&Migration> = same.iter().map(|&i| &migrations[i]).collect();
             findings.push(duplicate_version(&same));
         }
@@ -390,11 +389,16 @@ fn pair_rollbacks(migrations: &mut [Migration], downs: Vec<Down>, order: Order, 
     let by_stem: HashMap<String, usize> = migrations.iter().enumerate().map(|(i, m)| (m.stem.clone(), i)).collect();
     for down in downs {
         // Where versions are text to the tool, `0001` is not `1`.
+        let identity = down.version.identity();
         let same_version = |m: &Migration| match m.version.key {
             VersionKey::FileName(_) => m.version.text == down.version.text,
-            _ => m.version.identity() == down.version.identity(),
+            _ => m.version.identity() == identity,
         };
-        let with_version: Vec<usize> = (0..migrations.len()).filter(|&i| same_version(&migrations[i])).collect();
+        // Only looked for when the name finds no migration (most rollbacks are found by name).
+        let with_version: Vec<usize> = match by_stem.get(&down.stem) {
+            Some(_) => Vec::new(),
+            None => (0..migrations.len()).filter(|&i| same_version(&migrations[i])).collect(),
+        };
         // By version: as the tools pair them, under version order; under name order only a
         // rollback named by its version alone (`0001_rollback.sql`), when one migration has it.
         let by_version = order == Order::Version || !down.named;
