@@ -13,6 +13,8 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
         "dbgate {} · {} provider{image} · PostgreSQL {}",
         report.dbgate_version, env.provider, env.server_version
     );
+    // For every testcase, in the order written: the reason of a check not checked.
+    let mut not_checked: Vec<Option<String>> = Vec::new();
     // The repo's own defects first: they belong to no migration.
     if !report.findings.is_empty() {
         let mut suite = TestSuiteBuilder::new("dbgate repository");
@@ -23,6 +25,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             case.set_classname("dbgate.repository");
             case.set_filepath(&file);
             suite.add_testcase(case);
+            not_checked.push(None);
         }
         suite.set_system_out(&cdata(&environment));
         builder.add_testsuite(suite.build());
@@ -53,6 +56,7 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             case.set_classname(&format!("dbgate.{}", kind.name().replace(' ', "_")));
             case.set_filepath(&name);
             suite.add_testcase(case);
+            not_checked.push(reason_if_not_checked(check.status, &check.skip_reason));
         }
         suite.set_system_out(&cdata(&environment));
         builder.add_testsuite(suite.build());
@@ -76,32 +80,13 @@ pub fn render(report: &Report) -> Result<String, junit_report::Error> {
             testcase.set_classname(&format!("dbgate.{name}.{}", case.file.display()));
             testcase.set_filepath(&case.file.display().to_string());
             suite.add_testcase(testcase);
+            not_checked.push(reason_if_not_checked(case.status, &case.skip_reason));
         }
         suite.set_system_out(&cdata(&environment));
         builder.add_testsuite(suite.build());
     }
     let mut out = Vec::new();
     builder.build().write_xml(&mut out)?;
-    // Every testcase in the order written, with the reason of those not checked.
-    let not_checked: Vec<Option<String>> = report
-        .findings
-        .iter()
-        .map(|_| None)
-        .chain(CheckKind::ALL.iter().flat_map(|kind| {
-            report
-                .migrations
-                .iter()
-                .filter_map(move |m| m.checks.iter().find(|c| c.kind == *kind))
-                .map(|c| reason_if_not_checked(c.status, &c.skip_reason))
-        }))
-        .chain(
-            report
-                .suites()
-                .into_iter()
-                .flat_map(|suite| report.tests.iter().filter(move |c| c.suite == suite))
-                .map(|c| reason_if_not_checked(c.status, &c.skip_reason)),
-        )
-        .collect();
     Ok(with_not_checked_reasons(&String::from_utf8_lossy(&out), &not_checked))
 }
 
