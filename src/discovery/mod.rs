@@ -312,9 +312,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
 
     let assumed = tool::assume(root, &migrations_dir, &migrations, sources.tool);
     for migration in &mut migrations {
-        // The Supabase CLI lists migrations by file name (fs.ReadDir) and keeps versions as text.
-        let by_name = sources.order == Order::Name || (assumed.tool == Tool::Supabase && migration.layout == Layout::Plain);
-        if by_name {
+        if by_file_name(sources.order, assumed.tool, migration.layout) {
             migration.version = Version::file_name(&migration.version.text, &sort_name(migration));
         }
     }
@@ -355,6 +353,25 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
         findings,
         warnings,
     })
+}
+
+/// Whether a migration is ordered by its whole file name: under `order = "name"`, and as the
+/// Supabase CLI lists its migrations (fs.ReadDir, versions kept as text).
+fn by_file_name(order: Order, tool: Tool, layout: Layout) -> bool {
+    order == Order::Name || (tool == Tool::Supabase && layout == Layout::Plain)
+}
+
+impl Discovery {
+    /// The rule `migration` is ordered by, as `dbgate list` says it.
+    pub fn order_rule(&self, migration: &Migration) -> &'static str {
+        match self.order {
+            Order::Name => "whole file names, as text; a version may repeat ([migrations] order = \"name\")",
+            Order::Version if by_file_name(self.order, self.tool.tool, migration.layout) => {
+                "the Supabase CLI's: whole file names, as text (10_b.sql before 9_a.sql)"
+            }
+            Order::Version => migration.layout.order(),
+        }
+    }
 }
 
 /// The name `order = "name"` sorts a migration by: its file's name, or its diesel folder's.

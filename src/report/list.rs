@@ -1,7 +1,7 @@
 //! The text of `dbgate list`: the migrations found, in the order they run, with their rollbacks
 //! and how each runs.
 
-use crate::discovery::{Discovery, Layout, Order, Tool};
+use crate::discovery::Discovery;
 use crate::script::{Script, SyntaxError};
 
 pub fn render(discovery: &Discovery) -> String {
@@ -12,13 +12,7 @@ pub fn render(discovery: &Discovery) -> String {
     }
     let mut orders: Vec<&str> = Vec::new();
     for migration in &discovery.migrations {
-        let order = match discovery.order {
-            Order::Name => "whole file names, as text; a version may repeat ([migrations] order = \"name\")",
-            Order::Version if discovery.tool.tool == Tool::Supabase && migration.layout == Layout::Plain => {
-                "the Supabase CLI's: whole file names, as text (10_b.sql before 9_a.sql)"
-            }
-            Order::Version => migration.layout.order(),
-        };
+        let order = discovery.order_rule(migration);
         if !orders.contains(&order) {
             orders.push(order);
         }
