@@ -13,7 +13,7 @@ And dbgate's whole run on the repo with the bad rollback against the same repo w
 
 Usage: python3 bench/recovery.py [--n 1000] [--ddl full|small] [--dbgate PATH]
 """
-import argparse, json, re, subprocess, sys, tempfile, time
+import argparse, json, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,6 +35,7 @@ def main():
     n, bad = args.n, args.n // 2
     make = bench.small_migration if args.ddl == "small" else bench.migration
     server = bench.Server(bench.find_bin())
+    good = broken = None
     try:
         good = Path(tempfile.mkdtemp(prefix="dbgate-recovery-good-"))
         files = bench.generate(good, n, make)
@@ -70,6 +71,9 @@ def main():
         print(json.dumps(row, indent=2))
     finally:
         server.stop()
+        for repo in (good, broken):
+            if repo:
+                shutil.rmtree(repo, ignore_errors=True)
 
 
 def run(dbgate, repo, server):
