@@ -54,6 +54,9 @@ struct RollbackSection {
     /// Migrations whose rollback is declared irreversible, by version or file stem.
     #[serde(default)]
     irreversible: Vec<String>,
+    /// Differences not to fail on, as `kind:name` patterns ("view:*").
+    #[serde(default)]
+    ignore: Vec<toml::Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -317,7 +320,23 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         lock_timeout: None,
         strict_rollbacks: file.rollback.strict,
         irreversible: file.rollback.irreversible.clone(),
+        ignore: Vec::new(),
     };
+    for value in &file.rollback.ignore {
+        let at = crate::script::position_at(&text, value.span().start.min(text.len()));
+        let pattern = crate::object::ObjectPattern::parse(value.get_ref()).map_err(|e| ConfigError::Invalid {
+            path: path.clone(),
+            message: format!("line {}, [rollback] ignore: {e}", at.line),
+        })?;
+        options.ignore.push(crate::object::IgnoreRule {
+            pattern,
+            source: crate::failure::Location {
+                file: path.clone(),
+                line: at.line,
+                column: at.column,
+            },
+        });
+    }
     for (key, value, slot) in [
         (
             "statement_timeout",

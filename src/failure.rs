@@ -78,3 +78,65 @@ pub enum Change {
         actual: Option<String>,
     },
 }
+
+/// A difference that changes no behaviour: said in one line, never failed on (unless
+/// `[rollback] strict = true`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Warning {
+    pub kind: WarningKind,
+    /// One sentence.
+    pub message: String,
+    pub location: Option<Location>,
+    /// The object it is about (a table for a column order, a function, a view...).
+    pub object: ObjectId,
+    /// The differences it stands for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
+}
+
+impl Warning {
+    /// `path:line:column: message`, the form editors and CI logs link.
+    pub fn located_message(&self) -> String {
+        match &self.location {
+            Some(location) => format!("{location}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// Why a difference changes no behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The same columns in another order (a column added back goes last).
+    ColumnOrder,
+    /// A function or procedure body that differs only in white space or comments.
+    RoutineLayout,
+    /// Definitions or defaults that differ only in a timestamp or date frozen when they were
+    /// created (`'now'::timestamp`, `'today'::date`).
+    FrozenTimestamp,
+    /// A view's `SELECT *`, expanded in its tables' new column order.
+    ExpandedStar,
+}
+
+impl WarningKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WarningKind::ColumnOrder => "column order",
+            WarningKind::RoutineLayout => "routine layout",
+            WarningKind::FrozenTimestamp => "frozen timestamp",
+            WarningKind::ExpandedStar => "expanded SELECT *",
+        }
+    }
+}
+
+/// A difference an ignore rule covers: not a failure, listed and counted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ignored {
+    #[serde(flatten)]
+    pub difference: Difference,
+    /// The pattern that covers it ("view:*").
+    pub pattern: String,
+    /// Where the pattern is written: dbgate.toml or the rollback's `-- dbgate:ignore` line.
+    pub source: Location,
+}

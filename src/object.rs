@@ -169,6 +169,142 @@ impl fmt::Display for ObjectId {
     }
 }
 
+/// A pattern over objects: a kind and a name where `*` stands for any characters
+/// (`view:*`, `function:public.refresh_*`, `table:*_fast`). It covers the objects it names and
+/// their parts: a table's columns, indexes, constraints, triggers, policies, rules and the
+/// privileges on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectPattern {
+    pub kind: ObjectKind,
+    pub name: String,
+}
+
+/// A pattern and where it is written: dbgate.toml's `[rollback] ignore`, or a rollback's
+/// `-- dbgate:ignore` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreRule {
+    pub pattern: ObjectPattern,
+    pub source: crate::failure::Location,
+}
+
+/// A pattern whose kind is not one dbgate knows, or that has no `kind:` at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PatternError(pub String);
+
+impl ObjectPattern {
+    pub fn parse(text: &str) -> Result<ObjectPattern, PatternError> {
+        let kinds = || ObjectKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+        let Some((kind, name)) = text.trim().split_once(':') else {
+            return Err(PatternError(format!(
+                "{text:?} is not a pattern like \"view:*\" or \"function:public.refresh_*\" (a kind, a colon, a name where * stands for any characters)"
+            )));
+        };
+        let kind = kind.trim();
+        let Some(kind) = ObjectKind::from_word(kind) else {
+            return Err(PatternError(format!(
+                "unknown object kind {kind:?} in {text:?} (kinds: {})",
+                kinds()
+            )));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(PatternError(format!("{text:?} names no object (\"*\" stands for every one)")));
+        }
+        Ok(ObjectPattern {
+            kind,
+            name: name.to_string(),
+        })
+    }
+
+    /// Whether the pattern covers `object`: the object itself, or a part of one it names.
+    /// `relation_kind` says what kind of relation a name is (a part names its relation alone:
+    /// "i on public.t").
+    pub fn covers(&self, object: &ObjectId, relation_kind: impl Fn(&str) -> Option<ObjectKind>) -> bool {
+        if object.kind == self.kind && glob(&self.name, &object.name) {
+            return true;
+        }
+        let Some((kind, name)) = owner_of(object) else { return false };
+        let kind = kind.or_else(|| relation_kind(&name));
+        kind == Some(self.kind) && glob(&self.name, &name)
+    }
+}
+
+impl fmt::Display for ObjectPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.name)
+    }
+}
+
+/// The object a part belongs to: a column's relation (of some relation kind), the relation an
+/// index or policy is "on", the object a privilege is granted on.
+fn owner_of(object: &ObjectId) -> Option<(Option<ObjectKind>, String)> {
+    match object.kind {
+        ObjectKind::Column => Some((None, strip_last_identifier(&object.name)?.to_string())),
+        ObjectKind::Index | ObjectKind::Constraint | ObjectKind::Trigger | ObjectKind::Policy | ObjectKind::Rule => {
+            let (_, on) = object.name.split_once(" on ")?;
+            match on.strip_prefix("domain ") {
+                Some(domain) => Some((Some(ObjectKind::Domain), domain.to_string())),
+                None => Some((None, on.to_string())),
+            }
+        }
+        ObjectKind::Privilege => {
+            // "SELECT on table public.t to bob", "UPDATE on column public.t.c to bob"
+            let (_, rest) = object.name.split_once(" on ")?;
+            let (on_what, _) = rest.rsplit_once(" to ")?;
+            let kind = ObjectKind::ALL
+                .into_iter()
+                .filter(|k| on_what.starts_with(&format!("{} ", k.as_str())))
+                .max_by_key(|k| k.as_str().len())?;
+            let name = &on_what[kind.as_str().len() + 1..];
+            if kind == ObjectKind::Column {
+                return Some((None, strip_last_identifier(name)?.to_string()));
+            }
+            Some((Some(kind), name.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// "public.t.\"odd.name\"" -> "public.t": a qualified name without its last identifier.
+pub fn strip_last_identifier(name: &str) -> Option<&str> {
+    let cut = if name.ends_with('"') {
+        // The opening quote of the last identifier: quotes inside are doubled.
+        let bytes = name.as_bytes();
+        let mut i = bytes.len() - 1;
+        loop {
+            let open = name[..i].rfind('"')?;
+            if open > 0 && bytes[open - 1] == b'"' {
+                i = open - 1;
+                continue;
+            }
+            break open;
+        }
+    } else {
+        name.rfind('.')? + 1
+    };
+    name[..cut].strip_suffix('.')
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any characters (none included).
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, rest) = parts.split_first().expect("split gives one part at least");
+    let Some(mut remaining) = text.strip_prefix(first) else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return remaining.is_empty();
+    };
+    for part in middle {
+        match remaining.find(part) {
+            Some(at) => remaining = &remaining[at + part.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= last.len() && remaining.ends_with(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +320,70 @@ mod tests {
         let mut words: Vec<&str> = ObjectKind::ALL.iter().map(|k| k.as_str()).collect();
         words.sort();
         assert_eq!(words, ObjectKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>());
+    }
+
+    fn id(kind: ObjectKind, name: &str) -> ObjectId {
+        ObjectId {
+            kind,
+            name: name.to_string(),
+            schema: None,
+        }
+    }
+
+    /// Relations named "v..." are views, the rest tables.
+    fn relation(name: &str) -> Option<ObjectKind> {
+        Some(if name.starts_with("public.v") {
+            ObjectKind::View
+        } else {
+            ObjectKind::Table
+        })
+    }
+
+    #[test]
+    fn a_pattern_covers_its_objects_and_their_parts() {
+        let views = ObjectPattern::parse("view:*").unwrap();
+        assert!(views.covers(&id(ObjectKind::View, "public.v"), relation));
+        assert!(views.covers(&id(ObjectKind::Privilege, "SELECT on view public.v to anon"), relation));
+        assert!(!views.covers(&id(ObjectKind::MaterializedView, "public.mv"), relation));
+        assert!(!views.covers(&id(ObjectKind::Table, "public.t"), relation));
+        let fast = ObjectPattern::parse("table:*_fast").unwrap();
+        assert!(fast.covers(&id(ObjectKind::Table, "public.orders_fast"), relation));
+        assert!(!views.covers(&id(ObjectKind::Column, "public.orders_fast.id"), relation));
+        assert!(views.covers(&id(ObjectKind::Rule, "r on public.v"), relation));
+        assert!(fast.covers(&id(ObjectKind::Column, "public.orders_fast.id"), relation));
+        assert!(fast.covers(&id(ObjectKind::Index, "i on public.orders_fast"), relation));
+        assert!(fast.covers(
+            &id(ObjectKind::Privilege, "UPDATE on column public.orders_fast.id to bob"),
+            relation
+        ));
+        assert!(!fast.covers(&id(ObjectKind::Table, "public.orders_fast_log"), relation));
+        assert!(!fast.covers(&id(ObjectKind::Column, "public.orders.fast"), relation));
+        let refresh = ObjectPattern::parse("function:public.refresh_*").unwrap();
+        assert!(refresh.covers(&id(ObjectKind::Function, "public.refresh_all(integer)"), relation));
+        assert!(!refresh.covers(&id(ObjectKind::Function, "app.refresh_all()"), relation));
+        assert!(!refresh.covers(&id(ObjectKind::Procedure, "public.refresh_all()"), relation));
+        let exact = ObjectPattern::parse("table:public.t").unwrap();
+        assert!(exact.covers(&id(ObjectKind::Column, "public.t.\"odd.name\""), relation));
+        assert!(!exact.covers(&id(ObjectKind::Column, "public.t2.x"), relation));
+        assert!(ObjectPattern::parse("materialized view:a*b*c")
+            .unwrap()
+            .covers(&id(ObjectKind::MaterializedView, "abxbc"), relation));
+    }
+
+    #[test]
+    fn a_pattern_needs_a_kind_dbgate_knows() {
+        assert!(ObjectPattern::parse("tabel:*")
+            .unwrap_err()
+            .0
+            .contains("unknown object kind \"tabel\""));
+        assert!(ObjectPattern::parse("orders").unwrap_err().0.contains("is not a pattern"));
+        assert!(ObjectPattern::parse("view:").unwrap_err().0.contains("names no object"));
+    }
+
+    #[test]
+    fn strips_the_last_identifier_of_a_name() {
+        assert_eq!(strip_last_identifier("public.t.c"), Some("public.t"));
+        assert_eq!(strip_last_identifier("public.t.\"a.\"\"b\""), Some("public.t"));
+        assert_eq!(strip_last_identifier("c"), None);
     }
 }

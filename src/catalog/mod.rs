@@ -12,6 +12,7 @@
 
 mod attributes;
 mod diff;
+mod harmless;
 mod touched;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -26,6 +27,7 @@ pub use crate::failure::{Change, Difference};
 pub use crate::object::{ObjectId, ObjectKind};
 pub use attributes::{ConstraintType, Read as ReadAttributes};
 pub use diff::Wording;
+pub use harmless::{separate as separate_harmless, Harmless};
 pub use touched::Tracker;
 
 const QUERY: &str = include_str!("query.sql");

@@ -77,6 +77,8 @@ impl Chain<'_> {
         }
         // Set when nothing more can run: a rebuild that failed.
         let mut broken: Option<String> = None;
+        // The harmless differences the chain said so far: still there below, not said again.
+        let mut warned_above: Vec<(crate::failure::WarningKind, crate::catalog::ObjectId)> = Vec::new();
         for run in runs {
             for index in run.rev() {
                 let (migration, result) = (&migrations[index], &mut results[index]);
@@ -113,11 +115,17 @@ impl Chain<'_> {
                         // undo leads back from there.
                         let (expected, back) = &before[index];
                         let back_to_before = || state.earlier(&[&step, back]);
+                        let mut judging = Comparison::judging(self.options, migration);
+                        judging.reported = reported(result);
+                        judging.warned = warned_above.iter().cloned().chain(warned(result)).collect();
                         let check = Comparison::rollback(CheckKind::RollbackChain, started, migration, down).check(
                             &state,
                             *expected,
                             back_to_before,
+                            &judging,
                         );
+                        warned_above = judging.warned;
+                        warned_above.extend(check.warnings.iter().map(|w| (w.kind, w.object.clone())));
                         position = if check.status == Status::Failed {
                             Position::Astray
                         } else {
@@ -159,4 +167,18 @@ impl Chain<'_> {
         }
         self.rebuild(n, after.get(n).copied()).await
     }
+}
+
+/// The differences a migration's rollback check failed on.
+fn reported(result: &MigrationResult) -> Vec<crate::catalog::Difference> {
+    let Some(rollback) = result.checks.iter().find(|c| c.kind == CheckKind::Rollback) else {
+        return Vec::new();
+    };
+    rollback.failures.iter().filter_map(|f| f.difference.clone()).collect()
+}
+
+/// The harmless differences a migration's rollback check said, by kind and object.
+fn warned(result: &MigrationResult) -> Vec<(crate::failure::WarningKind, crate::catalog::ObjectId)> {
+    let rollback = result.checks.iter().filter(|c| c.kind == CheckKind::Rollback);
+    rollback.flat_map(|c| &c.warnings).map(|w| (w.kind, w.object.clone())).collect()
 }

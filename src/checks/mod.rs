@@ -54,6 +54,8 @@ pub struct Options {
     /// Migrations whose rollback is declared irreversible, by version or file stem
     /// (`[rollback] irreversible`).
     pub irreversible: Vec<String>,
+    /// Differences not to fail on, by object (`[rollback] ignore`).
+    pub ignore: Vec<crate::object::IgnoreRule>,
 }
 
 /// Why a migration's rollback is not run, when it exists but does nothing.

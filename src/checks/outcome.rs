@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::failure::Failure;
+use crate::failure::{Failure, Ignored, Warning};
 use crate::script::RunMode;
 
 /// What the checks found.
@@ -203,6 +203,13 @@ pub struct CheckResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headline: Option<String>,
     pub failures: Vec<Failure>,
+    /// Differences that change no behaviour: the check passes with them (unless
+    /// `[rollback] strict = true`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+    /// Differences an ignore rule covers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<Ignored>,
 }
 
 impl CheckResult {
@@ -214,6 +221,8 @@ impl CheckResult {
             skip_reason: None,
             headline: None,
             failures: Vec::new(),
+            warnings: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 
@@ -225,6 +234,8 @@ impl CheckResult {
             skip_reason: Some(reason.into()),
             headline: None,
             failures: Vec::new(),
+            warnings: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 
@@ -243,6 +254,8 @@ impl CheckResult {
             skip_reason: None,
             headline,
             failures,
+            warnings: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 }

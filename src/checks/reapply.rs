@@ -41,7 +41,8 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Fl
         script: &migration.up,
     };
     let back_to_s1 = || m.current.earlier(&[&m.steps[2], &m.steps[1]]);
-    let check = comparison.check(m.current, m.s1, back_to_s1);
+    let judging = Comparison::judging(chain.options, migration);
+    let check = comparison.check(m.current, m.s1, back_to_s1, &judging);
     let astray = check.status == super::Status::Failed;
     m.result.checks.push(check);
     // A second run that gave another schema leaves the chain off the first run's path.

@@ -71,7 +71,8 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>)
     }
     m.after(down).await?;
     let back_to_s0 = || m.current.earlier(&[&m.steps[1], &m.steps[0]]);
-    let check = Comparison::rollback(CheckKind::Rollback, started, migration, down).check(m.current, m.s0, back_to_s0);
+    let judging = Comparison::judging(chain.options, migration);
+    let check = Comparison::rollback(CheckKind::Rollback, started, migration, down).check(m.current, m.s0, back_to_s0, &judging);
     m.result.checks.push(check);
     Ok(Flow::Next)
 }

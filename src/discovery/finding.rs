@@ -19,6 +19,8 @@ pub enum FindingKind {
     DuplicateRollback,
     /// A file that is not UTF-8.
     NotUtf8,
+    /// A rollback's `-- dbgate:ignore` line whose pattern dbgate cannot read.
+    IgnorePattern,
 }
 
 impl FindingKind {
@@ -28,6 +30,7 @@ impl FindingKind {
             FindingKind::DuplicateVersion => "duplicate version",
             FindingKind::DuplicateRollback => "more than one rollback",
             FindingKind::NotUtf8 => "not UTF-8",
+            FindingKind::IgnorePattern => "bad ignore pattern",
         }
     }
 }

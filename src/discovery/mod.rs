@@ -2,6 +2,7 @@
 //! tools use, and orders them as those tools do.
 
 pub mod finding;
+mod ignore;
 pub mod rls_matrix;
 pub mod tool;
 
@@ -333,6 +334,7 @@ pub fn discover(root: &Path, sources: &Sources) -> Result<Discovery, DiscoveryEr
     }
     pair_rollbacks(&mut migrations, downs, sources.order, &mut findings, &mut warnings);
     tool::apply(assumed.tool, root, &mut migrations);
+    ignore::read_rules(&mut migrations, &mut findings);
 
     if problems.is_empty() && migrations.is_empty() {
         problems.push(format!(

@@ -7,7 +7,7 @@
 //! script runs.
 
 mod kind;
-mod scanner;
+pub mod scanner;
 mod split;
 
 use std::ops::Range;
@@ -44,6 +44,8 @@ pub struct Script {
     pub mixed_refused: Option<&'static str>,
     /// The file is not UTF-8: its text holds replacement characters, and it is never run.
     pub not_utf8: bool,
+    /// A rollback's `-- dbgate:ignore <pattern>` lines: differences its checks do not fail on.
+    pub ignore: Vec<crate::object::IgnoreRule>,
     /// The statements, read once (a script runs up to three times: up, up again, and in the
     /// reverse chain).
     statements: Arc<OnceLock<Result<Vec<Statement>, SyntaxError>>>,
@@ -106,6 +108,7 @@ impl Script {
             no_transaction_by_default: false,
             mixed_refused: None,
             not_utf8: false,
+            ignore: Vec::new(),
             statements: Arc::default(),
         }
     }
