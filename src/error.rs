@@ -63,7 +63,7 @@ pub enum Error {
         source: serde_json::Error,
     },
     #[error("cannot render the JUnit report (a bug in dbgate; please report it): {0}")]
-    Junit(#[source] junit_report::Error),
+    Junit(#[source] quick_xml::Error),
     #[error("cannot comment on the pull request: {0}")]
     Comment(#[source] crate::github::CommentError),
     #[error("cannot install signal handlers: {0}")]

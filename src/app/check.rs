@@ -72,6 +72,8 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         report::console::render(&report, report::console::Style { color: settings.color })
     );
     let _ = std::io::stdout().flush();
+    // What CI tools read names files from the repository root.
+    let report = report.from_repository_root(&repository_prefix());
     if let Some(path) = &settings.junit {
         let xml = report::junit::render(&report).map_err(Error::Junit)?;
         write_file(path, &xml)?;
@@ -88,6 +90,29 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         (Verdict::Incomplete, FailOn::Any) => crate::exit::ENVIRONMENT,
         _ => crate::exit::PASSED,
     })
+}
+
+/// Where dbgate runs, relative to the repository root: under `GITHUB_WORKSPACE` (the checkout
+/// GitHub's annotations and test reporters resolve paths in), else under git's top level; empty
+/// when neither holds it.
+fn repository_prefix() -> PathBuf {
+    let Some(here) = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok()) else {
+        return PathBuf::new();
+    };
+    let workspace = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty());
+    if let Some(root) = workspace.and_then(|w| Path::new(&w).canonicalize().ok()) {
+        if let Ok(prefix) = here.strip_prefix(&root) {
+            return prefix.to_path_buf();
+        }
+    }
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "--show-prefix"])
+        .stderr(std::process::Stdio::null())
+        .output();
+    match git {
+        Ok(out) if out.status.success() => PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().trim_end_matches('/')),
+        _ => PathBuf::new(),
+    }
 }
 
 fn docker_provider(settings: &DockerSettings) -> DockerProvider {

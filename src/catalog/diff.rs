@@ -136,6 +136,19 @@ impl Difference {
     }
 }
 
+impl crate::failure::Ignored {
+    /// "view public.v differs (ignored by view:* at dbgate.toml:3:12)".
+    pub fn describe(&self) -> String {
+        let object = &self.difference.object;
+        let what = match &self.difference.change {
+            Change::Added => format!("{object} is left over"),
+            Change::Removed => format!("{object} is missing"),
+            Change::Changed { attribute, .. } => format!("{attribute} of {object} differs"),
+        };
+        format!("{what} (ignored by {} at {})", self.pattern, self.source)
+    }
+}
+
 fn show(value: &Option<String>) -> &str {
     // Function bodies usually carry the white space around them; it says nothing.
     value.as_deref().map_or("not set", str::trim)

@@ -45,7 +45,7 @@ impl Harmless {
             WarningKind::FrozenTimestamp => {
                 let what: Vec<&str> = self.differences.iter().filter_map(attribute).collect();
                 format!(
-                    "the {} of {object} differs {} only in a timestamp frozen when it was created ('now' or 'today' cast when the statement ran)",
+                    "the {} of {object} differs {} only in a timestamp frozen when the statement ran ('now', 'today')",
                     what.join(" and "),
                     wording.after
                 )

@@ -418,6 +418,19 @@ impl Snapshot {
         }
     }
 
+    /// Whether the snapshot holds an object of this kind and name (whatever schema it records).
+    pub fn holds(&self, kind: ObjectKind, name: &str) -> bool {
+        let start = ObjectId {
+            kind,
+            name: name.to_string(),
+            schema: None,
+        };
+        self.objects
+            .range(Arc::new(start)..)
+            .next()
+            .is_some_and(|(id, _)| id.kind == kind && id.name == name)
+    }
+
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint {
             hash: self.fingerprint,

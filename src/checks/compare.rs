@@ -99,14 +99,7 @@ impl Comparison<'_> {
                 ObjectKind::ForeignTable,
             ]
             .into_iter()
-            .find(|&kind| {
-                let id = crate::catalog::ObjectId {
-                    kind,
-                    name: name.to_string(),
-                    schema: None,
-                };
-                actual.objects.contains_key(&id) || expected.objects.contains_key(&id)
-            })
+            .find(|&kind| actual.holds(kind, name) || expected.holds(kind, name))
         };
         let mut ignored = Vec::new();
         let mut judged = Vec::new();

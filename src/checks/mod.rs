@@ -372,6 +372,7 @@ fn new_result(migration: &Migration) -> MigrationResult {
         layout: migration.layout,
         run_mode: None,
         duration_ms: 0,
+        irreversible: false,
         checks: Vec::new(),
     }
 }

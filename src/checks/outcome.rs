@@ -126,6 +126,9 @@ pub struct MigrationResult {
     pub run_mode: Option<RunMode>,
     /// Time of the first run of the migration.
     pub duration_ms: u64,
+    /// Its rollback is declared irreversible (`-- dbgate:irreversible`, `[rollback] irreversible`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub irreversible: bool,
     pub checks: Vec<CheckResult>,
 }
 

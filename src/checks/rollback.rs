@@ -36,6 +36,7 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>)
             return Ok(Flow::Done);
         }
         Some(unrunnable) => {
+            m.result.irreversible = unrunnable == Unrunnable::Irreversible;
             if unrunnable == Unrunnable::NoStatements {
                 warnings.push(format!(
                     "{} ([rollback] strict = true makes it a failure)",

@@ -66,6 +66,7 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     for migration in &report.migrations {
         render_migration(&mut out, migration, width, style);
+        render_warnings(&mut out, migration, style);
     }
     render_tests(&mut out, report, style);
     render_coverage(&mut out, report, style);
@@ -74,17 +75,7 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     let summary = &report.summary;
     let _ = writeln!(out);
-    let not_checked = match summary.checks_not_checked {
-        0 => String::new(),
-        n => format!(", {n} not checked"),
-    };
-    let counts = format!(
-        "{} checks passed, {} failed, {} skipped{not_checked}, in {:.1} s",
-        summary.checks_passed,
-        summary.checks_failed,
-        summary.checks_skipped,
-        report.duration_ms as f64 / 1000.0
-    );
+    let counts = format!("{}, in {:.1} s", summary.counts(), report.duration_ms as f64 / 1000.0);
     let headline = report.headline();
     let verdict = match report.verdict {
         Verdict::Passed => style.green("PASSED"),
@@ -157,12 +148,30 @@ fn render_passed(out: &mut String, migration: &MigrationResult, file: &str, widt
             notes.push(format!("skipped: {}", skipped.join(", ")));
         }
     }
+    let ignored: usize = migration.checks.iter().map(|c| c.ignored.len()).sum();
+    if ignored > 0 {
+        notes.push(format!("{ignored} difference{} ignored", if ignored == 1 { "" } else { "s" }));
+    }
     let note = if notes.is_empty() {
         String::new()
     } else {
         style.dim(&format!(" ({})", notes.join("; ")))
     };
     let _ = writeln!(out, "  {}  {file:<width$} {time}  {}{note}", style.green("PASS"), ran.join(", "));
+}
+
+/// The differences that change no behaviour, one line each, under the migration.
+fn render_warnings(out: &mut String, migration: &MigrationResult, style: Style) {
+    for check in &migration.checks {
+        for warning in &check.warnings {
+            let _ = writeln!(
+                out,
+                "        {} {}",
+                style.yellow(&format!("warning ({}):", check.kind.name())),
+                warning.located_message()
+            );
+        }
+    }
 }
 
 fn render_check(out: &mut String, check: &CheckResult, style: Style) {
@@ -256,11 +265,27 @@ fn render_tests(out: &mut String, report: &Report, style: Style) {
     }
 }
 
-/// Which roles and commands the tests exercise on each table with row level security.
+/// Which roles and commands the tests exercise on each table with row level security. With no
+/// database tests at all, one line; else the tables the tests touch, and the untested ones up to
+/// a limit.
 fn render_coverage(out: &mut String, report: &Report, style: Style) {
     let Some(rows) = &report.rls_coverage else { return };
+    let untested = rows.iter().filter(|r| r.untested()).count();
+    if !report.has_database_tests() {
+        let _ = writeln!(
+            out,
+            "\nRLS coverage: {}",
+            style.yellow(&format!(
+                "no database tests: {untested} table{} with row level security {} untested",
+                if untested == 1 { "" } else { "s" },
+                if untested == 1 { "is" } else { "are" }
+            ))
+        );
+        return;
+    }
     let _ = writeln!(out, "\nRLS coverage (tables with row level security the migrations created):");
     let width = rows.iter().map(|r| r.table.chars().count()).max().unwrap_or(0);
+    let mut listed_untested = 0;
     for row in rows {
         let mut parts: Vec<String> = row
             .exercised
@@ -271,10 +296,24 @@ fn render_coverage(out: &mut String, report: &Report, style: Style) {
             parts.push("SQL tests".to_string());
         }
         let text = if row.untested() {
+            listed_untested += 1;
+            if listed_untested > super::UNTESTED_TABLES_LISTED {
+                continue;
+            }
             style.yellow("no test touches it")
         } else {
             parts.join(" · ")
         };
         let _ = writeln!(out, "  {:<width$}  {text}", row.table);
+    }
+    if untested > super::UNTESTED_TABLES_LISTED {
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.yellow(&format!(
+                "...and {} more tables no test touches",
+                untested - super::UNTESTED_TABLES_LISTED
+            ))
+        );
     }
 }

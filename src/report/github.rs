@@ -4,37 +4,56 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{Failure, Report, Status};
+use super::{Location, Report, Status};
 
 /// `::error file=…,line=…,col=…,title=…::message` for every failure that has a place.
 pub fn annotations(report: &Report) -> String {
     let mut out = String::new();
-    let mut annotate = |title: String, failure: &Failure| {
-        let Some(location) = &failure.location else { return };
+    let mut annotate = |level: &str, title: String, location: &Option<Location>, message: &str| {
+        let Some(location) = location else { return };
         let _ = writeln!(
             out,
-            "::error file={},line={},col={},title={}::{}",
+            "::{level} file={},line={},col={},title={}::{}",
             property(&location.file.display().to_string()),
             location.line,
             location.column,
             property(&title),
-            data(&failure.message)
+            data(message)
         );
     };
     for finding in &report.findings {
-        annotate(format!("dbgate: {}", finding.kind.name()), &finding.failure());
+        let failure = finding.failure();
+        annotate(
+            "error",
+            format!("dbgate: {}", finding.kind.name()),
+            &failure.location,
+            &failure.message,
+        );
     }
     for migration in &report.migrations {
-        for check in migration.checks.iter().filter(|c| c.status == Status::Failed) {
+        for check in &migration.checks {
             let title = format!("dbgate {}: {}", check.kind.name(), migration.file.display());
-            for failure in &check.failures {
-                annotate(title.clone(), failure);
+            for failure in check.failures.iter().filter(|_| check.status == Status::Failed) {
+                annotate("error", title.clone(), &failure.location, &failure.message);
+            }
+            for warning in &check.warnings {
+                annotate(
+                    "warning",
+                    format!("{title} ({})", warning.kind.name()),
+                    &warning.location,
+                    &warning.message,
+                );
             }
         }
     }
     for case in report.tests.iter().filter(|t| t.status == Status::Failed) {
         for failure in &case.failures {
-            annotate(format!("dbgate {}: {}", case.suite, case.name), failure);
+            annotate(
+                "error",
+                format!("dbgate {}: {}", case.suite, case.name),
+                &failure.location,
+                &failure.message,
+            );
         }
     }
     out
@@ -50,12 +69,13 @@ pub fn outputs(report: &Report, junit: Option<&Path>, json: Option<&Path>) -> St
     let failed_tests = report.tests.iter().filter(|t| t.status == Status::Failed).count();
     let s = &report.summary;
     let mut out = format!(
-        "verdict={verdict}\nmigrations={}\nchecks-passed={}\nchecks-failed={}\nchecks-skipped={}\nchecks-not-checked={}\ntests={}\ntests-failed={failed_tests}\n",
+        "verdict={verdict}\nmigrations={}\nchecks-passed={}\nchecks-failed={}\nchecks-skipped={}\nchecks-not-checked={}\nwarnings={}\ntests={}\ntests-failed={failed_tests}\n",
         s.migrations,
         s.checks_passed,
         s.checks_failed,
         s.checks_skipped,
         s.checks_not_checked,
+        s.warnings,
         report.tests.len()
     );
     for (key, path) in [("junit-path", junit), ("json-path", json)] {

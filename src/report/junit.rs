@@ -1,141 +1,254 @@
-//! The JUnit report: one testsuite per check kind, one testcase per migration per check, the
-//! migration file as the testcase's file, and `path:line:column` in every failure.
+//! The JUnit report: one testsuite per check kind, one testcase per migration per check, and a
+//! testsuite for each kind of database test. A failing testcase carries the `file` and `line`
+//! of its first failure (the file at fault: the rollback, for a rollback that does not restore
+//! the schema), which mikepenz/action-junit-report and EnricoMi/publish-unit-test-result-action
+//! annotate; a skipped one says why; a passing one with warnings lists them in its output.
+//!
+//! Written with quick-xml: junit-report (0.8 and 0.9) writes a testcase's name, time, classname
+//! and file only, and no reason on a skipped case.
 
-use junit_report::{Duration, ReportBuilder, TestCase, TestSuiteBuilder};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
 
-use super::{CheckKind, Report, Status};
+use super::{CheckKind, CheckResult, Failure, Location, Report, Status, TestCaseResult};
 
-pub fn render(report: &Report) -> Result<String, junit_report::Error> {
-    let mut builder = ReportBuilder::new();
+/// A testcase, ready to write.
+struct Case {
+    name: String,
+    classname: String,
+    time_ms: u64,
+    /// Where a failure is, else the file the case is about.
+    file: String,
+    line: Option<usize>,
+    outcome: CaseOutcome,
+    /// What a passing or failing check adds: its warnings and the differences ignored.
+    output: String,
+}
+
+enum CaseOutcome {
+    Passed,
+    /// The first failure's sentence as the message; every failure with its details as the text.
+    Failed { kind: String, message: String, text: String },
+    Skipped(String),
+}
+
+struct Suite {
+    name: String,
+    cases: Vec<Case>,
+}
+
+pub fn render(report: &Report) -> Result<String, quick_xml::Error> {
     let env = &report.environment;
     let image = env.image.as_ref().map(|i| format!(" ({i})")).unwrap_or_default();
     let environment = format!(
         "dbgate {} · {} provider{image} · PostgreSQL {}",
         report.dbgate_version, env.provider, env.server_version
     );
-    // For every testcase, in the order written: the reason of a check not checked.
-    let mut not_checked: Vec<Option<String>> = Vec::new();
+    let mut suites = Vec::new();
     // The repo's own defects first: they belong to no migration.
     if !report.findings.is_empty() {
-        let mut suite = TestSuiteBuilder::new("dbgate repository");
-        for finding in &report.findings {
-            let file = finding.location.file.display().to_string();
-            let failure = finding.failure();
-            let mut case = TestCase::failure(&file, Duration::ZERO, finding.kind.name(), &clean(&failure.located_message()));
-            case.set_classname("dbgate.repository");
-            case.set_filepath(&file);
-            suite.add_testcase(case);
-            not_checked.push(None);
-        }
-        suite.set_system_out(&cdata(&environment));
-        builder.add_testsuite(suite.build());
+        let cases = report
+            .findings
+            .iter()
+            .map(|finding| {
+                let failure = finding.failure();
+                Case {
+                    name: finding.location.file.display().to_string(),
+                    classname: "dbgate.repository".to_string(),
+                    time_ms: 0,
+                    file: finding.location.file.display().to_string(),
+                    line: Some(finding.location.line),
+                    outcome: CaseOutcome::Failed {
+                        kind: finding.kind.name().to_string(),
+                        message: failure.located_message(),
+                        text: failure_text(std::slice::from_ref(&failure)),
+                    },
+                    output: String::new(),
+                }
+            })
+            .collect();
+        suites.push(Suite {
+            name: "dbgate repository".to_string(),
+            cases,
+        });
     }
     for kind in CheckKind::ALL {
-        let mut suite = TestSuiteBuilder::new(&format!("dbgate {}", kind.name()));
-        for migration in &report.migrations {
-            let Some(check) = migration.checks.iter().find(|c| c.kind == kind) else {
-                continue;
-            };
-            let name = migration.file.display().to_string();
-            let time = Duration::milliseconds(check.duration_ms as i64);
-            let mut case = match check.status {
-                Status::Passed => TestCase::success(&name, time),
-                Status::Skipped => TestCase::skipped(&name),
-                Status::NotChecked => TestCase::skipped(&name),
-                Status::Failed => {
-                    let first = check.failures.first().map(|f| f.located_message()).unwrap_or_default();
-                    let message = match &check.headline {
-                        Some(headline) => format!("{headline}: {first}"),
-                        None => first,
-                    };
-                    let mut case = TestCase::failure(&name, time, kind.name(), &clean(&message));
-                    case.set_system_out(&cdata(&failure_text(&check.failures)));
-                    case
-                }
-            };
-            case.set_classname(&format!("dbgate.{}", kind.name().replace(' ', "_")));
-            case.set_filepath(&name);
-            suite.add_testcase(case);
-            not_checked.push(reason_if_not_checked(check.status, &check.skip_reason));
-        }
-        suite.set_system_out(&cdata(&environment));
-        builder.add_testsuite(suite.build());
+        let cases = report
+            .migrations
+            .iter()
+            .filter_map(|migration| {
+                let check = migration.checks.iter().find(|c| c.kind == kind)?;
+                Some(check_case(&migration.file.display().to_string(), check))
+            })
+            .collect();
+        suites.push(Suite {
+            name: format!("dbgate {}", kind.name()),
+            cases,
+        });
     }
-    let suites = report.suites();
-    for name in suites {
-        let mut suite = TestSuiteBuilder::new(&format!("dbgate {name}"));
-        for case in report.tests.iter().filter(|c| c.suite == name) {
-            let time = Duration::milliseconds(case.duration_ms as i64);
-            let mut testcase = match case.status {
-                Status::Passed => TestCase::success(&case.name, time),
-                Status::Skipped => TestCase::skipped(&case.name),
-                Status::NotChecked => TestCase::skipped(&case.name),
-                Status::Failed => {
-                    let message = case.failures.first().map(|f| f.located_message()).unwrap_or_default();
-                    let mut testcase = TestCase::failure(&case.name, time, name.name(), &clean(&message));
-                    testcase.set_system_out(&cdata(&failure_text(&case.failures)));
-                    testcase
-                }
-            };
-            testcase.set_classname(&format!("dbgate.{name}.{}", case.file.display()));
-            testcase.set_filepath(&case.file.display().to_string());
-            suite.add_testcase(testcase);
-            not_checked.push(reason_if_not_checked(case.status, &case.skip_reason));
-        }
-        suite.set_system_out(&cdata(&environment));
-        builder.add_testsuite(suite.build());
+    for name in report.suites() {
+        let cases = report.tests.iter().filter(|c| c.suite == name).map(test_case).collect();
+        suites.push(Suite {
+            name: format!("dbgate {name}"),
+            cases,
+        });
     }
-    let mut out = Vec::new();
-    builder.build().write_xml(&mut out)?;
-    Ok(with_not_checked_reasons(&String::from_utf8_lossy(&out), &not_checked))
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let count = |suite: &Suite, outcome: fn(&CaseOutcome) -> bool| suite.cases.iter().filter(|c| outcome(&c.outcome)).count();
+    let failed = |o: &CaseOutcome| matches!(o, CaseOutcome::Failed { .. });
+    let skipped = |o: &CaseOutcome| matches!(o, CaseOutcome::Skipped(_));
+    let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let failures: usize = suites.iter().map(|s| count(s, failed)).sum();
+    writer.write_event(Event::Start(BytesStart::new("testsuites").with_attributes([
+        ("name", "dbgate"),
+        ("tests", tests.to_string().as_str()),
+        ("failures", failures.to_string().as_str()),
+        ("errors", "0"),
+        ("time", seconds(report.duration_ms).as_str()),
+    ])))?;
+    for (id, suite) in suites.iter().enumerate() {
+        let time: u64 = suite.cases.iter().map(|c| c.time_ms).sum();
+        writer.write_event(Event::Start(BytesStart::new("testsuite").with_attributes([
+            ("id", id.to_string().as_str()),
+            ("name", suite.name.as_str()),
+            ("tests", suite.cases.len().to_string().as_str()),
+            ("failures", count(suite, failed).to_string().as_str()),
+            ("errors", "0"),
+            ("skipped", count(suite, skipped).to_string().as_str()),
+            ("time", seconds(time).as_str()),
+        ])))?;
+        for case in &suite.cases {
+            write_case(&mut writer, case)?;
+        }
+        text_element(&mut writer, "system-out", &environment)?;
+        writer.write_event(Event::End(BytesEnd::new("testsuite")))?;
+    }
+    writer.write_event(Event::End(BytesEnd::new("testsuites")))?;
+    let mut out = writer.into_inner();
+    out.push(b'\n');
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-fn reason_if_not_checked(status: Status, reason: &Option<String>) -> Option<String> {
-    (status == Status::NotChecked).then(|| format!("not checked: {}", reason.as_deref().unwrap_or("")))
-}
-
-/// The report with `<skipped message="not checked: ..."/>` for each testcase not checked (the
-/// nth testcase written gets `reasons[n]`): a skip the user must not read as done by design.
-fn with_not_checked_reasons(xml: &str, reasons: &[Option<String>]) -> String {
-    use quick_xml::events::{BytesStart, Event};
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut writer = quick_xml::Writer::new(Vec::new());
-    let mut testcase: Option<usize> = None;
-    let mut seen = 0usize;
-    loop {
-        let event = match reader.read_event() {
-            Ok(Event::Eof) => break,
-            Ok(event) => event,
-            // Never a report cut short: without the reasons, but whole.
-            Err(_) => return xml.to_string(),
-        };
-        let event = match event {
-            Event::Start(start) if start.name().as_ref() == b"testcase" => {
-                testcase = Some(seen);
-                seen += 1;
-                Event::Start(start)
-            }
-            Event::Empty(start) if start.name().as_ref() == b"testcase" => {
-                seen += 1;
-                Event::Empty(start)
-            }
-            Event::Empty(start) if start.name().as_ref() == b"skipped" => {
-                match testcase.and_then(|i| reasons.get(i)).and_then(Option::as_deref) {
-                    Some(reason) => Event::Empty(BytesStart::new("skipped").with_attributes([("message", clean(reason).as_str())])),
-                    None => Event::Empty(start),
-                }
-            }
-            other => other,
-        };
-        if writer.write_event(event).is_err() {
-            return xml.to_string();
+fn write_case(writer: &mut Writer<Vec<u8>>, case: &Case) -> Result<(), quick_xml::Error> {
+    let time = seconds(case.time_ms);
+    let line = case.line.map(|l| l.to_string());
+    let mut start = BytesStart::new("testcase").with_attributes([
+        ("name", clean(&case.name).as_str()),
+        ("classname", clean(&case.classname).as_str()),
+        ("time", time.as_str()),
+        ("file", clean(&case.file).as_str()),
+    ]);
+    if let Some(line) = &line {
+        start.push_attribute(("line", line.as_str()));
+    }
+    if matches!(case.outcome, CaseOutcome::Passed) && case.output.is_empty() {
+        writer.write_event(Event::Empty(start))?;
+        return Ok(());
+    }
+    writer.write_event(Event::Start(start))?;
+    match &case.outcome {
+        CaseOutcome::Passed => {}
+        CaseOutcome::Skipped(reason) => {
+            writer.write_event(Event::Empty(
+                BytesStart::new("skipped").with_attributes([("message", clean(reason).as_str())]),
+            ))?;
+        }
+        CaseOutcome::Failed { kind, message, text } => {
+            let start = BytesStart::new("failure").with_attributes([("type", kind.as_str()), ("message", clean(message).as_str())]);
+            writer.write_event(Event::Start(start))?;
+            write_text(writer, text)?;
+            writer.write_event(Event::End(BytesEnd::new("failure")))?;
         }
     }
-    String::from_utf8(writer.into_inner()).unwrap_or_else(|_| xml.to_string())
+    if !case.output.is_empty() {
+        text_element(writer, "system-out", &case.output)?;
+    }
+    writer.write_event(Event::End(BytesEnd::new("testcase")))?;
+    Ok(())
+}
+
+fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, text: &str) -> Result<(), quick_xml::Error> {
+    writer.write_event(Event::Start(BytesStart::new(name)))?;
+    write_text(writer, text)?;
+    writer.write_event(Event::End(BytesEnd::new(name)))?;
+    Ok(())
+}
+
+/// Text, escaped only where it must be (<, >, &): quotes stay readable.
+fn write_text(writer: &mut Writer<Vec<u8>>, text: &str) -> Result<(), quick_xml::Error> {
+    let clean = clean(text);
+    writer.write_event(Event::Text(BytesText::from_escaped(quick_xml::escape::partial_escape(&clean))))?;
+    Ok(())
+}
+
+/// A migration's check as a testcase named after the migration.
+fn check_case(migration: &str, check: &CheckResult) -> Case {
+    let mut output = String::new();
+    for warning in &check.warnings {
+        output.push_str(&format!("warning: {}\n", warning.located_message()));
+    }
+    for ignored in &check.ignored {
+        output.push_str(&format!("ignored: {}\n", ignored.describe()));
+    }
+    let outcome = match check.status {
+        Status::Passed => CaseOutcome::Passed,
+        Status::Skipped => CaseOutcome::Skipped(check.skip_reason.clone().unwrap_or_default()),
+        Status::NotChecked => CaseOutcome::Skipped(format!("not checked: {}", check.skip_reason.as_deref().unwrap_or(""))),
+        Status::Failed => {
+            let first = check.failures.first().map(|f| f.located_message()).unwrap_or_default();
+            CaseOutcome::Failed {
+                kind: check.kind.name().to_string(),
+                message: match &check.headline {
+                    Some(headline) => format!("{headline}: {first}"),
+                    None => first,
+                },
+                text: failure_text(&check.failures),
+            }
+        }
+    };
+    let at = (check.status == Status::Failed).then(|| first_location(&check.failures)).flatten();
+    Case {
+        name: migration.to_string(),
+        classname: format!("dbgate.{}", check.kind.name().replace(' ', "_")),
+        time_ms: check.duration_ms,
+        file: at.map_or_else(|| migration.to_string(), |l| l.file.display().to_string()),
+        line: at.map(|l| l.line),
+        outcome,
+        output,
+    }
+}
+
+/// A database test's case: a smoke test file, a pgTAP assertion, an RLS cell, an expectation.
+fn test_case(case: &TestCaseResult) -> Case {
+    let outcome = match case.status {
+        Status::Passed => CaseOutcome::Passed,
+        Status::Skipped => CaseOutcome::Skipped(case.skip_reason.clone().unwrap_or_default()),
+        Status::NotChecked => CaseOutcome::Skipped(format!("not checked: {}", case.skip_reason.as_deref().unwrap_or(""))),
+        Status::Failed => CaseOutcome::Failed {
+            kind: case.suite.name().to_string(),
+            message: case.failures.first().map(|f| f.located_message()).unwrap_or_default(),
+            text: failure_text(&case.failures),
+        },
+    };
+    let at = (case.status == Status::Failed).then(|| first_location(&case.failures)).flatten();
+    Case {
+        name: case.name.clone(),
+        classname: format!("dbgate.{}.{}", case.suite, case.file.display()),
+        time_ms: case.duration_ms,
+        file: at.map_or_else(|| case.file.display().to_string(), |l| l.file.display().to_string()),
+        line: at.map(|l| l.line),
+        outcome,
+        output: String::new(),
+    }
+}
+
+fn first_location(failures: &[Failure]) -> Option<&Location> {
+    failures.iter().find_map(|f| f.location.as_ref())
 }
 
 /// Every failure with its details, as the testcase's output.
-fn failure_text(failures: &[super::Failure]) -> String {
+fn failure_text(failures: &[Failure]) -> String {
     let mut text = String::new();
     for failure in failures {
         text.push_str(&failure.located_message());
@@ -148,10 +261,8 @@ fn failure_text(failures: &[super::Failure]) -> String {
     text
 }
 
-/// Text for a CDATA section (junit-report writes system-out as one): `]]>` would end it early, so
-/// it is broken up (a failing statement may well hold `m[m[1]]>0`).
-fn cdata(text: &str) -> String {
-    clean(text).replace("]]>", "]] >")
+fn seconds(ms: u64) -> String {
+    format!("{:.3}", ms as f64 / 1000.0)
 }
 
 /// Server messages may carry ANSI colour codes and control characters that XML 1.0 cannot hold.
@@ -180,11 +291,6 @@ fn clean(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn text_that_would_end_a_cdata_section_is_broken_up() {
-        assert_eq!(super::cdata("CHECK (m[m[1]]>0)"), "CHECK (m[m[1]] >0)");
-    }
-
     #[test]
     fn ansi_codes_and_control_characters_are_stripped() {
         assert_eq!(

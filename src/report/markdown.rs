@@ -60,14 +60,8 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
     let image = env.image.as_ref().map(|i| format!(", {}", code(i))).unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} checks passed, {} failed, {} skipped{} · PostgreSQL {} ({} provider{image}) · {:.1} s  \nRun as {} runs migrations ({})\n",
-        summary.checks_passed,
-        summary.checks_failed,
-        summary.checks_skipped,
-        match summary.checks_not_checked {
-            0 => String::new(),
-            n => format!(", {n} not checked"),
-        },
+        "{} · PostgreSQL {} ({} provider{image}) · {:.1} s  \nRun as {} runs migrations ({})\n",
+        summary.counts(),
         text(&env.server_version),
         text(&env.provider),
         report.duration_ms as f64 / 1000.0,
@@ -125,6 +119,8 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
         }
     }
 
+    render_warnings(&mut out, report, max_failures);
+
     out.push_str("### Migrations\n\n| | Migration | Rollback | Time | Checks |\n|---|---|---|---:|---|\n");
     for migration in &report.migrations {
         let checks: Vec<String> = migration
@@ -172,30 +168,86 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
         }
     }
     if let Some(rows) = &report.rls_coverage {
-        out.push_str("\n### RLS coverage\n\n| Table | Exercised by the RLS matrix | SQL tests |\n|---|---|---|\n");
-        for row in rows {
-            let exercised: Vec<String> = row
-                .exercised
-                .iter()
-                .map(|(role, commands)| format!("{}: {}", text(role), text(&commands.iter().cloned().collect::<Vec<_>>().join(", "))))
-                .collect();
-            let exercised = if row.untested() {
-                "⚠️ no test touches it".to_string()
-            } else if exercised.is_empty() {
-                "—".to_string()
-            } else {
-                exercised.join(" · ")
-            };
+        let untested = rows.iter().filter(|r| r.untested()).count();
+        if !report.has_database_tests() {
             let _ = writeln!(
                 out,
-                "| {} | {exercised} | {} |",
-                code(&row.table),
-                if row.touched_by_sql_tests { "yes" } else { "no" }
+                "\n### RLS coverage\n\n⚠️ no database tests: {untested} table{} with row level security {} untested",
+                if untested == 1 { "" } else { "s" },
+                if untested == 1 { "is" } else { "are" }
             );
+        } else {
+            out.push_str("\n### RLS coverage\n\n| Table | Exercised by the RLS matrix | SQL tests |\n|---|---|---|\n");
+            let mut listed_untested = 0;
+            for row in rows {
+                let exercised: Vec<String> = row
+                    .exercised
+                    .iter()
+                    .map(|(role, commands)| format!("{}: {}", text(role), text(&commands.iter().cloned().collect::<Vec<_>>().join(", "))))
+                    .collect();
+                let exercised = if row.untested() {
+                    listed_untested += 1;
+                    if listed_untested > super::UNTESTED_TABLES_LISTED {
+                        continue;
+                    }
+                    "⚠️ no test touches it".to_string()
+                } else if exercised.is_empty() {
+                    "—".to_string()
+                } else {
+                    exercised.join(" · ")
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {exercised} | {} |",
+                    code(&row.table),
+                    if row.touched_by_sql_tests { "yes" } else { "no" }
+                );
+            }
+            if untested > super::UNTESTED_TABLES_LISTED {
+                let _ = writeln!(
+                    out,
+                    "\n…and {} more tables no test touches",
+                    untested - super::UNTESTED_TABLES_LISTED
+                );
+            }
         }
     }
     let _ = writeln!(out, "\n<sub>dbgate {}</sub>", text(&report.dbgate_version));
     out
+}
+
+/// Differences that change no behaviour and the run's own warnings, one line each, up to `max`.
+fn render_warnings(out: &mut String, report: &Report, max: usize) {
+    let checks = report.migrations.iter().flat_map(|m| m.checks.iter().map(move |c| (m, c)));
+    let lines: Vec<String> = checks
+        .flat_map(|(m, c)| {
+            c.warnings.iter().map(move |w| {
+                let place = w
+                    .location
+                    .as_ref()
+                    .map(|l| format!("{} ", code(&format!("{}:{}:{}", l.file.display(), l.line, l.column))))
+                    .unwrap_or_default();
+                format!(
+                    "- {place}{} ({}, {})",
+                    text(&w.message),
+                    text(c.kind.name()),
+                    text(&m.file.display().to_string())
+                )
+            })
+        })
+        .chain(report.warnings.iter().map(|w| format!("- {}", text(w))))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("### Warnings\n\n");
+    for line in lines.iter().take(max) {
+        let _ = writeln!(out, "{line}");
+    }
+    if lines.len() > max {
+        let _ = writeln!(out, "- …and {} more, in the job summary, JUnit and JSON reports", lines.len() - max);
+    }
+    out.push('\n');
 }
 
 fn render_check(out: &mut String, check: &CheckResult, max: usize, shown: &mut usize, hidden: &mut usize) {
@@ -318,6 +370,7 @@ mod tests {
                 layout: crate::discovery::Layout::Plain,
                 run_mode: None,
                 duration_ms: 1,
+                irreversible: false,
                 checks: vec![check],
             }],
             tests: Vec::new(),

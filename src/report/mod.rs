@@ -6,6 +6,7 @@ pub mod json;
 pub mod junit;
 pub mod list;
 pub mod markdown;
+mod paths;
 
 use std::path::PathBuf;
 
@@ -81,10 +82,47 @@ pub struct Summary {
     /// Migrations with a check not run because of a failure elsewhere, and none failed.
     #[serde(default)]
     pub migrations_not_checked: usize,
+    /// Warnings: differences that change no behaviour, and the report's own warnings.
+    #[serde(default)]
+    pub warnings: usize,
+    /// Differences an ignore rule covers.
+    #[serde(default)]
+    pub ignored: usize,
+    /// Migrations whose rollback is declared irreversible.
+    #[serde(default)]
+    pub irreversible: usize,
     /// Why, in the words of the first such check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_checked_because: Option<String>,
 }
+
+impl Summary {
+    /// "20 checks passed, 0 failed, 3 warnings, 1 skipped": failed, warnings and skipped always;
+    /// irreversible rollbacks, ignored differences and what was not checked when there are some.
+    pub fn counts(&self) -> String {
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut counts = vec![
+            format!("{} checks passed", self.checks_passed),
+            format!("{} failed", self.checks_failed),
+            plural(self.warnings, "warning", "warnings"),
+            format!("{} skipped", self.checks_skipped),
+        ];
+        if self.irreversible > 0 {
+            counts.push(plural(self.irreversible, "irreversible rollback", "irreversible rollbacks"));
+        }
+        if self.ignored > 0 {
+            counts.push(plural(self.ignored, "difference ignored", "differences ignored"));
+        }
+        if self.checks_not_checked > 0 {
+            counts.push(format!("{} not checked", self.checks_not_checked));
+        }
+        counts.join(", ")
+    }
+}
+
+/// How many untested tables with row level security the reports list by name; the rest are
+/// counted.
+pub const UNTESTED_TABLES_LISTED: usize = 20;
 
 /// Everything a report is made of.
 pub struct Run<'a> {
@@ -142,6 +180,9 @@ impl Report {
                 Status::NotChecked => summary.checks_not_checked += 1,
             }
         }
+        let checks = || migrations.iter().flat_map(|m| &m.checks);
+        summary.ignored = checks().map(|c| c.ignored.len()).sum();
+        summary.irreversible = migrations.iter().filter(|m| m.irreversible).count();
         summary.migrations_not_checked = migrations.iter().filter(|m| m.status() == Status::NotChecked).count();
         // Why, from the first migration that did not even run (the forward chain's stop), then
         // from any migration not checked, then from any check.
@@ -177,6 +218,8 @@ impl Report {
                 changes => format!("updated the expectations in {}: {}", path.display(), changes.join(", ")),
             });
         }
+        let warnings: Vec<String> = discovery.warnings.iter().cloned().chain(provider_warnings).chain(slow).collect();
+        summary.warnings = warnings.len() + checks().map(|c| c.warnings.len()).sum::<usize>();
         Report {
             dbgate_version: env!("CARGO_PKG_VERSION").to_string(),
             verdict: if summary.checks_failed > 0 || summary.findings > 0 {
@@ -198,7 +241,7 @@ impl Report {
             migrations,
             tests,
             rls_coverage,
-            warnings: discovery.warnings.iter().cloned().chain(provider_warnings).chain(slow).collect(),
+            warnings,
             notes,
         }
     }
@@ -232,6 +275,14 @@ impl Report {
             what.push(format!("{n} {what_}{} not checked{because}", if n == 1 { "" } else { "s" }));
         }
         what
+    }
+
+    /// Whether the repo has database tests of its own (smoke, pgTAP or RLS), beyond the seed and
+    /// the expectations.
+    pub fn has_database_tests(&self) -> bool {
+        self.tests
+            .iter()
+            .any(|t| matches!(t.suite, Suite::Smoke | Suite::Pgtap | Suite::Rls))
     }
 
     /// The kinds of test the report holds, in the order they ran.

@@ -429,6 +429,8 @@ fn the_action_s_check_step_runs_the_gate_as_its_inputs_say() {
         std::process::Command::new("bash")
             .arg(p("check.sh"))
             .current_dir(fixture("rollback-leaves-rls"))
+            // The fixture is the checkout (it lives inside dbgate's own repository).
+            .env("GITHUB_WORKSPACE", fixture("rollback-leaves-rls"))
             .env("PATH", path)
             .env("NO_COLOR", "1")
             .env("GITHUB_ACTIONS", "true")

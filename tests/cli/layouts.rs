@@ -12,7 +12,7 @@ fn example_schema_at_the_repo_root_passes() {
     out.stdout_has("PASS  pgtap         6 passed");
     out.stdout_has("PASS  rls           8 passed");
     out.stdout_has("PASS  expectations  11 passed");
-    out.stdout_has("PASSED 51 checks passed, 0 failed, 0 skipped");
+    out.stdout_has("PASSED 51 checks passed, 0 failed, 0 warnings, 0 skipped");
 }
 
 macro_rules! layout_passes {
@@ -42,7 +42,7 @@ layout_passes! {
 #[test]
 fn supabase_migrations_without_rollbacks_skip_the_rollback_checks_not_pass_them() {
     let out = Dbgate::fixture("layout-supabase").args(["check"]).run();
-    out.stdout_has("3 checks passed, 0 failed, 9 skipped");
+    out.stdout_has("3 checks passed, 0 failed, 0 warnings, 9 skipped");
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod renderers;
 mod repo_defects;
 mod reports;
 mod rollbacks;
+mod severity;
 mod sql;
 mod tools;
 

@@ -1,6 +1,6 @@
 //! Reports: console, JUnit, JSON.
 
-use crate::support::{self, Dbgate};
+use crate::support::{self, Dbgate, TempRepo};
 use std::fs;
 
 #[test]
@@ -73,4 +73,84 @@ fn colour_is_on_when_asked_and_off_with_no_color() {
     out.stdout_has("\x1b[32mPASS\x1b[0m");
     let out = Dbgate::fixture("layout-supabase").args(["check"]).env("NO_COLOR", "1").run();
     assert!(!out.stdout.contains('\x1b'), "{}", out.stdout);
+}
+
+/// A failing fixture in `services/api` of a repository, with its reports.
+fn run_in_a_subfolder(workspace: Option<&std::path::Path>, repo: &TempRepo) -> (support::Output, String, serde_json::Value) {
+    repo.copy_fixture("rollback-leaves-index", "services/api");
+    let (junit, json) = (repo.path().join("junit.xml"), repo.path().join("report.json"));
+    let mut dbgate = Dbgate::at(repo.path().join("services/api"))
+        .args(["check", "--junit"])
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .env("GITHUB_ACTIONS", "true")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_EVENT_PATH");
+    dbgate = match workspace {
+        Some(root) => dbgate.env("GITHUB_WORKSPACE", root),
+        None => dbgate.env_remove("GITHUB_WORKSPACE"),
+    };
+    let out = dbgate.run();
+    out.code(1);
+    let report = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    (out, fs::read_to_string(&junit).unwrap(), report)
+}
+
+fn assert_repo_relative(out: &support::Output, junit: &str, report: &serde_json::Value) {
+    // The console stays relative to where dbgate runs...
+    out.stdout_has("  FAIL  migrations/002_add_order_note_and_index.sql");
+    // ...what CI tools read starts at the repository root.
+    out.stdout_has("::error file=services/api/migrations/002_add_order_note_and_index_rollback.sql,line=1,col=1,");
+    assert_eq!(
+        report["migrations"][1]["file"],
+        "services/api/migrations/002_add_order_note_and_index.sql"
+    );
+    assert_eq!(
+        support::check(&report["migrations"][1], "rollback")["failures"][0]["location"]["file"],
+        "services/api/migrations/002_add_order_note_and_index_rollback.sql"
+    );
+    assert_eq!(report["migrations_dir"], "services/api/migrations");
+    // A failing testcase names the file at fault and its line; a passing one its migration.
+    assert!(
+        junit.contains(r#"classname="dbgate.rollback" time="#)
+            && junit.contains(r#"file="services/api/migrations/002_add_order_note_and_index_rollback.sql" line="1">"#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"file="services/api/migrations/001_create_orders.sql"/>"#),
+        "{junit}"
+    );
+}
+
+#[test]
+fn annotations_junit_and_json_name_files_from_the_workspace_root_in_a_subfolder() {
+    let repo = TempRepo::new();
+    let (out, junit, report) = run_in_a_subfolder(Some(repo.path()), &repo);
+    assert_repo_relative(&out, &junit, &report);
+}
+
+#[test]
+fn without_a_workspace_the_git_top_level_is_the_repository_root() {
+    let repo = TempRepo::new();
+    let git = std::process::Command::new("git").arg("init").arg("-q").arg(repo.path()).status();
+    assert!(git.is_ok_and(|s| s.success()), "git init");
+    let (out, junit, report) = run_in_a_subfolder(None, &repo);
+    assert_repo_relative(&out, &junit, &report);
+}
+
+#[test]
+fn outside_any_repository_paths_stay_as_dbgate_sees_them() {
+    let repo = TempRepo::new();
+    repo.copy_fixture("rollback-leaves-index", "");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path())
+        .env_remove("GITHUB_WORKSPACE")
+        .args(["check", "--json"])
+        .arg(&json)
+        .run();
+    out.code(1);
+    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["migrations"][1]["file"], "migrations/002_add_order_note_and_index.sql");
 }
