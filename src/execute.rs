@@ -317,6 +317,9 @@ pub fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgre
             failure.details.push(format!("fix: {fix}"));
         }
     }
+    if let Some(fix) = missing_extension_fix(db.message(), db.detail()) {
+        failure.details.push(format!("fix: {fix}"));
+    }
     if let Some(detail) = db.detail() {
         failure.details.push(format!("detail: {detail}"));
     }
@@ -328,6 +331,51 @@ pub fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgre
     }
     failure.details.push(source_excerpt(script, offset));
     failure
+}
+
+/// How to get an extension the server lacks (Supabase projects use `vector`, `http`,
+/// `pg_cron`... that a plain PostgreSQL does not ship). PostgreSQL 15 says `could not open
+/// extension control file ".../15/extension/vector.control"`; 16 and later `extension "vector"
+/// is not available`, with that sentence as the detail.
+fn missing_extension_fix(message: &str, detail: Option<&str>) -> Option<String> {
+    let control = [Some(message), detail]
+        .into_iter()
+        .flatten()
+        .find_map(|text| text.split("extension control file \"").nth(1)?.split('"').next().map(str::to_string));
+    let name = message
+        .strip_prefix("extension \"")
+        .and_then(|rest| rest.strip_suffix("\" is not available"))
+        .map(str::to_string)
+        .or_else(|| {
+            let file = control.as_deref()?.rsplit('/').next()?;
+            file.strip_suffix(".control").map(str::to_string)
+        })?;
+    let major = control
+        .as_deref()
+        .and_then(|path| path.split("/postgresql/").nth(1)?.split('/').next().map(str::to_string))
+        .filter(|m| m.chars().all(|c| c.is_ascii_digit()))
+        .unwrap_or_else(|| "<major>".to_string());
+    // Debian's (and PGDG's) package of each extension Supabase projects use most.
+    let package = match name.as_str() {
+        "vector" => Some("pgvector"),
+        "http" => Some("http"),
+        "postgis" | "postgis_topology" | "postgis_raster" => Some("postgis-3"),
+        "pg_cron" => Some("cron"),
+        "pgrouting" => Some("pgrouting"),
+        "plpgsql_check" => Some("plpgsql-check"),
+        "pg_partman" => Some("partman"),
+        "hypopg" => Some("hypopg"),
+        "pg_repack" => Some("repack"),
+        "rum" => Some("rum"),
+        _ => None,
+    };
+    let install = match package {
+        Some(package) => format!("install it where the server runs (Debian: apt-get install postgresql-{major}-{package})"),
+        None => "install it where the server runs".to_string(),
+    };
+    Some(format!(
+        "the extension {name} is not installed on this server; Supabase's own image has it: run on it ([database] image = \"supabase/postgres:<version>\" in dbgate.toml, with the docker provider), or {install}"
+    ))
 }
 
 /// The line holding `offset`, numbered, with a caret under its column.
@@ -342,4 +390,26 @@ pub fn source_excerpt(script: &Script, offset: usize) -> String {
         .collect();
     let number = position.line.to_string();
     format!("{number} | {line}\n{} | {pad}^", " ".repeat(number.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_a_missing_extension_and_how_to_get_it() {
+        let fix = super::missing_extension_fix(
+            "could not open extension control file \"/usr/share/postgresql/15/extension/vector.control\": No such file or directory",
+            None,
+        )
+        .unwrap();
+        assert!(fix.starts_with("the extension vector is not installed on this server"), "{fix}");
+        assert!(fix.contains("apt-get install postgresql-15-pgvector"), "{fix}");
+        assert!(fix.contains("supabase/postgres"), "{fix}");
+        let fix = super::missing_extension_fix(
+            "extension \"http\" is not available",
+            Some("Could not open extension control file \"/usr/share/postgresql/17/extension/http.control\": No such file or directory."),
+        )
+        .unwrap();
+        assert!(fix.contains("the extension http is not installed") && fix.contains("postgresql-17-http"), "{fix}");
+        assert_eq!(super::missing_extension_fix("relation \"x\" does not exist", None), None);
+    }
 }

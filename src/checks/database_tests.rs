@@ -206,9 +206,11 @@ async fn run_file(
 ) -> Result<(), Failure> {
     // BEGIN/COMMIT/ROLLBACK in a test file: dbgate provides the transaction (pgTAP files usually
     // wrap themselves in BEGIN ... ROLLBACK for pg_prove).
+    // Loading supabase-test-helpers: dbgate's own helpers stand in (test_helpers.rs).
     let statements: Vec<Statement> = statements_of(script)?
         .iter()
         .filter(|s| s.kind != StatementKind::TransactionBoundary)
+        .filter(|s| !super::test_helpers::loads_test_helpers(&script.source[s.range.clone()]))
         .cloned()
         .collect();
     run_statements(client, script, &statements, timeout, each)
@@ -300,6 +302,14 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
     cases
 }
 
+/// Grants PUBLIC what default privileges took from pgTAP's functions (those whose ACL is not
+/// the default).
+const PGTAP_FOR_EVERYONE: &str = "DO $dbgate$ DECLARE f regprocedure; BEGIN \
+    FOR f IN SELECT p.oid::regprocedure FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid JOIN pg_proc p ON p.oid = d.objid \
+      WHERE e.extname = 'pgtap' AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e' AND p.proacl IS NOT NULL LOOP \
+      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f); \
+    END LOOP; END $dbgate$";
+
 /// Installs pgTAP in the test transaction; or says why it cannot be.
 async fn install_pgtap(client: &Client) -> Result<Option<String>, tokio_postgres::Error> {
     if scalar(client, "SELECT extname::text FROM pg_extension WHERE extname = 'pgtap'")
@@ -329,7 +339,14 @@ async fn install_pgtap(client: &Client) -> Result<Option<String>, tokio_postgres
     };
     client.batch_execute("SAVEPOINT dbgate_pgtap").await?;
     match client.batch_execute(&format!("CREATE EXTENSION pgtap SCHEMA {schema}")).await {
-        Ok(()) => Ok(None),
+        Ok(()) => {
+            // A migration's `ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`
+            // applies to what dbgate's user creates, pgTAP too; on Supabase another role
+            // installs pgTAP, which that revoke does not touch. Tests call it as anon,
+            // authenticated or service_role: PUBLIC may execute it, as there.
+            client.batch_execute(PGTAP_FOR_EVERYONE).await?;
+            Ok(None)
+        }
         Err(e) => {
             client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_pgtap").await?;
             Ok(Some(format!("pgTAP could not be installed: {}", crate::execute::describe(&e))))

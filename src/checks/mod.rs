@@ -22,6 +22,7 @@ mod rollback;
 pub mod session;
 mod stop;
 pub mod tap;
+mod test_helpers;
 
 use std::time::{Duration, Instant};
 

@@ -7,7 +7,7 @@ const SUPABASE: &str = include_str!("supabase.sql");
 
 /// The roles the Supabase preset may create: cluster-wide, so the url provider drops them at
 /// the end when they were not there before.
-pub const SUPABASE_ROLES: [&str; 4] = ["anon", "authenticated", "service_role", "authenticator"];
+pub const SUPABASE_ROLES: [&str; 5] = ["anon", "authenticated", "service_role", "authenticator", "postgres"];
 
 /// The Supabase preset could not prepare the database.
 #[derive(Debug, thiserror::Error)]

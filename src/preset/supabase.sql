@@ -15,6 +15,18 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') THEN
     CREATE ROLE authenticator LOGIN NOINHERIT;
   END IF;
+  -- On Supabase, postgres owns the app's objects and bypasses RLS; suites `set role postgres`.
+  -- A server whose first user has another name lacks it: a superuser that cannot log in (only
+  -- a superuser may SET ROLE to it), or, made by a user that is not one, a role that bypasses RLS
+  -- when that user may give it.
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'postgres') THEN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+      CREATE ROLE postgres NOLOGIN SUPERUSER;
+    ELSE
+      CREATE ROLE postgres NOLOGIN;
+      EXECUTE format('GRANT postgres TO %I', current_user);
+    END IF;
+  END IF;
   IF NOT (SELECT rolbypassrls FROM pg_roles WHERE rolname = 'service_role') THEN
     ALTER ROLE service_role BYPASSRLS;
   END IF;

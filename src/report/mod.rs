@@ -102,7 +102,7 @@ impl Summary {
     pub fn counts(&self) -> String {
         let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut counts = vec![
-            format!("{} checks passed", self.checks_passed),
+            plural(self.checks_passed, "check passed", "checks passed"),
             format!("{} failed", self.checks_failed),
             plural(self.warnings, "warning", "warnings"),
             format!("{} skipped", self.checks_skipped),

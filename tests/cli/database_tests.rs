@@ -222,3 +222,46 @@ fn docker_runs_the_supabase_project_like_local() {
         "PASS  expectations  5 passed",
     ]);
 }
+
+/// pgTAP test cases of a JSON report, by status.
+fn pgtap_statuses(json: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
+    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap();
+    let mut statuses = std::collections::BTreeMap::new();
+    for case in report["tests"].as_array().unwrap().iter().filter(|c| c["suite"] == "pgtap") {
+        *statuses.entry(case["status"].as_str().unwrap().to_string()).or_insert(0) += 1;
+    }
+    statuses
+}
+
+#[test]
+fn a_suite_written_for_supabase_test_db_passes_unchanged() {
+    // It loads supabase-test-helpers from database.dev (served by dbgate's own helpers, not sent),
+    // runs pgTAP as anon and authenticated after the migrations revoked EXECUTE from PUBLIC by
+    // default, and sets role postgres, which a server whose first user is dbgate lacks.
+    let repo = support::TempRepo::new();
+    let json = repo.path().join("report.json");
+    let out = Dbgate::fixture("supabase-test-suite").args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    out.stdout_has("PASS  pgtap         15 passed");
+    assert_eq!(pgtap_statuses(&json), [("passed".to_string(), 15)].into_iter().collect());
+}
+
+#[test]
+fn only_supabase_test_helpers_are_served_other_dbdev_packages_are_sent() {
+    let repo = support::TempRepo::from_fixture("supabase-test-suite");
+    repo.write(
+        "supabase/tests/04-advisor.test.sql",
+        "select dbdev.install('olirice-index_advisor');\nbegin;\nselect plan(1);\nselect ok(true);\nselect * from finish();\nrollback;\n",
+    );
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(1);
+    out.stdout_has("supabase/tests/04-advisor.test.sql:1:8: the test file stopped after 0 assertions: schema \"dbdev\" does not exist");
+}
+
+#[test]
+fn a_migration_needing_an_extension_the_server_lacks_names_it_and_how_to_get_it() {
+    let out = Dbgate::fixture("supabase-missing-extension").arg("check").run();
+    out.code(1);
+    out.stdout_has("supabase/migrations/20240102000000_embeddings.sql:2:1: ");
+    out.stdout_has("fix: the extension vector is not installed on this server; Supabase's own image has it: run on it ([database] image = \"supabase/postgres:<version>\" in dbgate.toml, with the docker provider), or install it where the server runs (Debian: apt-get install postgresql-15-pgvector)");
+}
