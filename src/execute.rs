@@ -338,10 +338,13 @@ pub fn sql_failure(script: &Script, statement: &Statement, error: &tokio_postgre
 /// extension control file ".../15/extension/vector.control"`; 16 and later `extension "vector"
 /// is not available`, with that sentence as the detail.
 fn missing_extension_fix(message: &str, detail: Option<&str>) -> Option<String> {
-    let control = [Some(message), detail]
-        .into_iter()
-        .flatten()
-        .find_map(|text| text.split("extension control file \"").nth(1)?.split('"').next().map(str::to_string));
+    let control = [Some(message), detail].into_iter().flatten().find_map(|text| {
+        text.split("extension control file \"")
+            .nth(1)?
+            .split('"')
+            .next()
+            .map(str::to_string)
+    });
     let name = message
         .strip_prefix("extension \"")
         .and_then(|rest| rest.strip_suffix("\" is not available"))
@@ -409,7 +412,10 @@ mod tests {
             Some("Could not open extension control file \"/usr/share/postgresql/17/extension/http.control\": No such file or directory."),
         )
         .unwrap();
-        assert!(fix.contains("the extension http is not installed") && fix.contains("postgresql-17-http"), "{fix}");
+        assert!(
+            fix.contains("the extension http is not installed") && fix.contains("postgresql-17-http"),
+            "{fix}"
+        );
         assert_eq!(super::missing_extension_fix("relation \"x\" does not exist", None), None);
     }
 }

@@ -32,7 +32,9 @@ pub fn loads_test_helpers(statement: &str) -> bool {
 }
 
 fn installs_helpers(target: &pg_query::Node) -> bool {
-    let Some(NodeEnum::ResTarget(target)) = target.node.as_ref() else { return false };
+    let Some(NodeEnum::ResTarget(target)) = target.node.as_ref() else {
+        return false;
+    };
     let Some(NodeEnum::FuncCall(call)) = target.val.as_ref().and_then(|v| v.node.as_ref()) else {
         return false;
     };

@@ -137,6 +137,8 @@ fn render_passed(out: &mut String, migration: &MigrationResult, file: &str, widt
     }
     if migration.rollback.is_none() {
         notes.push("no rollback".to_string());
+    } else if migration.irreversible {
+        notes.push("rollback declared irreversible".to_string());
     } else {
         let skipped: Vec<&str> = migration
             .checks

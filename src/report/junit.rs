@@ -28,7 +28,11 @@ struct Case {
 enum CaseOutcome {
     Passed,
     /// The first failure's sentence as the message; every failure with its details as the text.
-    Failed { kind: String, message: String, text: String },
+    Failed {
+        kind: String,
+        message: String,
+        text: String,
+    },
     Skipped(String),
 }
 

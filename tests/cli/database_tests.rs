@@ -265,3 +265,29 @@ fn a_migration_needing_an_extension_the_server_lacks_names_it_and_how_to_get_it(
     out.stdout_has("supabase/migrations/20240102000000_embeddings.sql:2:1: ");
     out.stdout_has("fix: the extension vector is not installed on this server; Supabase's own image has it: run on it ([database] image = \"supabase/postgres:<version>\" in dbgate.toml, with the docker provider), or install it where the server runs (Debian: apt-get install postgresql-15-pgvector)");
 }
+
+/// A migration creating `n` tables with row level security, t01..tNN.
+fn rls_tables(repo: &support::TempRepo, n: usize) {
+    let sql: String = (1..=n)
+        .map(|i| format!("CREATE TABLE t{i:02} (id int);\nALTER TABLE t{i:02} ENABLE ROW LEVEL SECURITY;\n"))
+        .collect();
+    repo.write("migrations/001_tables.sql", &sql);
+}
+
+#[test]
+fn with_no_database_tests_rls_coverage_is_one_line_and_with_tests_untested_tables_are_listed_up_to_a_limit() {
+    let repo = support::TempRepo::new();
+    rls_tables(&repo, 30);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("RLS coverage: no database tests: 30 tables with row level security are untested");
+    assert!(!out.stdout.contains("public.t01"), "{}", out.stdout);
+
+    repo.write("smoke/reads_t01.sql", "SELECT count(*) FROM t01;\n");
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("public.t01  SQL tests");
+    out.stdout_has("public.t21  no test touches it");
+    assert!(!out.stdout.contains("public.t22"), "{}", out.stdout);
+    out.stdout_has("...and 9 more tables no test touches");
+}

@@ -154,3 +154,22 @@ fn outside_any_repository_paths_stay_as_dbgate_sees_them() {
     let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["migrations"][1]["file"], "migrations/002_add_order_note_and_index.sql");
 }
+
+#[test]
+fn the_summary_counts_irreversible_rollbacks_apart() {
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        ("001_a", "CREATE TABLE a (id int);", "DROP TABLE a;"),
+        ("002_b", "CREATE TABLE b (id int);", "-- dbgate:irreversible\nSELECT 1;"),
+    ]);
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/002_b.sql");
+    out.stdout_has("replay (rollback declared irreversible)");
+    out.stdout_has("5 checks passed, 0 failed, 0 warnings, 3 skipped, 1 irreversible rollback, in");
+    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["summary"]["irreversible"], 1);
+    assert_eq!(report["migrations"][1]["irreversible"], true);
+    assert!(report["migrations"][0].get("irreversible").is_none());
+}
