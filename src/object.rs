@@ -224,6 +224,14 @@ impl ObjectPattern {
         if object.kind == self.kind && glob(&self.name, &object.name) {
             return true;
         }
+        // `function:public.refresh` names every overload: without arguments, the name alone.
+        if object.kind == self.kind && object.kind.is_routine() && !self.name.contains('(') {
+            if let Some((name, _)) = object.name.split_once('(') {
+                if glob(&self.name, name) {
+                    return true;
+                }
+            }
+        }
         let Some((kind, name)) = owner_of(object) else { return false };
         let kind = kind.or_else(|| relation_kind(&name));
         kind == Some(self.kind) && glob(&self.name, &name)
@@ -362,6 +370,11 @@ mod tests {
         assert!(refresh.covers(&id(ObjectKind::Function, "public.refresh_all(integer)"), relation));
         assert!(!refresh.covers(&id(ObjectKind::Function, "app.refresh_all()"), relation));
         assert!(!refresh.covers(&id(ObjectKind::Procedure, "public.refresh_all()"), relation));
+        let overloads = ObjectPattern::parse("function:public.f").unwrap();
+        assert!(overloads.covers(&id(ObjectKind::Function, "public.f(integer)"), relation));
+        assert!(!overloads.covers(&id(ObjectKind::Function, "public.fg(integer)"), relation));
+        let one = ObjectPattern::parse("function:public.f(integer)").unwrap();
+        assert!(!one.covers(&id(ObjectKind::Function, "public.f(text)"), relation));
         let exact = ObjectPattern::parse("table:public.t").unwrap();
         assert!(exact.covers(&id(ObjectKind::Column, "public.t.\"odd.name\""), relation));
         assert!(!exact.covers(&id(ObjectKind::Column, "public.t2.x"), relation));

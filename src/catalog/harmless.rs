@@ -66,9 +66,10 @@ fn attribute(difference: &Difference) -> Option<&str> {
 }
 
 /// Splits `differences` (of `actual` from `expected`) into those that change behaviour and
-/// those that do not.
-pub fn separate(differences: Vec<Difference>, expected: &Snapshot, actual: &Snapshot) -> (Vec<Difference>, Vec<Harmless>) {
-    let dates = frozen_dates();
+/// those that do not. `freezes`: the scripts that led here cast 'now', 'today', 'tomorrow' or
+/// 'yesterday' (without it, no literal is taken for a frozen one).
+pub fn separate(differences: Vec<Difference>, expected: &Snapshot, actual: &Snapshot, freezes: bool) -> (Vec<Difference>, Vec<Harmless>) {
+    let dates = if freezes { frozen_dates() } else { Vec::new() };
     let mut real = Vec::new();
     let mut harmless: Vec<Harmless> = Vec::new();
     // Column positions, by table: judged together once all are seen.
@@ -92,7 +93,7 @@ pub fn separate(differences: Vec<Difference>, expected: &Snapshot, actual: &Snap
         }
         let kind = if attribute == "body" && object.kind.is_routine() && layout_only(language(actual, object).as_deref(), was, is) {
             Some(WarningKind::RoutineLayout)
-        } else if attribute != "body" && unfrozen(was, &dates).is_some_and(|was| Some(was) == unfrozen(is, &dates)) {
+        } else if attribute != "body" && freezes && same_but_frozen(was, is, &dates) {
             Some(WarningKind::FrozenTimestamp)
         } else if attribute == "definition"
             && matches!(object.kind, ObjectKind::View | ObjectKind::MaterializedView)
@@ -185,32 +186,56 @@ fn words(text: &str) -> Option<Vec<&str>> {
     )
 }
 
-/// A string literal that holds a timestamp or date of around now ('now' and 'today' cast when
-/// the statement ran), made the same whatever the time; other tokens as they are.
-fn unfreeze(token: &str, dates: &[String]) -> String {
-    let frozen = token
-        .strip_prefix('\'')
-        .is_some_and(|inner| dates.iter().any(|date| inner.starts_with(date.as_str())));
-    if frozen {
-        "'<frozen>'".to_string()
-    } else {
-        token.to_string()
+/// Whether two texts are the same but for timestamps frozen within a day of each other.
+fn same_but_frozen(was: &str, is: &str, dates: &[String]) -> bool {
+    match (unfrozen(was, dates), unfrozen(is, dates)) {
+        (Some((a, a_days)), Some((b, b_days))) if a == b && a != was => {
+            // Two runs of 'now' in one gate are hours apart, not days.
+            let days: Vec<usize> = a_days.into_iter().chain(b_days).collect();
+            days.iter().max().zip(days.iter().min()).is_some_and(|(max, min)| max - min <= 1)
+        }
+        _ => false,
     }
 }
 
-/// The text with each timestamp frozen around now made the same; `None` when it does not scan.
-fn unfrozen(text: &str, dates: &[String]) -> Option<String> {
+/// The text with each literal frozen around now ('2026-11-27 10:00:02'::timestamp without time
+/// zone, '2026-11-27'::date: a string cast to a date or timestamp, of yesterday, today or
+/// tomorrow) made the same, and the day (index in `dates`) of each; `None` when it does not scan.
+fn unfrozen(text: &str, dates: &[String]) -> Option<(String, Vec<usize>)> {
     let tokens = scanner::tokens(text).ok()?;
+    let word = |i: usize| tokens.get(i).map(|t| &text[t.start as usize..t.end as usize]);
     let mut out = String::with_capacity(text.len());
+    let mut days = Vec::new();
     let mut at = 0;
-    for token in tokens {
+    for (i, token) in tokens.iter().enumerate() {
         let (start, end) = (token.start as usize, token.end as usize);
         out.push_str(&text[at..start]);
-        out.push_str(&unfreeze(&text[start..end], dates));
+        let literal = &text[start..end];
+        let cast = word(i + 1) == Some("::")
+            && word(i + 2).is_some_and(|w| {
+                w.eq_ignore_ascii_case("date") || w.eq_ignore_ascii_case("timestamp") || w.eq_ignore_ascii_case("timestamptz")
+            });
+        let day = literal
+            .strip_prefix('\'')
+            .and_then(|inner| dates.iter().position(|date| inner.starts_with(date.as_str())));
+        match day.filter(|_| cast) {
+            Some(day) => {
+                out.push_str("'<frozen>'");
+                days.push(day);
+            }
+            None => out.push_str(literal),
+        }
         at = end;
     }
     out.push_str(&text[at..]);
-    Some(out)
+    Some((out, days))
+}
+
+/// Whether a script casts a word PostgreSQL turns into the time it runs ('now', 'today',
+/// 'tomorrow', 'yesterday'), so that what it creates holds a frozen timestamp.
+pub fn freezes_time(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    ["'now'", "'today'", "'tomorrow'", "'yesterday'"].iter().any(|w| lower.contains(w))
 }
 
 /// Yesterday, today and tomorrow (UTC), as `YYYY-MM-DD`: a literal frozen during this run
@@ -241,21 +266,20 @@ fn civil_date(days: i64) -> String {
 /// new order. Only the outer list of a view without set operations: a branch of a UNION, or a
 /// subquery compared by row, whose columns move changes what the view returns.
 fn sorted_select_lists(was: &str, is: &str, dates: &[String]) -> bool {
-    match (words(was), words(is)) {
-        (Some(a), Some(b)) => {
-            let normal = |words: Vec<&str>| canonical(&words.iter().map(|w| unfreeze(w, dates)).collect::<Vec<_>>());
-            match (normal(a), normal(b)) {
-                (Some(a), Some(b)) => a == b,
-                _ => false,
-            }
-        }
+    let normal = |text: &str| {
+        let (text, _) = unfrozen(text, dates)?;
+        canonical(&words(&text)?.into_iter().map(str::to_string).collect::<Vec<_>>())
+    };
+    match (normal(was), normal(is)) {
+        (Some(a), Some(b)) => a == b,
         _ => false,
     }
 }
 
 /// The tokens with the outer select list's items sorted: `SELECT b, a FROM` and `SELECT a, b
-/// FROM` read the same. The list runs from the first SELECT to the first word at its depth that
-/// ends it. `None` for a definition with a set operation.
+/// FROM` read the same. The list runs from the first SELECT outside parentheses (after a WITH's
+/// queries) to the first word at its depth that ends it. `None` for a definition with a set
+/// operation.
 fn canonical(tokens: &[String]) -> Option<Vec<String>> {
     const ENDS: [&str; 11] = [
         "from", "where", "group", "having", "window", "order", "limit", "offset", "fetch", "for", "into",
@@ -264,7 +288,15 @@ fn canonical(tokens: &[String]) -> Option<Vec<String>> {
     if tokens.iter().any(|t| is(t, &["union", "intersect", "except"])) {
         return None;
     }
-    let start = tokens.iter().position(|t| t.eq_ignore_ascii_case("select"))? + 1;
+    let mut depth = 0usize;
+    let start = tokens.iter().position(|t| {
+        match t.as_str() {
+            "(" | "[" => depth += 1,
+            ")" | "]" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        depth == 0 && t.eq_ignore_ascii_case("select")
+    })? + 1;
     // The items of the list, split at commas at its depth.
     let mut items: Vec<Vec<String>> = vec![Vec::new()];
     let mut depth = 0usize;
@@ -423,12 +455,27 @@ mod tests {
         let today = &dates[1];
         let was = format!("SELECT t.a FROM t WHERE (t.at > '{today} 10:00:00.1'::timestamp without time zone);");
         let is = format!("SELECT t.a FROM t WHERE (t.at > '{today} 10:00:02.7'::timestamp without time zone);");
-        assert_eq!(unfrozen(&was, &dates), unfrozen(&is, &dates));
+        assert!(same_but_frozen(&was, &is, &dates));
         let old = "SELECT t.a FROM t WHERE (t.at > '2020-01-01'::date);";
         let new = "SELECT t.a FROM t WHERE (t.at > '2021-01-01'::date);";
-        assert_ne!(unfrozen(old, &dates), unfrozen(new, &dates));
+        assert!(!same_but_frozen(old, new, &dates));
         // Only the literal: other text counts to the space.
-        assert_ne!(unfrozen("a comment", &dates), unfrozen("a  comment", &dates));
+        assert!(!same_but_frozen("a comment", "a  comment", &dates));
+        // Text that looks like a date is not frozen: 'now' never becomes text.
+        let (yesterday, tomorrow) = (&dates[0], &dates[2]);
+        assert!(!same_but_frozen(
+            &format!("'{today}'::text"),
+            &format!("'{tomorrow}'::text"),
+            &dates
+        ));
+        // Two days apart: not two runs of 'now' in one gate.
+        assert!(!same_but_frozen(
+            &format!("'{yesterday}'::date"),
+            &format!("'{tomorrow}'::date"),
+            &dates
+        ));
+        assert!(same_but_frozen(&format!("'{today}'::date"), &format!("'{tomorrow}'::date"), &dates));
+        assert!(freezes_time("CREATE VIEW v AS SELECT 'NOW'::timestamp") && !freezes_time("SELECT now()"));
     }
 
     #[test]
@@ -444,6 +491,11 @@ mod tests {
         assert!(!sorted_select_lists(&by_row("u.x, u.y"), &by_row("u.y, u.x"), &dates));
         let union = |list: &str| format!(" SELECT t.a, t.b FROM t UNION SELECT {list} FROM u;");
         assert!(!sorted_select_lists(&union("u.a, u.b"), &union("u.b, u.a"), &dates));
+        // A WITH query's list is not the view's.
+        let with = |list: &str| format!(" WITH r(x, y) AS (\n SELECT {list}\n FROM t\n )\n SELECT r.x\n FROM r;");
+        assert!(!sorted_select_lists(&with("t.a, t.b"), &with("t.b, t.a"), &dates));
+        let outer = |list: &str| format!(" WITH r AS (\n SELECT t.a, t.b\n FROM t\n )\n SELECT {list}\n FROM r;");
+        assert!(sorted_select_lists(&outer("r.a, r.b"), &outer("r.b, r.a"), &dates));
         // A function call's arguments are not a select list.
         assert!(!sorted_select_lists(
             " SELECT f(t.a, t.b) AS x FROM t;",

@@ -27,7 +27,7 @@ pub use crate::failure::{Change, Difference};
 pub use crate::object::{ObjectId, ObjectKind};
 pub use attributes::{ConstraintType, Read as ReadAttributes};
 pub use diff::Wording;
-pub use harmless::{separate as separate_harmless, Harmless};
+pub use harmless::{freezes_time, separate as separate_harmless, Harmless};
 pub use touched::Tracker;
 
 const QUERY: &str = include_str!("query.sql");

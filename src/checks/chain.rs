@@ -79,6 +79,7 @@ impl Chain<'_> {
         let mut broken: Option<String> = None;
         // The harmless differences the chain said so far: still there below, not said again.
         let mut warned_above: Vec<(crate::failure::WarningKind, crate::catalog::ObjectId)> = Vec::new();
+        let mut froze_above = false;
         for run in runs {
             for index in run.rev() {
                 let (migration, result) = (&migrations[index], &mut results[index]);
@@ -118,6 +119,9 @@ impl Chain<'_> {
                         let mut judging = Comparison::judging(self.options, migration);
                         judging.reported = reported(result);
                         judging.warned = warned_above.iter().cloned().chain(warned(result)).collect();
+                        // A rollback above that froze 'now' again leaves its literal here too.
+                        froze_above |= judging.freezes;
+                        judging.freezes = froze_above;
                         let check = Comparison::rollback(CheckKind::RollbackChain, started, migration, down).check(
                             &state,
                             *expected,

@@ -23,6 +23,9 @@ pub(super) struct Judging<'a> {
     /// Differences the migration's rollback check reported: the reverse chain says so instead
     /// of repeating them.
     pub reported: Vec<Difference>,
+    /// The scripts that led here cast 'now' or 'today': a literal of around now may be one
+    /// frozen when they ran.
+    pub freezes: bool,
     /// Harmless differences already said, by kind and object: the rollback check's, and the
     /// reverse chain's above (a default frozen again by a later rollback is still there below
     /// it, and not the lower rollback's doing).
@@ -45,7 +48,9 @@ impl Comparison<'_> {
     /// the rollback's own `-- dbgate:ignore` lines.
     pub fn judging<'o>(options: &'o super::Options, migration: &'o Migration) -> Judging<'o> {
         let own = migration.down.iter().flat_map(|down| &down.ignore);
+        let scripts = std::iter::once(&migration.up).chain(&migration.down);
         Judging {
+            freezes: scripts.into_iter().any(|s| crate::catalog::freezes_time(s.text())),
             strict: options.strict_rollbacks,
             rules: options.ignore.iter().chain(own).collect(),
             reported: Vec::new(),
@@ -120,7 +125,7 @@ impl Comparison<'_> {
         let (real, harmless) = if judging.strict {
             (judged, Vec::new())
         } else {
-            crate::catalog::separate_harmless(judged, &expected, actual)
+            crate::catalog::separate_harmless(judged, &expected, actual, judging.freezes)
         };
         let at = self.script.location(self.script.body().start);
         // A harmless difference the rollback check already said is not said again.

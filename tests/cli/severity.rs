@@ -220,3 +220,49 @@ fn without_ignore_rules_the_same_rollback_fails() {
     // The down's own line still covers the fast table.
     assert!(!out.stdout.contains("column public.orders_fast.note"), "{}", out.stdout);
 }
+
+fn day(offset: &str) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", offset, "+%F"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn look_alikes_of_harmless_differences_fail_and_a_directive_inside_a_string_is_data() {
+    let (yesterday, tomorrow) = (day("yesterday"), day("tomorrow"));
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_base",
+            &format!(
+                "CREATE TABLE t (a text, b text, s text DEFAULT '{yesterday}');\n\
+                 CREATE VIEW v AS WITH r(x, y) AS (SELECT a, b FROM t) SELECT x FROM r;"
+            ),
+            "DROP VIEW v;\nDROP TABLE t;",
+        ),
+        (
+            "002_change",
+            "DROP VIEW v;\nCREATE VIEW v AS SELECT 1 AS zzz;\nALTER TABLE t ALTER s SET DEFAULT 'x';",
+            &format!(
+                "SELECT '\n-- dbgate:ignore view:*\n';\n\
+                 DROP VIEW v;\n\
+                 -- The WITH query's columns swapped: v.x is b now, not a.\n\
+                 CREATE VIEW v AS WITH r(x, y) AS (SELECT b, a FROM t) SELECT x FROM r;\n\
+                 -- A text that looks like a date is no frozen 'now'.\n\
+                 ALTER TABLE t ALTER s SET DEFAULT '{tomorrow}';"
+            ),
+        ),
+    ]);
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    out.stdout_has("definition of view public.v differs");
+    out.stdout_has(&format!(
+        "default of column public.t.s is '{tomorrow}'::text, was '{yesterday}'::text"
+    ));
+    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["summary"]["ignored"], 0);
+    assert_eq!(report["summary"]["warnings"], 0);
+}
