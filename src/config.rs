@@ -16,6 +16,21 @@ use crate::discovery::{Order, Sources, Tool};
 pub const CONFIG_FILE: &str = "dbgate.toml";
 const DEFAULT_MIGRATION_TIMEOUT: u64 = 300;
 const DEFAULT_STARTUP_TIMEOUT: u64 = 120;
+/// The longest any wait may be set to: a day. A migration gate that waits longer is stuck, and
+/// larger values overflow the clock's arithmetic.
+const MAX_SECONDS: u64 = 86_400;
+
+/// A whole number of seconds from the command line or dbgate.toml, checked once: at least 1, at
+/// most a day.
+fn seconds(value: u64, what: &str) -> Result<Duration, ConfigError> {
+    if (1..=MAX_SECONDS).contains(&value) {
+        Ok(Duration::from_secs(value))
+    } else {
+        Err(ConfigError::Usage(format!(
+            "{what} must be between 1 and {MAX_SECONDS} seconds (a day), not {value}"
+        )))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -281,9 +296,14 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         .startup_timeout
         .or(file.database.startup_timeout_seconds)
         .unwrap_or(DEFAULT_STARTUP_TIMEOUT);
-    if startup_timeout == 0 {
-        return Err(ConfigError::Usage("the startup timeout must be at least 1 second".into()));
-    }
+    let startup_timeout = seconds(
+        startup_timeout,
+        if args.startup_timeout.is_some() {
+            "--startup-timeout"
+        } else {
+            "[database] startup_timeout_seconds"
+        },
+    )?;
     let docker = DockerSettings {
         image: args
             .image
@@ -291,7 +311,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
             .or(file.database.image)
             .unwrap_or_else(|| crate::provider::docker::DEFAULT_IMAGE.to_string()),
         db_host: args.db_host.clone().or(file.database.db_host),
-        startup_timeout: Duration::from_secs(startup_timeout),
+        startup_timeout,
     };
     let provider = match kind {
         ProviderKind::Auto => ProviderChoice::Auto { docker, pg_bin },
@@ -309,11 +329,16 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         .migration_timeout
         .or(file.migrations.timeout_seconds)
         .unwrap_or(DEFAULT_MIGRATION_TIMEOUT);
-    if timeout == 0 {
-        return Err(ConfigError::Usage("the migration timeout must be at least 1 second".into()));
-    }
+    let timeout = seconds(
+        timeout,
+        if args.migration_timeout.is_some() {
+            "--migration-timeout"
+        } else {
+            "[migrations] timeout_seconds"
+        },
+    )?;
     let mut options = Options {
-        migration_timeout: Duration::from_secs(timeout),
+        migration_timeout: timeout,
         warn_after: None,
         fail_after: None,
         statement_timeout: None,
@@ -365,10 +390,12 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         ("fail_seconds", file.migrations.fail_seconds, &mut options.fail_after),
     ] {
         if let Some(seconds) = seconds {
-            if !(seconds > 0.0 && seconds.is_finite()) {
+            if !(seconds > 0.0 && seconds <= MAX_SECONDS as f64) {
                 return Err(ConfigError::Invalid {
                     path: path.clone(),
-                    message: format!("[migrations] {key} must be a positive number of seconds, not {seconds}"),
+                    message: format!(
+                        "[migrations] {key} must be a positive number of seconds, at most {MAX_SECONDS} (a day), not {seconds}"
+                    ),
                 });
             }
             *slot = Some(Duration::from_secs_f64(seconds));

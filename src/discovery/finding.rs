@@ -21,6 +21,8 @@ pub enum FindingKind {
     NotUtf8,
     /// A rollback's `-- dbgate:ignore` line whose pattern dbgate cannot read.
     IgnorePattern,
+    /// Something in the migrations folder that is not a regular file (a named pipe...).
+    NotAFile,
 }
 
 impl FindingKind {
@@ -31,6 +33,7 @@ impl FindingKind {
             FindingKind::DuplicateRollback => "more than one rollback",
             FindingKind::NotUtf8 => "not UTF-8",
             FindingKind::IgnorePattern => "bad ignore pattern",
+            FindingKind::NotAFile => "not a regular file",
         }
     }
 }

@@ -486,11 +486,14 @@ fn pair_rollbacks(migrations: &mut [Migration], downs: Vec<Down>, order: Order, 
     }
 }
 
-/// A path as shown to the user: relative to the repo root when below it.
+/// A path as shown to the user: relative to the repo root when below it, and as UTF-8 (a name
+/// that is not has U+FFFD in place of its other bytes; `read` warns of it).
 fn display(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
+    let shown = path.strip_prefix(root).unwrap_or(path);
+    match shown.to_str() {
+        Some(_) => shown.to_path_buf(),
+        None => PathBuf::from(shown.to_string_lossy().into_owned()),
+    }
 }
 
 struct Found<'a> {
@@ -734,6 +737,25 @@ impl Found<'_> {
 
     fn read(&mut self, path: &Path) -> Option<Arc<str>> {
         let shown = display(self.root, path);
+        if path.to_str().is_none() {
+            self.warnings.push(format!(
+                "the name of {} is not UTF-8: the reports show it with U+FFFD in place of the bytes that are not",
+                shown.display()
+            ));
+        }
+        // Only regular files (and links to them): reading a named pipe waits for a writer forever.
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            let what = format!(
+                "{} is not a regular file (a named pipe, socket, device or broken link): dbgate reads only files; remove it or move it out of the folder",
+                shown.display()
+            );
+            if self.migrations {
+                self.findings.push(Finding::at_start(FindingKind::NotAFile, shown, what));
+            } else {
+                self.problems.push(what);
+            }
+            return None;
+        }
         match std::fs::read(path) {
             Err(e) => {
                 self.problems.push(format!("cannot read {}: {e}", shown.display()));

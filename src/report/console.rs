@@ -32,6 +32,8 @@ impl Style {
 }
 
 pub fn render(report: &Report, style: Style) -> String {
+    // Nothing from the repo or the server reaches the terminal as a control sequence.
+    let report = &report.without_control_characters();
     let mut out = String::new();
     let env = &report.environment;
     let _ = writeln!(

@@ -8,6 +8,8 @@ use super::{Location, Report, Status};
 
 /// `::error file=…,line=…,col=…,title=…::message` for every failure that has a place.
 pub fn annotations(report: &Report) -> String {
+    // A control character in a message must not reach the runner's log as one.
+    let report = &report.without_control_characters();
     let mut out = String::new();
     let mut annotate = |level: &str, title: String, location: &Option<Location>, message: &str| {
         let Some(location) = location else { return };

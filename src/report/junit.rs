@@ -198,7 +198,7 @@ fn check_case(migration: &str, check: &CheckResult) -> Case {
     let outcome = match check.status {
         Status::Passed => CaseOutcome::Passed,
         Status::Skipped => CaseOutcome::Skipped(check.skip_reason.clone().unwrap_or_default()),
-        Status::NotChecked => CaseOutcome::Skipped(format!("not checked: {}", check.skip_reason.as_deref().unwrap_or(""))),
+        Status::NotChecked => CaseOutcome::Skipped(not_checked(&check.skip_reason)),
         Status::Failed => {
             let first = check.failures.first().map(|f| f.located_message()).unwrap_or_default();
             CaseOutcome::Failed {
@@ -228,7 +228,7 @@ fn test_case(case: &TestCaseResult) -> Case {
     let outcome = match case.status {
         Status::Passed => CaseOutcome::Passed,
         Status::Skipped => CaseOutcome::Skipped(case.skip_reason.clone().unwrap_or_default()),
-        Status::NotChecked => CaseOutcome::Skipped(format!("not checked: {}", case.skip_reason.as_deref().unwrap_or(""))),
+        Status::NotChecked => CaseOutcome::Skipped(not_checked(&case.skip_reason)),
         Status::Failed => CaseOutcome::Failed {
             kind: case.suite.name().to_string(),
             message: case.failures.first().map(|f| f.located_message()).unwrap_or_default(),
@@ -244,6 +244,16 @@ fn test_case(case: &TestCaseResult) -> Case {
         line: at.map(|l| l.line),
         outcome,
         output: String::new(),
+    }
+}
+
+/// "not checked: " and why (a test's reason may say it already).
+fn not_checked(reason: &Option<String>) -> String {
+    let reason = reason.as_deref().unwrap_or("");
+    if reason.starts_with("not checked") {
+        reason.to_string()
+    } else {
+        format!("not checked: {reason}")
     }
 }
 
@@ -286,7 +296,8 @@ fn clean(text: &str) -> String {
             } else {
                 chars.next();
             }
-        } else if !c.is_control() || c == '\n' || c == '\t' {
+        } else if (!c.is_control() || c == '\n' || c == '\t') && !matches!(c, '\u{fffe}' | '\u{ffff}') {
+            // XML 1.0 holds neither control characters nor U+FFFE and U+FFFF.
             out.push(c);
         }
     }
@@ -298,7 +309,7 @@ mod tests {
     #[test]
     fn ansi_codes_and_control_characters_are_stripped() {
         assert_eq!(
-            super::clean("bad \u{1b}[31;1mred\u{1b}[0m and \u{7} bell\nnext"),
+            super::clean("bad \u{1b}[31;1mred\u{1b}[0m and \u{7} bell\nnext\u{fffe}\u{ffff}"),
             "bad red and  bell\nnext"
         );
     }

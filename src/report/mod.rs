@@ -7,6 +7,7 @@ pub mod junit;
 pub mod list;
 pub mod markdown;
 mod paths;
+mod sanitize;
 
 use std::path::PathBuf;
 

@@ -376,13 +376,28 @@ fn junit_is_valid_against_the_common_schema_without_ansi_or_control_characters()
     let repo = support::TempRepo::new();
     repo.write(
         "migrations/001_x.sql",
-        "DO $$ BEGIN RAISE EXCEPTION E'bad \\x1b[31mred\\x1b[0m and a \\x07 bell'; END $$;\n",
+        "DO $$ BEGIN RAISE EXCEPTION E'bad \\x1b[31mred\\x1b[0m and a \\x07 bell ]]> \\uFFFE'; END $$;\n",
     );
+    // A test whose description holds control characters and U+FFFF, which XML 1.0 cannot hold.
+
     let junit = repo.path().join("junit.xml");
-    Dbgate::at(repo.path()).args(["check", "--junit"]).arg(&junit).run().code(1);
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--junit"])
+        .arg(&junit)
+        .env("GITHUB_ACTIONS", "true")
+        .run();
+    out.code(1);
     let xml = fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("bad red and a  bell"), "{xml}");
-    assert!(!xml.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{xml}");
+    assert!(xml.contains("bad red and a  bell ]]&gt; "), "{xml}");
+
+    assert!(
+        !xml.chars()
+            .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{fffe}' || c == '\u{ffff}'),
+        "{xml}"
+    );
+    // The console and the annotations write the escape sequence out instead of sending it.
+    out.stdout_has("bad \\x1b[31mred\\x1b[0m and a \\x07 bell");
+    assert!(!out.stdout.contains('\u{1b}') && !out.stdout.contains('\u{7}'), "{}", out.stdout);
     // A failing statement that holds `]]>` (which would end a CDATA section), and a check not
     // checked, with its reason.
     let cdata = {
@@ -398,7 +413,21 @@ fn junit_is_valid_against_the_common_schema_without_ansi_or_control_characters()
         assert!(xml.contains("<skipped message=\"not checked: the rollback failed\"/>"), "{xml}");
         (repo, path)
     };
-    for xml_path in [junit.clone(), cdata.1.clone(), {
+    // A test whose description holds a control character and U+FFFF, which XML 1.0 cannot hold.
+    let odd = {
+        let repo = support::TempRepo::new();
+        repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n");
+        repo.write(
+            "smoke/odd.sql",
+            "SELECT plan(1);\nSELECT ok(true, E'odd\\x01name \\uFFFF');\nSELECT * FROM finish();\n",
+        );
+        let path = repo.path().join("odd.xml");
+        Dbgate::at(repo.path()).args(["check", "--junit"]).arg(&path).run().code(0);
+        let xml = fs::read_to_string(&path).unwrap();
+        assert!(xml.contains("name=\"1 - oddname \""), "{xml}");
+        (repo, path)
+    };
+    for xml_path in [junit.clone(), cdata.1.clone(), odd.1.clone(), {
         let passing = repo.path().join("passing.xml");
         Dbgate::fixture("supabase-project")
             .args(["check", "--junit"])

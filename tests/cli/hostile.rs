@@ -1,0 +1,69 @@
+//! Hostile input: values that overflow, files that are not files or whose names are not UTF-8.
+//! Each gets a clear verdict or error with its documented exit code, never a panic or a hang.
+
+use crate::support::{Dbgate, TempRepo};
+
+fn one_migration() -> TempRepo {
+    let repo = TempRepo::new();
+    repo.migrations(&[("001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")]);
+    repo
+}
+
+#[test]
+fn huge_durations_are_config_errors_not_panics() {
+    let repo = one_migration();
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--migration-timeout", "18446744073709551615"])
+        .run();
+    out.code(2);
+    out.stderr_has("--migration-timeout must be between 1 and 86400 seconds (a day), not 18446744073709551615");
+    for (toml, message) in [
+        (
+            "[migrations]\ntimeout_seconds = 9223372036854775807\n",
+            "[migrations] timeout_seconds must be between 1 and 86400 seconds (a day), not 9223372036854775807",
+        ),
+        (
+            "[migrations]\nwarn_seconds = 1e300\n",
+            "[migrations] warn_seconds must be a positive number of seconds, at most 86400 (a day), not 1",
+        ),
+        (
+            "[database]\nstartup_timeout_seconds = 0\n",
+            "[database] startup_timeout_seconds must be between 1 and 86400 seconds",
+        ),
+    ] {
+        repo.write("dbgate.toml", toml);
+        let out = Dbgate::at(repo.path()).arg("check").run();
+        out.code(2);
+        out.stderr_has(message);
+    }
+    // A day is allowed.
+    repo.write("dbgate.toml", "[migrations]\ntimeout_seconds = 86400\nwarn_seconds = 86400\n");
+    Dbgate::at(repo.path()).arg("check").run().code(0);
+}
+
+#[test]
+fn a_named_pipe_in_the_migrations_folder_is_a_finding_not_a_hang() {
+    let repo = one_migration();
+    let pipe = repo.path().join("migrations/002_pipe.sql");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(1);
+    out.stdout_has(
+        "migrations/002_pipe.sql:1:1: migrations/002_pipe.sql is not a regular file (a named pipe, socket, device or broken link)",
+    );
+    out.stdout_has("PASS  migrations/001_a.sql");
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_shown_lossily_with_a_warning() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = one_migration();
+    let name = std::ffi::OsStr::from_bytes(b"migrations/002_caf\xe9.sql");
+    std::fs::write(repo.path().join(name), "CREATE TABLE b (id int);\n").unwrap();
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    out.stdout_has("warning: the name of migrations/002_caf\u{fffd}.sql is not UTF-8");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["migrations"][1]["file"], "migrations/002_caf\u{fffd}.sql");
+}
