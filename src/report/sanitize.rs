@@ -23,11 +23,9 @@ impl Report {
 
 fn escape_strings(value: &mut serde_json::Value, changed: &mut bool) {
     match value {
-        serde_json::Value::String(text) => {
-            if text.chars().any(is_hostile) {
-                *text = escape(text);
-                *changed = true;
-            }
+        serde_json::Value::String(text) if text.chars().any(is_hostile) => {
+            *text = escape(text);
+            *changed = true;
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| escape_strings(v, changed)),
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| escape_strings(v, changed)),
