@@ -99,6 +99,15 @@ pub enum MatrixError {
     },
     #[error("{}:{line}: cell names user `{user}`, which [users] does not define", path.display())]
     UnknownUser { path: PathBuf, line: usize, user: String },
+    /// A fragment that would be more than the part of one statement it is meant to be.
+    #[error("{}:{line}: {key} = {value:?}: {why}", path.display())]
+    Fragment {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        value: String,
+        why: String,
+    },
 }
 
 /// A matrix file, read and checked.
@@ -129,6 +138,21 @@ impl Matrix {
                     user: cell.user,
                     path,
                 });
+            }
+            let fragment_error = |key: &'static str, value: &str, why: String| MatrixError::Fragment {
+                path: path.clone(),
+                line: crate::script::position_at(&source, offset).line,
+                key,
+                value: value.to_string(),
+                why,
+            };
+            if let Err(why) = one_name(&cell.table) {
+                return Err(fragment_error("table", &cell.table, why));
+            }
+            if let Some(condition) = &cell.condition {
+                if let Err(why) = one_expression(condition) {
+                    return Err(fragment_error("where", condition, why));
+                }
             }
             cells.push((cell, offset));
         }
@@ -163,6 +187,41 @@ impl Matrix {
     }
 }
 
+/// A cell's `where`: part of one statement, as the RLS check writes it after `WHERE`. A `;`
+/// outside quotes would end that statement and let the next one end dbgate's transaction.
+fn one_expression(text: &str) -> Result<(), String> {
+    let tokens = crate::script::scanner::tokens(text).map_err(|e| format!("{} (a condition must scan as SQL)", e.message))?;
+    if tokens.iter().any(|t| &text[t.start as usize..t.end as usize] == ";") {
+        return Err(
+            "a condition is part of one statement: no `;` (it would end the statement, and the next could end the test transaction)"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// A cell's `table`: a name, maybe schema-qualified and quoted.
+fn one_name(text: &str) -> Result<(), String> {
+    use pg_query::protobuf::Token;
+    let tokens = crate::script::scanner::tokens(text).map_err(|e| e.message)?;
+    let name_like = !tokens.is_empty()
+        && tokens.iter().enumerate().all(|(i, t)| {
+            let word = &text[t.start as usize..t.end as usize];
+            if i % 2 == 1 {
+                word == "."
+            } else {
+                // An identifier, quoted or not (keywords such as `user` are names too when quoted).
+                t.token() == Token::Ident || t.keyword_kind != 0 && word.chars().all(|c| c.is_alphanumeric() || c == '_')
+            }
+        })
+        && tokens.len() % 2 == 1;
+    if name_like {
+        Ok(())
+    } else {
+        Err("a table is a name (`notes`, `public.notes`, `\"Odd Name\"`), nothing more".to_string())
+    }
+}
+
 /// A user's id: the one given, or a fixed one derived from the name, so that reruns agree.
 pub(crate) fn user_id(name: &str, user: &User) -> String {
     if let Some(id) = &user.id {
@@ -183,4 +242,24 @@ pub(crate) fn user_id(name: &str, user: &User) -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{one_expression, one_name};
+
+    #[test]
+    fn fragments_stay_inside_their_statement() {
+        assert!(one_expression("owner = '{alice}' AND body <> ';'").is_ok());
+        assert!(one_expression("true; COMMIT; SELECT 1").is_err());
+        assert!(one_expression("owner = {alice}").is_ok());
+        assert!(one_expression("true /* ; */").is_ok());
+        assert!(one_expression("'open").is_err());
+        assert!(one_name("notes").is_ok());
+        assert!(one_name("public.notes").is_ok());
+        assert!(one_name("\"Odd; Name\"").is_ok());
+        assert!(one_name("notes; COMMIT").is_err());
+        assert!(one_name("notes n").is_err());
+        assert!(one_name("").is_err());
+    }
 }

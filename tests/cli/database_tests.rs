@@ -197,6 +197,29 @@ fn an_rls_matrix_that_names_an_unknown_user_is_an_input_error() {
 }
 
 #[test]
+fn an_rls_matrix_fragment_cannot_end_the_test_transaction() {
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_t.sql",
+        "CREATE TABLE t (id int, note text);\nCREATE ROLE matrix_fragment_reader;\nGRANT SELECT ON t TO matrix_fragment_reader;\n",
+    );
+    let matrix = |table: &str, condition: &str| {
+        format!("[users.alice]\nrole = \"matrix_fragment_reader\"\n\n[[cell]]\nuser = \"alice\"\ntable = {table:?}\ncommand = \"select\"\nwhere = {condition:?}\nexpect = 0\n")
+    };
+    repo.write("smoke/t.rls.toml", &matrix("t", "true; COMMIT; DROP TABLE t"));
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("smoke/t.rls.toml:4: where = \"true; COMMIT; DROP TABLE t\": a condition is part of one statement: no `;`");
+    repo.write("smoke/t.rls.toml", &matrix("t; COMMIT", "true"));
+    let out = Dbgate::at(repo.path()).args(["check"]).run();
+    out.code(2);
+    out.stderr_has("smoke/t.rls.toml:4: table = \"t; COMMIT\": a table is a name");
+    // A `;` inside a string is data.
+    repo.write("smoke/t.rls.toml", &matrix("public.t", "note = ';' OR id IS NULL"));
+    Dbgate::at(repo.path()).args(["check"]).run().code(0);
+}
+
+#[test]
 fn the_url_provider_drops_the_preset_roles_it_created() {
     let server = TestServer::start();
     let before = server.inventory();
