@@ -98,6 +98,7 @@ impl Chain<'_> {
                         }
                     }
                 }
+                self.new_invocation().await;
                 let started = Instant::now();
                 match run_script(self.client(), down, self.options.migration_timeout).await {
                     Err(error) => {

@@ -287,7 +287,11 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         }
     }
     match &stopped {
-        None => chain.test(plan, &start, &current, &mut outcome).await?,
+        None => {
+            // The tests are run by another command (`supabase test db`, pg_prove): a new session.
+            chain.new_invocation().await;
+            chain.test(plan, &start, &current, &mut outcome).await?
+        }
         Some(why) => outcome.tests = migrated::not_checked_tests(plan, &format!("not checked: {why}")),
     }
     // The reverse chain runs over the migrations whose ups all ran.
@@ -309,6 +313,23 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
 }
 
 impl Chain<'_> {
+    /// Before a script its tool runs in a new invocation (`migrate down`, `migrate up` again):
+    /// a new session, as there. A role, search path or setting an earlier script switched to
+    /// and left does not follow it (the session's limits are set again).
+    async fn new_invocation(&self) {
+        let mut sql = "RESET SESSION AUTHORIZATION; RESET ALL;".to_string();
+        for (setting, value) in [
+            ("statement_timeout", &self.options.statement_timeout),
+            ("lock_timeout", &self.options.lock_timeout),
+        ] {
+            if let Some(value) = value {
+                sql.push_str(&format!(" SET {setting} = {};", crate::script::quote_literal(value)));
+            }
+        }
+        // A session that cannot take this is gone: the script's own run says so.
+        let _ = self.client().batch_execute(&sql).await;
+    }
+
     /// The whole catalog, with nothing left over in the tracker.
     async fn full_snapshot(&self) -> Result<Snapshot, CatalogError> {
         let Session {

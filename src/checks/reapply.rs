@@ -11,6 +11,7 @@ use crate::script::Script;
 
 pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Flow, CatalogError> {
     let (chain, migration) = (m.chain, m.migration);
+    chain.new_invocation().await;
     let started = Instant::now();
     if let Err(error) = run_script(chain.client(), &migration.up, chain.options.migration_timeout).await {
         let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));

@@ -47,6 +47,7 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, warnings: &mut Vec<String>)
             return Ok(Flow::Done);
         }
     }
+    chain.new_invocation().await;
     let started = Instant::now();
     if let Err(error) = run_script(chain.client(), down, chain.options.migration_timeout).await {
         let headline = Some(format!("{} failed", down.path.display()));

@@ -1,6 +1,6 @@
 //! Rollbacks that do not restore: each names the object, in words, and the files.
 
-use crate::support::{self, Dbgate};
+use crate::support::{self, Dbgate, TempRepo};
 
 macro_rules! rollback_fails {
     ($($test:ident: $fixture:literal, $rollback:literal, $sentence:literal;)*) => {$(
@@ -126,4 +126,19 @@ fn a_rollback_with_no_statements_is_skipped_counted_and_a_warning_or_with_strict
     let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
     out.code(0);
     assert_eq!(skip_reason(1, "rollback"), "the rollback is declared irreversible");
+}
+
+#[test]
+fn a_rollback_runs_in_a_new_session_as_its_tool_runs_it_not_as_the_role_its_migration_switched_to() {
+    // Teams create objects as their app's owner role; the migration never switches back. Its
+    // rollback runs later, in a new session, as the login user (who may drop that role).
+    let repo = TempRepo::new();
+    repo.migrations(&[(
+        "001_owner",
+        "CREATE ROLE rollback_session_owner;\nGRANT CREATE ON SCHEMA public TO rollback_session_owner;\nSET ROLE rollback_session_owner;\nCREATE TABLE owned (id int);\nSET search_path = nowhere;\n",
+        "DROP TABLE public.owned;\nREVOKE CREATE ON SCHEMA public FROM rollback_session_owner;\nDROP ROLE rollback_session_owner;\n",
+    )]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/001_owner.sql");
 }
