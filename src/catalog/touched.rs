@@ -82,14 +82,16 @@ const RESOLVE: &str = "SELECT 'c' || to_regclass(t)::oid FROM unnest($1::text[])
 
 /// Tracks what scripts touch, or, when it cannot, asks for full snapshots.
 pub struct Tracker {
-    /// The prepared queries, when the triggers are installed.
-    queries: Option<Queries>,
+    /// The prepared queries, when the triggers are installed (prepared again when a migration's
+    /// DISCARD ALL or DEALLOCATE ALL took them).
+    queries: Option<std::sync::Mutex<Queries>>,
     /// Set when a migration took the triggers away (`DROP OWNED`, say): full snapshots from then on.
     lost: AtomicBool,
     /// How many times the triggers' table was read (and emptied).
     collected: AtomicU32,
 }
 
+#[derive(Clone)]
 struct Queries {
     /// Whether the triggers are still there.
     installed: tokio_postgres::Statement,
@@ -124,23 +126,29 @@ impl Tracker {
             let _ = client.batch_execute("ROLLBACK").await;
             return Tracker::full_snapshots();
         }
-        let prepared = (
-            client.prepare(INSTALLED).await,
-            client.prepare(COLLECT).await,
-            client.prepare(RESOLVE).await,
-        );
-        match prepared {
-            (Ok(installed), Ok(collect), Ok(resolve)) => Tracker {
-                queries: Some(Queries {
-                    installed,
-                    collect,
-                    resolve,
-                }),
+        match Queries::prepare(client).await {
+            Ok(queries) => Tracker {
+                queries: Some(std::sync::Mutex::new(queries)),
                 lost: AtomicBool::new(false),
                 collected: AtomicU32::new(0),
             },
-            _ => Tracker::full_snapshots(),
+            Err(_) => Tracker::full_snapshots(),
         }
+    }
+
+    /// The queries as last prepared.
+    fn queries(&self) -> Option<Queries> {
+        let queries = self.queries.as_ref()?;
+        Some(queries.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Prepares the queries again: a migration's DISCARD ALL or DEALLOCATE ALL took them.
+    async fn prepare_again(&self, client: &Client) -> Result<Queries, tokio_postgres::Error> {
+        let queries = Queries::prepare(client).await?;
+        if let Some(slot) = &self.queries {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = queries.clone();
+        }
+        Ok(queries)
     }
 
     /// Full snapshots from now on (the incremental path failed; the reason is the caller's).
@@ -150,12 +158,17 @@ impl Tracker {
 
     /// What to read again after `script` ran, relative to the snapshot taken before it.
     pub async fn scope(&self, client: &Client, before: &Snapshot, script: Option<&Script>) -> Result<Scope, tokio_postgres::Error> {
-        let Some(queries) = self.queries.as_ref().filter(|_| !self.lost.load(Ordering::Relaxed)) else {
+        let Some(mut queries) = self.queries().filter(|_| !self.lost.load(Ordering::Relaxed)) else {
             return Ok(Scope::full());
         };
         // Triggers still there? A migration may have dropped them with everything it owns.
         // Both sent together (pipelined): one round trip.
-        let (installed, collected) = futures_util::join!(client.query_opt(&queries.installed, &[]), client.query(&queries.collect, &[]));
+        let (mut installed, mut collected) =
+            futures_util::join!(client.query_opt(&queries.installed, &[]), client.query(&queries.collect, &[]));
+        if statement_lost(&installed) || statement_lost(&collected) {
+            queries = self.prepare_again(client).await?;
+            (installed, collected) = futures_util::join!(client.query_opt(&queries.installed, &[]), client.query(&queries.collect, &[]));
+        }
         let rows = match (installed?.is_some(), collected) {
             (true, Ok(rows)) => rows,
             _ => {
@@ -257,6 +270,21 @@ impl Tracker {
         }
         Ok(scope)
     }
+}
+
+impl Queries {
+    async fn prepare(client: &Client) -> Result<Queries, tokio_postgres::Error> {
+        Ok(Queries {
+            installed: client.prepare(INSTALLED).await?,
+            collect: client.prepare(COLLECT).await?,
+            resolve: client.prepare(RESOLVE).await?,
+        })
+    }
+}
+
+/// Whether a query failed because its prepared statement is gone (SQLSTATE 26000).
+fn statement_lost<T>(result: &Result<T, tokio_postgres::Error>) -> bool {
+    matches!(result, Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME))
 }
 
 /// Event trigger object types of ALTER DEFAULT PRIVILEGES: default privileges are re-read

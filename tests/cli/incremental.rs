@@ -176,8 +176,8 @@ fn a_migration_that_takes_the_event_triggers_away_falls_back_to_full_snapshots()
 #[test]
 fn a_migration_that_deallocates_dbgate_s_statements_is_checked_not_an_environment_error() {
     // DISCARD ALL and DEALLOCATE ALL take the session's prepared statements, dbgate's among
-    // them: dbgate prepares its catalog query again, reads the whole catalog from then on, says
-    // so, and gives the verdicts full snapshots give.
+    // them: dbgate prepares its queries again and goes on reading only what changed, with the
+    // verdicts full snapshots give.
     let repo = support::TempRepo::new();
     repo.migrations(&[
         ("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n"),
@@ -198,6 +198,5 @@ fn a_migration_that_deallocates_dbgate_s_statements_is_checked_not_an_environmen
     );
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(1);
-    out.stdout_has("warning: reading what migrations/002_discard.sql changed failed (prepared statement");
-    out.stdout_has("dbgate read the whole catalog instead, and does from then on");
+    assert!(!out.stdout.contains("warning:"), "{}", out.stdout);
 }
