@@ -209,11 +209,34 @@ async fn answer_of<T>(
         Ok(Err(error)) if is_fatal(client, &error) => return Err(connection_lost(script, Some(statement), &error)),
         Ok(Err(error)) => sql_failure(script, statement, &error),
         Err(_elapsed) => {
-            let _ = client.cancel_token().cancel_query(NoTls).await;
-            timed_out(script, statement, timeout)
+            let failure = timed_out(script, statement, timeout);
+            return Err(cancel(client, failure).await);
         }
     };
     Err(ScriptError::Failed { run_mode: None, failure })
+}
+
+/// How long dbgate waits for a server to take a cancel, and then to answer again.
+const CANCEL_GRACE: Duration = Duration::from_secs(10);
+
+/// Cancels the statement still running, and makes sure the session answers again: a server
+/// that takes no cancel (a stopped postmaster) or a backend that does not stop (waiting inside
+/// dblink) would otherwise hold every later wait forever. Past the grace, the session is given
+/// up (lost: the checks rebuild elsewhere, the provider tears the server down).
+async fn cancel(client: &Client, failure: Failure) -> ScriptError {
+    let cancelled = tokio::time::timeout(CANCEL_GRACE, client.cancel_token().cancel_query(NoTls)).await;
+    // Answered, even with an error (the transaction is aborted): the session is free again.
+    let answers = tokio::time::timeout(CANCEL_GRACE, client.simple_query("SELECT 1")).await.is_ok();
+    if answers {
+        return ScriptError::Failed { run_mode: None, failure };
+    }
+    let mut failure = failure;
+    failure.details.push(format!(
+        "the statement did not stop, and the session did not answer, within {} s of the cancel ({}): dbgate gave up on this session",
+        CANCEL_GRACE.as_secs(),
+        if cancelled.is_ok() { "sent" } else { "the server did not take it" }
+    ));
+    ScriptError::ConnectionLost(failure)
 }
 
 /// Reads a statement's answer to its end.

@@ -147,7 +147,9 @@ impl Provider for LocalProvider {
             .port(PORT)
             .user(SUPERUSER)
             .dbname("postgres")
-            .application_name("dbgate");
+            .application_name("dbgate")
+            // A server that stops answering (a migration may stop it) must not hold a connect.
+            .connect_timeout(Duration::from_secs(10));
         self.cluster = Some(Cluster {
             server: Server(server),
             dir,

@@ -92,6 +92,10 @@ impl Provider for UrlProvider {
         if config.get_application_name().is_none() {
             config.application_name("dbgate");
         }
+        // A server that stops answering must not hold a connect (the URL may set its own).
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
         let shown = redacted(&config);
         let admin = connect(&config).await.map_err(|e| {
             ProviderError::Unavailable(format!(

@@ -67,3 +67,23 @@ fn a_file_name_that_is_not_utf8_is_shown_lossily_with_a_warning() {
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["migrations"][1]["file"], "migrations/002_caf\u{fffd}.sql");
 }
+
+#[test]
+fn a_migration_that_stops_the_postmaster_outlives_its_timeout_by_a_bounded_grace_and_everything_is_cleaned_up() {
+    // The cancel goes to the postmaster, which no longer answers; the backend sleeps on. dbgate
+    // gives the cancel and then the session a grace each, gives up on the session, and the
+    // provider kills the server and removes its cluster.
+    let repo = TempRepo::new();
+    repo.migrations(&[(
+        "001_stop",
+        "COPY (SELECT 1) TO PROGRAM 'kill -STOP $(ps -o ppid= -p $PPID)';\nSELECT pg_sleep(120);\n",
+        "SELECT 1;",
+    )]);
+    let started = std::time::Instant::now();
+    let out = Dbgate::at(repo.path()).args(["check", "--migration-timeout", "1"]).run();
+    let took = started.elapsed();
+    assert!(matches!(out.status, Some(1) | Some(3)), "{}\n{}", out.stdout, out.stderr);
+    out.stdout_has("did not finish within 1 s");
+    out.stdout_has("dbgate gave up on this session");
+    assert!(took < std::time::Duration::from_secs(100), "took {took:?}");
+}
