@@ -228,6 +228,16 @@ fn load(args: &SourceArgs) -> Result<Loaded, ConfigError> {
         Some(path) => (path.clone(), true),
         None => (root.join(CONFIG_FILE), false),
     };
+    // Something there that is not a file (a named pipe would block the read forever, a
+    // directory would be taken for no file at all): an error, not a silent default.
+    let exists = std::fs::symlink_metadata(&path).is_ok();
+    if exists && !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+        return Err(ConfigError::Invalid {
+            path: path.clone(),
+            message: "not a regular file (a named pipe, socket, directory or broken link): dbgate reads its configuration from a file"
+                .to_string(),
+        });
+    }
     let text: Arc<str> = if required || path.is_file() {
         std::fs::read_to_string(&path)
             .map_err(|source| ConfigError::Read {
@@ -399,6 +409,18 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
                 });
             }
             *slot = Some(Duration::from_secs_f64(seconds));
+        }
+    }
+    if let (Some(warn), Some(fail)) = (options.warn_after, options.fail_after) {
+        if warn >= fail {
+            return Err(ConfigError::Invalid {
+                path: path.clone(),
+                message: format!(
+                    "[migrations] warn_seconds ({}) must be less than fail_seconds ({}): a migration fails before it could warn",
+                    warn.as_secs_f64(),
+                    fail.as_secs_f64()
+                ),
+            });
         }
     }
     let color = match args.color {

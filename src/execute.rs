@@ -232,9 +232,9 @@ async fn cancel(client: &Client, failure: Failure) -> ScriptError {
     }
     let mut failure = failure;
     failure.details.push(format!(
-        "the statement did not stop, and the session did not answer, within {} s of the cancel ({}): dbgate gave up on this session",
-        CANCEL_GRACE.as_secs(),
-        if cancelled.is_ok() { "sent" } else { "the server did not take it" }
+        "the cancel did not stop it ({}), and the session did not answer within {} s: dbgate gave up on this session",
+        if cancelled.is_ok() { "sent" } else { "the server did not take it" },
+        CANCEL_GRACE.as_secs()
     ));
     ScriptError::ConnectionLost(failure)
 }

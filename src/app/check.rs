@@ -67,10 +67,16 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
             run_with(UrlProvider::new(url.clone(), roles), &work, &mut signals, started).await?
         }
     };
-    print!(
-        "{}",
-        report::console::render(&report, report::console::Style { color: settings.color })
-    );
+    let console = report::console::render(&report, report::console::Style { color: settings.color });
+    if settings.github {
+        // The console holds text from the repo and the server, on lines of its own: in a
+        // workflow, none of it may be read as a workflow command (`::add-mask::`, a forged
+        // annotation). GitHub's stop-commands pauses them, with a token no text can guess.
+        let token = stop_token();
+        print!("::stop-commands::{token}\n{console}::{token}::\n");
+    } else {
+        print!("{console}");
+    }
     let _ = std::io::stdout().flush();
     // What CI tools read names files from the repository root.
     let report = report.from_repository_root(&repository_prefix());
@@ -90,6 +96,19 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         (Verdict::Incomplete, FailOn::Any) => crate::exit::ENVIRONMENT,
         _ => crate::exit::PASSED,
     })
+}
+
+/// A token for `::stop-commands::`, unguessable by the text it guards.
+fn stop_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    format!("dbgate-{:016x}", hasher.finish())
 }
 
 /// Where dbgate runs, relative to the repository root: under `GITHUB_WORKSPACE` (the checkout

@@ -317,7 +317,10 @@ impl Chain<'_> {
     /// a new session, as there. A role, search path or setting an earlier script switched to
     /// and left does not follow it (the session's limits are set again).
     async fn new_invocation(&self) {
-        let mut sql = "RESET SESSION AUTHORIZATION; RESET ALL;".to_string();
+        let mut sql = format!(
+            "RESET SESSION AUTHORIZATION; RESET ALL; SELECT set_config('search_path', {}, false);",
+            crate::script::quote_literal(&self.session.search_path)
+        );
         for (setting, value) in [
             ("statement_timeout", &self.options.statement_timeout),
             ("lock_timeout", &self.options.lock_timeout),
@@ -355,6 +358,19 @@ impl Chain<'_> {
     /// goes on. Only a server that is gone or refuses the full read ends the run.
     async fn after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
         match self.incremental_after(snapshot, script).await {
+            // A migration left a statement_timeout too short for dbgate's own reads: they run
+            // without it (the whole catalog, for the tracker may have been read), and the
+            // migration's value is put back for the migrations after it.
+            Err(CatalogError::Database(error))
+                if error.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) && !self.client().is_closed() =>
+            {
+                let left = self.client().query_one("SHOW statement_timeout", &[]).await?.get::<_, String>(0);
+                self.client().batch_execute("SET statement_timeout = 0").await?;
+                let read = self.session.catalog.update(self.client(), snapshot, &Scope::full()).await;
+                let restore = format!("SET statement_timeout = {}", crate::script::quote_literal(&left));
+                self.client().batch_execute(&restore).await?;
+                Ok(read?)
+            }
             Err(CatalogError::Database(error)) if !self.client().is_closed() => {
                 self.session.tracker.give_up();
                 self.fallbacks.lock().unwrap_or_else(|e| e.into_inner()).push(format!(

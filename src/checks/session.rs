@@ -59,6 +59,8 @@ pub struct Session {
     /// The roles on the server before the database was made ready (before the preset and the
     /// setup files, which a rebuild runs again): what a rebuild keeps.
     pub roles_before: BTreeSet<String>,
+    /// The search path before the first migration: a new session starts with it.
+    pub search_path: String,
 }
 
 impl Session {
@@ -113,6 +115,13 @@ impl Session {
                     .map_err(|source| SessionError::Setting { setting, source })?;
             }
         }
+        // The search path the preset and setup files left: what a new session starts with
+        // there (Supabase sets it on its roles and database).
+        let search_path = client
+            .query_one("SHOW search_path", &[])
+            .await
+            .map_err(SessionError::Connect)?
+            .get::<_, String>(0);
         Ok(Session {
             client,
             config,
@@ -120,6 +129,7 @@ impl Session {
             tracker,
             server_version: version_row.get(0),
             roles_before,
+            search_path,
         })
     }
 }

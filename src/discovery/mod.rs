@@ -746,7 +746,7 @@ impl Found<'_> {
         // Only regular files (and links to them): reading a named pipe waits for a writer forever.
         if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
             let what = format!(
-                "{} is not a regular file (a named pipe, socket, device or broken link): dbgate reads only files; remove it or move it out of the folder",
+                "{} is not a regular file (a named pipe, socket, device, link to a folder, or a broken or looping link): dbgate reads only files; remove it or move it out of the folder",
                 shown.display()
             );
             if self.migrations {

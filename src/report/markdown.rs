@@ -303,6 +303,8 @@ pub fn text(raw: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' | '\t' => out.push(' '),
+            // Bidirectional overrides reorder what a reader sees: written out.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c if c.is_control() => {}
             c => out.push(c),
         }

@@ -376,7 +376,7 @@ fn junit_is_valid_against_the_common_schema_without_ansi_or_control_characters()
     let repo = support::TempRepo::new();
     repo.write(
         "migrations/001_x.sql",
-        "DO $$ BEGIN RAISE EXCEPTION E'bad \\x1b[31mred\\x1b[0m and a \\x07 bell ]]> \\uFFFE'; END $$;\n",
+        "DO $$ BEGIN RAISE EXCEPTION E'bad \\x1b[31mred\\x1b[0m and a \\x07 bell ]]> \\uFFFE\\n::error::injected'; END $$;\n",
     );
     // A test whose description holds control characters and U+FFFF, which XML 1.0 cannot hold.
 
@@ -394,6 +394,20 @@ fn junit_is_valid_against_the_common_schema_without_ansi_or_control_characters()
         !xml.chars()
             .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{fffe}' || c == '\u{ffff}'),
         "{xml}"
+    );
+    // A line of the console that a workflow would read as a command is inside stop-commands.
+    let token = out
+        .stdout
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("::stop-commands::"))
+        .expect("stop-commands first")
+        .to_string();
+    let (inside, after) = out.stdout.split_once(&format!("::{token}::\n")).expect("commands resume");
+    assert!(inside.contains("\n::error::injected"), "{}", out.stdout);
+    assert!(
+        !after.lines().any(|l| l.starts_with("::error::injected")) && after.contains("::error file=migrations/001_x.sql"),
+        "{after}"
     );
     // The console and the annotations write the escape sequence out instead of sending it.
     out.stdout_has("bad \\x1b[31mred\\x1b[0m and a \\x07 bell");

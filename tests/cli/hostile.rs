@@ -49,7 +49,7 @@ fn a_named_pipe_in_the_migrations_folder_is_a_finding_not_a_hang() {
     let out = Dbgate::at(repo.path()).arg("check").run();
     out.code(1);
     out.stdout_has(
-        "migrations/002_pipe.sql:1:1: migrations/002_pipe.sql is not a regular file (a named pipe, socket, device or broken link)",
+        "migrations/002_pipe.sql:1:1: migrations/002_pipe.sql is not a regular file (a named pipe, socket, device, link to a folder, or a broken or looping link)",
     );
     out.stdout_has("PASS  migrations/001_a.sql");
 }
@@ -86,4 +86,46 @@ fn a_migration_that_stops_the_postmaster_outlives_its_timeout_by_a_bounded_grace
     out.stdout_has("did not finish within 1 s");
     out.stdout_has("dbgate gave up on this session");
     assert!(took < std::time::Duration::from_secs(100), "took {took:?}");
+}
+
+#[test]
+fn a_configuration_that_is_not_a_file_is_an_error_not_a_hang_or_a_silent_default() {
+    let repo = one_migration();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(repo.path().join("c.toml"))
+        .status()
+        .unwrap()
+        .success());
+    let out = Dbgate::at(repo.path()).args(["check", "--config", "c.toml"]).run();
+    out.code(2);
+    out.stderr_has("c.toml: not a regular file");
+    // dbgate.toml at the root as a folder: not silently no configuration.
+    std::fs::create_dir(repo.path().join("dbgate.toml")).unwrap();
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(2);
+    out.stderr_has("dbgate.toml: not a regular file");
+}
+
+#[test]
+fn a_statement_timeout_a_migration_leaves_does_not_cut_dbgate_s_own_reads() {
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        ("001_a", "CREATE TABLE t1 (id int);\nSET statement_timeout = 1;\n", "DROP TABLE t1;"),
+        ("002_b", "CREATE TABLE t2 (id int);\n", "DROP TABLE t2;"),
+    ]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    // A verdict, not an environment error: 001 passes (dbgate's reads ran without the limit),
+    // and 002 fails as it would in the same session of the tool.
+    out.code(1);
+    out.stdout_has("PASS  migrations/001_a.sql");
+    out.stdout_has("migrations/002_b.sql:1:1: canceling statement due to statement timeout");
+}
+
+#[test]
+fn a_warning_threshold_over_the_failure_threshold_is_a_config_error() {
+    let repo = one_migration();
+    repo.write("dbgate.toml", "[migrations]\nwarn_seconds = 20\nfail_seconds = 10\n");
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(2);
+    out.stderr_has("[migrations] warn_seconds (20) must be less than fail_seconds (10)");
 }
