@@ -59,6 +59,19 @@ pub struct Options {
     pub ignore: Vec<crate::object::IgnoreRule>,
 }
 
+impl Options {
+    /// The session's limits, as production would set them for its migrations: each setting with
+    /// the statement that sets it.
+    fn session_limits(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        [("statement_timeout", &self.statement_timeout), ("lock_timeout", &self.lock_timeout)]
+            .into_iter()
+            .filter_map(|(setting, value)| {
+                let value = crate::script::quote_literal(value.as_ref()?);
+                Some((setting, format!("SET {setting} = {value}")))
+            })
+    }
+}
+
 /// Why a migration's rollback is not run, when it exists but does nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unrunnable {
@@ -321,13 +334,8 @@ impl Chain<'_> {
             "RESET SESSION AUTHORIZATION; RESET ALL; SELECT set_config('search_path', {}, false);",
             crate::script::quote_literal(&self.session.search_path)
         );
-        for (setting, value) in [
-            ("statement_timeout", &self.options.statement_timeout),
-            ("lock_timeout", &self.options.lock_timeout),
-        ] {
-            if let Some(value) = value {
-                sql.push_str(&format!(" SET {setting} = {};", crate::script::quote_literal(value)));
-            }
+        for (_, set) in self.options.session_limits() {
+            sql.push_str(&format!(" {set};"));
         }
         // A session that cannot take this is gone: the script's own run says so.
         let _ = self.client().batch_execute(&sql).await;

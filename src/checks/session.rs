@@ -104,16 +104,11 @@ impl Session {
             Tracker::install(&client).await
         };
         // The session's limits, as production would set them for its migrations.
-        for (setting, value) in [
-            ("statement_timeout", &baseline.options.statement_timeout),
-            ("lock_timeout", &baseline.options.lock_timeout),
-        ] {
-            if let Some(value) = value {
-                client
-                    .batch_execute(&format!("SET {setting} = {}", crate::script::quote_literal(value)))
-                    .await
-                    .map_err(|source| SessionError::Setting { setting, source })?;
-            }
+        for (setting, set) in baseline.options.session_limits() {
+            client
+                .batch_execute(&set)
+                .await
+                .map_err(|source| SessionError::Setting { setting, source })?;
         }
         // The search path the preset and setup files left: what a new session starts with
         // there (Supabase sets it on its roles and database).

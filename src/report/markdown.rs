@@ -304,7 +304,7 @@ pub fn text(raw: &str) -> String {
             }
             '\n' | '\r' | '\t' => out.push(' '),
             // Bidirectional overrides reorder what a reader sees: written out.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if super::sanitize::is_bidi_override(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c if c.is_control() => {}
             c => out.push(c),
         }

@@ -33,10 +33,15 @@ fn escape_strings(value: &mut serde_json::Value, changed: &mut bool) {
     }
 }
 
-/// A control character other than a line break or tab, or one of Unicode's bidirectional
-/// overrides (which reorder what a terminal shows).
+/// A control character other than a line break or tab, or a bidirectional override.
 fn is_hostile(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_override(c)
+}
+
+/// One of Unicode's bidirectional embeddings, overrides and isolates: they reorder what a
+/// terminal or a page shows.
+pub(super) fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 pub fn escape(text: &str) -> String {
