@@ -87,8 +87,10 @@ pub struct Warning {
     /// One sentence.
     pub message: String,
     pub location: Option<Location>,
-    /// The object it is about (a table for a column order, a function, a view...).
-    pub object: ObjectId,
+    /// The object it is about (a table for a column order, a function, a view...); none for a
+    /// change outside the database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectId>,
     /// The differences it stands for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub differences: Vec<Difference>,
@@ -117,6 +119,9 @@ pub enum WarningKind {
     FrozenTimestamp,
     /// A view's `SELECT *`, expanded in its tables' new column order.
     ExpandedStar,
+    /// A change outside the database (a role that was there before, a server setting, another
+    /// database) on a server that is dbgate's own: thrown away with it, but production keeps it.
+    ServerChange,
 }
 
 impl WarningKind {
@@ -126,6 +131,7 @@ impl WarningKind {
             WarningKind::RoutineLayout => "routine layout",
             WarningKind::FrozenTimestamp => "frozen timestamp",
             WarningKind::ExpandedStar => "expanded SELECT *",
+            WarningKind::ServerChange => "server change",
         }
     }
 }

@@ -54,6 +54,8 @@ impl Harmless {
                 "the definition of {object} lists the same columns in another order {} (a SELECT * expanded in its tables' new column order)",
                 wording.after
             ),
+            // Not a difference of the schema: the server check says these itself.
+            WarningKind::ServerChange => format!("{object} changed outside the database"),
         }
     }
 }

@@ -78,7 +78,7 @@ impl Chain<'_> {
         // Set when nothing more can run: a rebuild that failed.
         let mut broken: Option<String> = None;
         // The harmless differences the chain said so far: still there below, not said again.
-        let mut warned_above: Vec<(crate::failure::WarningKind, crate::catalog::ObjectId)> = Vec::new();
+        let mut warned_above: Vec<(crate::failure::WarningKind, Option<crate::catalog::ObjectId>)> = Vec::new();
         let mut froze_above = false;
         for run in runs {
             for index in run.rev() {
@@ -102,6 +102,7 @@ impl Chain<'_> {
                 let started = Instant::now();
                 match run_script(self.client(), down, self.options.migration_timeout).await {
                     Err(error) => {
+                        self.watch_server(down).await;
                         let headline = format!("in the reverse chain, {} failed", down.path.display());
                         result.checks.push(CheckResult::failed(
                             CheckKind::RollbackChain,
@@ -183,7 +184,7 @@ fn reported(result: &MigrationResult) -> Vec<crate::catalog::Difference> {
 }
 
 /// The harmless differences a migration's rollback check said, by kind and object.
-fn warned(result: &MigrationResult) -> Vec<(crate::failure::WarningKind, crate::catalog::ObjectId)> {
+fn warned(result: &MigrationResult) -> Vec<(crate::failure::WarningKind, Option<crate::catalog::ObjectId>)> {
     let rollback = result.checks.iter().filter(|c| c.kind == CheckKind::Rollback);
     rollback.flat_map(|c| &c.warnings).map(|w| (w.kind, w.object.clone())).collect()
 }

@@ -29,7 +29,7 @@ pub(super) struct Judging<'a> {
     /// Harmless differences already said, by kind and object: the rollback check's, and the
     /// reverse chain's above (a default frozen again by a later rollback is still there below
     /// it, and not the lower rollback's doing).
-    pub warned: Vec<(WarningKind, ObjectId)>,
+    pub warned: Vec<(WarningKind, Option<ObjectId>)>,
 }
 
 /// What a comparison is for: its check, when it started, how its sentences read, and the
@@ -131,12 +131,17 @@ impl Comparison<'_> {
         // A harmless difference the rollback check already said is not said again.
         let warnings: Vec<Warning> = harmless
             .into_iter()
-            .filter(|h| !judging.warned.iter().any(|(kind, object)| *kind == h.kind && *object == h.object))
+            .filter(|h| {
+                !judging
+                    .warned
+                    .iter()
+                    .any(|(kind, object)| *kind == h.kind && object.as_ref() == Some(&h.object))
+            })
             .map(|h| Warning {
                 kind: h.kind,
                 message: h.describe(&self.wording),
                 location: Some(at.clone()),
-                object: h.object,
+                object: Some(h.object),
                 differences: h.differences,
             })
             .collect();

@@ -19,6 +19,7 @@ mod recovery;
 mod replay;
 pub mod rls;
 mod rollback;
+mod server;
 pub mod session;
 mod stop;
 pub mod tap;
@@ -145,6 +146,8 @@ struct Chain<'a> {
     /// The rebuilds made, in words.
     notes: Vec<String>,
     warnings: Vec<String>,
+    /// What the scripts change on the server outside the database; `None` when it cannot be read.
+    server: Option<server::ServerWatch>,
 }
 
 /// What a check tells the driver to do next.
@@ -196,9 +199,17 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         fallbacks: Default::default(),
         notes: Vec::new(),
         warnings: Vec::new(),
+        server: None,
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
+    let shared = baseline.role_words.is_some();
+    match server::ServerWatch::start(&chain.session.config, shared).await {
+        Ok(watch) => chain.server = Some(watch),
+        Err(why) => chain.warnings.push(format!(
+            "dbgate cannot read the server outside the database ({why}): what the migrations change there is not checked"
+        )),
+    }
     let start = current.clone();
     let first_statement_at = Some(Instant::now());
     // The schema after the first n migrations' first runs, as fingerprints: what a rebuild
@@ -316,6 +327,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         position,
     };
     chain.reverse(&mut results, reverse, current).await?;
+    if let Some(watch) = chain.server.take() {
+        chain.warnings.extend(watch.finish(&mut results).await);
+    }
     outcome.migrations = results;
     outcome
         .warnings
@@ -339,6 +353,14 @@ impl Chain<'_> {
         }
         // A session that cannot take this is gone: the script's own run says so.
         let _ = self.client().batch_execute(&sql).await;
+    }
+
+    /// Reads what `script` changed on the server outside the database (after a script that
+    /// failed too: one that ran without a transaction kept what it did).
+    async fn watch_server(&self, script: &Script) {
+        if let Some(watch) = &self.server {
+            watch.after(script, &self.session.config).await;
+        }
     }
 
     /// The whole catalog, with nothing left over in the tracker.
@@ -365,6 +387,7 @@ impl Chain<'_> {
     /// the whole catalog is read instead (and from then on), the report says so, and the run
     /// goes on. Only a server that is gone or refuses the full read ends the run.
     async fn after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
+        self.watch_server(script).await;
         match self.incremental_after(snapshot, script).await {
             // A migration left a statement_timeout too short for dbgate's own reads: they run
             // without it (the whole catalog, for the tracker may have been read), and the

@@ -158,10 +158,18 @@ pub enum CheckKind {
     Reapply,
     /// Run in reverse order from the last migration, its rollback restores the schema from before it.
     RollbackChain,
+    /// It leaves the server outside its database as it was (listed only when it did not).
+    Server,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 4] = [CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply, CheckKind::RollbackChain];
+    pub const ALL: [CheckKind; 5] = [
+        CheckKind::Replay,
+        CheckKind::Rollback,
+        CheckKind::Reapply,
+        CheckKind::RollbackChain,
+        CheckKind::Server,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -169,6 +177,7 @@ impl CheckKind {
             CheckKind::Rollback => "rollback",
             CheckKind::Reapply => "reapply",
             CheckKind::RollbackChain => "rollback chain",
+            CheckKind::Server => "server",
         }
     }
 
@@ -178,6 +187,7 @@ impl CheckKind {
             CheckKind::Rollback => "the rollback restores the schema from before the migration",
             CheckKind::Reapply => "the migration, run again after its rollback, gives the same schema",
             CheckKind::RollbackChain => "the rollbacks, run in reverse order after the last migration, restore each earlier schema",
+            CheckKind::Server => "the migration and its rollback leave the server outside their database as it was",
         }
     }
 }

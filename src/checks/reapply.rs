@@ -14,6 +14,7 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, down: &Script) -> Result<Fl
     chain.new_invocation().await;
     let started = Instant::now();
     if let Err(error) = run_script(chain.client(), &migration.up, chain.options.migration_timeout).await {
+        chain.watch_server(&migration.up).await;
         let headline = format!("{} fails when run again after {}", migration.up.path.display(), file_name(down));
         m.result.checks.push(CheckResult::failed(
             CheckKind::Reapply,

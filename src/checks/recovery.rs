@@ -55,11 +55,25 @@ impl Chain<'_> {
             roles_before: &self.roles_before,
             may_drop: &may_drop,
         };
-        let (client, config) = replace_database(&self.session.config, &rule, &self.baseline.replacements)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (client, config) = replace_database(
+            &self.session.config,
+            &rule,
+            &self.baseline.replacements,
+            self.baseline.role_words.is_none(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         // The old database is gone: whatever happens next, a later rebuild starts from the new.
         self.session.config = config.clone();
+        // The migrations replay on the server as it was before the first (a database one of
+        // them created would make it fail again).
+        if let Some(watch) = &self.server {
+            for lost in watch.put_back(&client).await {
+                if !self.warnings.contains(&lost) {
+                    self.warnings.push(lost);
+                }
+            }
+        }
         self.session = Session::ready(client, config, self.baseline).await.map_err(|e| e.to_string())?;
         if self.gave_up_incremental() {
             self.session.tracker.give_up();

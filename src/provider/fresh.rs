@@ -64,11 +64,39 @@ pub struct RoleRule<'a> {
     pub may_drop: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
-/// Creates an empty database beside the one `config` names, drops that one (closing whatever
-/// sessions it still has: a migration's open transaction, say) and the roles `rule` allows, and
-/// returns a session in the new database and its config.
-pub async fn replace_database(config: &Config, rule: &RoleRule<'_>, replacements: &Replacements) -> Result<(Client, Config), ReplaceError> {
+/// Creates an empty database in place of the one `config` names, drops that one (closing
+/// whatever sessions it still has: a migration's open transaction, say) and the roles `rule`
+/// allows, and returns a session in the new database and its config. On a cluster of the run's
+/// own (`own_cluster`), the new database has the old one's name, made from a session in
+/// template1: a migration that names its database (`GRANT CONNECT ON DATABASE postgres`)
+/// replays as it first ran. On a shared server it has a name of its own, for template1 is
+/// not dbgate's to hold a session in (it would block others' CREATE DATABASE).
+pub async fn replace_database(
+    config: &Config,
+    rule: &RoleRule<'_>,
+    replacements: &Replacements,
+    own_cluster: bool,
+) -> Result<(Client, Config), ReplaceError> {
     let old_name = config.get_dbname().unwrap_or("postgres").to_string();
+    if own_cluster {
+        let mut maintenance = config.clone();
+        maintenance.dbname("template1");
+        let admin = connect(&maintenance).await.map_err(failed("connect to template1"))?;
+        let quoted = quote_ident(&old_name);
+        // Two queries: one would be one implicit transaction, which neither may run in.
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            .await
+            .map_err(failed(format!("drop the database {old_name}")))?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {quoted} TEMPLATE template0"))
+            .await
+            .map_err(failed(format!("create the database {old_name} again")))?;
+        drop(admin);
+        let client = connect(config).await.map_err(failed(format!("connect to {old_name}")))?;
+        drop_roles(&client, rule).await?;
+        return Ok((client, config.clone()));
+    }
     // The migrations' session may hold a transaction open or a role set; a session of its own
     // creates the database.
     let admin = connect(config).await.map_err(failed(format!("connect to {old_name}")))?;
@@ -86,7 +114,13 @@ pub async fn replace_database(config: &Config, rule: &RoleRule<'_>, replacements
         .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_name)))
         .await
         .map_err(failed(format!("drop the database {old_name}")))?;
-    let now = role_names(&client).await.map_err(failed("list the roles"))?;
+    drop_roles(&client, rule).await?;
+    Ok((client, new_config))
+}
+
+/// Drops the roles created since the baseline that `rule` allows.
+async fn drop_roles(client: &Client, rule: &RoleRule<'_>) -> Result<(), ReplaceError> {
+    let now = role_names(client).await.map_err(failed("list the roles"))?;
     for role in now.difference(rule.roles_before).filter(|r| (rule.may_drop)(r)) {
         // DROP OWNED also revokes what the role was granted on shared objects (a configuration
         // parameter, say), which would keep DROP ROLE from running.
@@ -96,5 +130,5 @@ pub async fn replace_database(config: &Config, rule: &RoleRule<'_>, replacements
             .await
             .map_err(failed(format!("drop the role {role} that the migrations created")))?;
     }
-    Ok((client, new_config))
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod auto;
 pub mod docker;
 pub mod fresh;
 pub mod local;
+pub mod server;
 pub mod url;
 
 use std::future::Future;

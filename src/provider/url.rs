@@ -8,6 +8,7 @@ use std::str::FromStr;
 use tokio_postgres::Client;
 
 use super::fresh::role_names;
+use super::server::ServerState;
 use super::{Database, Provider, ProviderError};
 use crate::execute::{connect, describe};
 
@@ -23,6 +24,9 @@ struct State {
     admin: Client,
     database: String,
     roles_before: BTreeSet<String>,
+    /// What is cluster-wide before the run, to put back at the end what the migrations
+    /// changed outside their database. `None`: it could not be read (said at the end).
+    server_before: Result<ServerState, String>,
     server_version_num: u32,
     /// The databases the checks made in place of `database`.
     replacements: super::fresh::Replacements,
@@ -124,12 +128,16 @@ impl Provider for UrlProvider {
                 what: format!("cannot create a database on {shown} (the user needs CREATEDB)"),
                 source,
             })?;
+        let server_before = ServerState::baseline(&admin, vec![database.clone()])
+            .await
+            .map_err(|e| describe(&e));
         config.dbname(&database);
         let replacements = super::fresh::Replacements::default();
         self.state = Some(State {
             admin,
             database: database.clone(),
             roles_before,
+            server_before,
             server_version_num,
             replacements: replacements.clone(),
         });
@@ -143,7 +151,14 @@ impl Provider for UrlProvider {
 
     async fn teardown(&mut self) -> Vec<String> {
         let Some(state) = self.state.take() else { return Vec::new() };
-        let mut warnings = Vec::new();
+        // First what the migrations changed outside their database: a privilege on another
+        // database keeps the role it names from being dropped.
+        let mut warnings = match &state.server_before {
+            Ok(before) => ServerState::put_back(before, &state.admin).await,
+            Err(why) => vec![format!(
+                "could not read the server before the run ({why}): what the migrations changed outside their database was not put back"
+            )],
+        };
         for name in std::iter::once(state.database.clone()).chain(state.replacements.names()) {
             drop_database(&state, &name, &mut warnings).await;
         }

@@ -113,3 +113,114 @@ fn a_database_url_that_is_not_one_is_an_input_error() {
     out.code(2);
     out.stderr_has("--database-url is not a PostgreSQL connection URL");
 }
+
+/// The server check's failures in a JSON report: (migration file, line, message), in order.
+fn server_failures(report: &serde_json::Value) -> Vec<(String, u64, String)> {
+    let mut found = Vec::new();
+    for migration in report["migrations"].as_array().unwrap() {
+        let Some(check) = migration["checks"].as_array().unwrap().iter().find(|c| c["kind"] == "server") else {
+            continue;
+        };
+        for failure in check["failures"].as_array().unwrap() {
+            let file = failure["location"]["file"].as_str().unwrap();
+            found.push((
+                file.rsplit('/').next().unwrap().to_string(),
+                failure["location"]["line"].as_u64().unwrap(),
+                failure["message"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_url_provider_fails_a_migration_that_changes_the_server_outside_its_database_and_puts_it_back() {
+    let server = TestServer::start();
+    server.sql("postgres", "CREATE ROLE bystander NOLOGIN");
+    let before = server.inventory();
+    let out_dir = support::TempRepo::new();
+    let json = out_dir.path().join("report.json");
+    let out = Dbgate::fixture("server-changes")
+        .args(["check", "--provider", "url", "--database-url", &server.url(), "--json"])
+        .arg(&json)
+        .run();
+    out.code(1);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let outside = "changed the server outside its database: ";
+    let expected: Vec<(String, u64, String)> = [
+        ("001_reporting_role.sql", 2, "database postgres: granted CONNECT to reporting"),
+        ("002_tuning.sql", 2, "ALTER SYSTEM: set work_mem = 64MB (was not set)"),
+        ("003_analytics_database.sql", 1, "created database fixture_analytics"),
+        ("004_bystander.sql", 2, "role bystander: set statement_timeout = 5s (was not set)"),
+        ("004_bystander.sql", 3, "role bystander: connection limit 3 (was -1)"),
+    ]
+    .into_iter()
+    .map(|(file, line, sentence)| (file.to_string(), line, format!("{outside}{sentence}")))
+    .collect();
+    assert_eq!(server_failures(&report), expected);
+    // The near miss: a role the migrations create, and their own database named as such.
+    let own_role = &report["migrations"][4];
+    let checks = own_role["checks"].as_array().unwrap();
+    assert!(
+        checks.iter().all(|c| c["status"] == "passed" && c["kind"] != "server"),
+        "{own_role}"
+    );
+    // Everything is put back, each change said once (not again by the reapply or the chain).
+    out.stdout_has("dbgate puts it back at the end of the run");
+    out.stdout_has("name it as current_database()");
+    assert_eq!(server.inventory(), before);
+}
+
+#[test]
+fn on_a_server_of_its_own_a_change_outside_the_database_is_a_warning() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_tuning.sql", "ALTER SYSTEM SET work_mem = '64MB';\n");
+    repo.write("migrations/001_tuning_rollback.sql", "ALTER SYSTEM RESET work_mem;\n");
+    repo.write(
+        "migrations/002_analytics.sql",
+        "CREATE TABLE t (id int);\nCREATE DATABASE analytics;\n",
+    );
+    // Near miss: the database the migrations run in is theirs (named postgres on this provider).
+    repo.write(
+        "migrations/003_own_database.sql",
+        "ALTER DATABASE postgres SET work_mem = '16MB';\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check", "--provider", "local"]).run();
+    out.code(0);
+    out.in_order(&[
+        "warning (server): migrations/001_tuning.sql:1:1: changed the server outside its database: ALTER SYSTEM: set work_mem = 64MB (was not set) (dbgate's own server, thrown away",
+        "warning (server): migrations/002_analytics.sql:2:1: changed the server outside its database: created database analytics",
+        "2 warnings",
+    ]);
+    assert!(!out.stdout.contains("003_own_database.sql:"), "{}", out.stdout);
+}
+
+#[test]
+fn what_the_url_provider_cannot_put_back_is_said() {
+    let server = TestServer::start();
+    server.sql("postgres", "CREATE ROLE bystander NOLOGIN; CREATE ROLE onlooker NOLOGIN");
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_cleanup.sql",
+        "CREATE TABLE t (id int);\nDROP ROLE bystander;\nALTER ROLE onlooker RENAME TO watcher;\n",
+    );
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--provider", "url", "--database-url", &server.url()])
+        .run();
+    out.code(1);
+    out.in_order(&[
+        "migrations/001_cleanup.sql:2:1: changed the server outside its database: dropped role bystander",
+        "dbgate cannot put this back: set it back by hand",
+        "migrations/001_cleanup.sql:3:1: changed the server outside its database: role onlooker: renamed to watcher",
+        "dbgate puts it back at the end of the run",
+    ]);
+    out.stderr_has("cannot put back what a migration changed on the server: dropped role bystander");
+    // The rename is undone.
+    assert_eq!(
+        server.sql(
+            "postgres",
+            "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname IN ('onlooker', 'watcher')"
+        ),
+        "onlooker"
+    );
+}

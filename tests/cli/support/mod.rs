@@ -331,17 +331,24 @@ impl TestServer {
             .unwrap_or_else(|| panic!("SQL failed on {database}: {sql}"))
     }
 
-    /// Every database and role on the server, with their attributes.
+    /// Everything cluster-wide on the server, read independently of dbgate's own reading:
+    /// databases with their owners, settings and privileges, roles with every attribute,
+    /// memberships and settings, ALTER SYSTEM settings, tablespaces. Privileges as in effect: a
+    /// grant and its revoke leave the default ones written out, which is the same.
     pub fn inventory(&self) -> String {
-        let databases = self.sql(
-            "postgres",
-            "SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ', ' ORDER BY datname) FROM pg_database",
-        );
-        let roles = self.sql(
-            "postgres",
-            "SELECT string_agg(rolname || ':' || rolcanlogin || rolsuper, ', ' ORDER BY rolname) FROM pg_roles",
-        );
-        format!("databases: {databases}\nroles: {roles}")
+        let queries = [
+            ("databases", "SELECT string_agg(concat_ws(':', datname, pg_get_userbyid(datdba), datconnlimit, datallowconn, datistemplate, coalesce(datacl, acldefault('d', datdba))::text), ', ' ORDER BY datname) FROM pg_database"),
+            ("roles", "SELECT string_agg(concat_ws(':', rolname, rolsuper, rolcanlogin, rolcreatedb, rolcreaterole, rolinherit, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil), ', ' ORDER BY rolname) FROM pg_roles"),
+            ("memberships", "SELECT string_agg(m.roleid::regrole || '>' || m.member::regrole || ':' || m.admin_option, ', ' ORDER BY 1) FROM pg_auth_members m"),
+            ("role settings", "SELECT string_agg(setrole || '/' || setdatabase || ':' || setconfig::text, ', ' ORDER BY 1) FROM pg_db_role_setting"),
+            ("ALTER SYSTEM", "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'"),
+            ("tablespaces", "SELECT string_agg(spcname, ', ' ORDER BY spcname) FROM pg_tablespace"),
+        ];
+        queries
+            .iter()
+            .map(|(what, sql)| format!("{what}: {}", self.sql("postgres", sql)))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

@@ -1,0 +1,196 @@
+//! The server check: a migration leaves the server outside its database as it was. A migration
+//! with enough rights can create a database, `ALTER SYSTEM`, alter a role that was there
+//! before, or grant on another database; production keeps all of it. On a shared server (the
+//! url provider) that is a failure of the migration that did it, and dbgate puts back what it
+//! can at the end; on dbgate's own server (docker, local) it is a warning, for the server is
+//! thrown away but production's is not.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, Config};
+
+use super::{CheckKind, CheckResult, MigrationResult};
+use crate::execute::{connect, describe};
+use crate::failure::{Failure, Location, Warning, WarningKind};
+use crate::provider::server::{ServerChange, ServerState};
+use crate::script::Script;
+
+/// Watches the server from a connection of its own: a migration's session may have switched
+/// role, left a transaction open or a short statement_timeout.
+pub(super) struct ServerWatch {
+    baseline: ServerState,
+    shared: bool,
+    client: Mutex<Option<Client>>,
+    /// The changes said so far, by item: a change made again (the migration run again after
+    /// its rollback) is said once.
+    said: Mutex<BTreeSet<String>>,
+    /// Each change, with the script that made it and where.
+    found: Mutex<Vec<Found>>,
+    /// Why the watch stopped, said once.
+    stopped: Mutex<Option<String>>,
+}
+
+struct Found {
+    script: PathBuf,
+    location: Location,
+    change: ServerChange,
+}
+
+impl ServerWatch {
+    /// Reads the server before the first migration. `None`, with why, when it cannot.
+    pub async fn start(config: &Config, shared: bool) -> Result<ServerWatch, String> {
+        let client = connect(config).await.map_err(|e| describe(&e))?;
+        let own = vec![config.get_dbname().unwrap_or("postgres").to_string()];
+        let baseline = ServerState::baseline(&client, own).await.map_err(|e| describe(&e))?;
+        Ok(ServerWatch {
+            baseline,
+            shared,
+            client: Mutex::new(Some(client)),
+            said: Mutex::default(),
+            found: Mutex::default(),
+            stopped: Mutex::default(),
+        })
+    }
+
+    /// Reads the server after `script` and keeps what it changed that was not said yet.
+    /// `config` is the database the checks work in now (a rebuild replaces it).
+    pub async fn after(&self, script: &Script, config: &Config) {
+        if self.stopped.lock().await.is_some() {
+            return;
+        }
+        let now = match self.read(config).await {
+            Ok(now) => now,
+            Err(why) => {
+                *self.stopped.lock().await = Some(format!(
+                    "dbgate stopped watching the server outside the database after {} ({why}): changes there by later migrations are not checked",
+                    script.path.display()
+                ));
+                return;
+            }
+        };
+        let mut said = self.said.lock().await;
+        let mut found = self.found.lock().await;
+        for change in now.changes_since(&self.baseline) {
+            if said.insert(change.key.clone()) {
+                found.push(Found {
+                    script: script.path.clone(),
+                    location: locate(script, &change.words),
+                    change,
+                });
+            }
+        }
+    }
+
+    /// The state now, on the watch's connection, made again if a rebuild closed it.
+    async fn read(&self, config: &Config) -> Result<ServerState, String> {
+        let mut client = self.client.lock().await;
+        if let Some(open) = client.as_ref().filter(|c| !c.is_closed()) {
+            if let Ok(now) = self.baseline.read_again(open).await {
+                return Ok(now);
+            }
+        }
+        let fresh = connect(config).await.map_err(|e| describe(&e))?;
+        let now = self.baseline.read_again(&fresh).await.map_err(|e| describe(&e))?;
+        *client = Some(fresh);
+        Ok(now)
+    }
+
+    /// Puts the server back as it was before the first migration (before a rebuild replays
+    /// them again). Returns what could not be, in words.
+    pub async fn put_back(&self, client: &Client) -> Vec<String> {
+        ServerState::put_back(&self.baseline, client).await
+    }
+
+    /// A server check for each migration whose scripts changed the server, and why the watch
+    /// stopped, if it did.
+    pub async fn finish(self, results: &mut [MigrationResult]) -> Option<String> {
+        let mut found = self.found.into_inner();
+        // In the order of the files' lines, as the statements made them.
+        found.sort_by(|a, b| (&a.script, a.location.line).cmp(&(&b.script, b.location.line)));
+        for result in results.iter_mut() {
+            let own: Vec<&Found> = found
+                .iter()
+                .filter(|f| f.script == result.file || result.rollback.as_ref() == Some(&f.script))
+                .collect();
+            if !own.is_empty() {
+                result.checks.push(check(&own, self.shared));
+            }
+        }
+        self.stopped.into_inner()
+    }
+}
+
+fn check(found: &[&Found], shared: bool) -> CheckResult {
+    let name = |f: &Found| f.script.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let what = |f: &Found| format!("changed the server outside its database: {}", f.change.sentence);
+    if !shared {
+        let mut passed = CheckResult::passed(CheckKind::Server, 0);
+        passed.warnings = found
+            .iter()
+            .map(|f| Warning {
+                kind: WarningKind::ServerChange,
+                message: format!(
+                    "{} (dbgate's own server, thrown away; production's would keep it, and on a shared server this fails)",
+                    what(f)
+                ),
+                location: Some(f.location.clone()),
+                object: None,
+                differences: Vec::new(),
+            })
+            .collect();
+        return passed;
+    }
+    let failures = found
+        .iter()
+        .map(|f| {
+            let mut failure = Failure::new(what(f), Some(f.location.clone()));
+            failure.details.push(if f.change.restorable {
+                "dbgate puts it back at the end of the run".to_string()
+            } else {
+                "dbgate cannot put this back: set it back by hand".to_string()
+            });
+            failure.details.push(if f.change.on_an_existing_database() {
+                // On a shared server dbgate's database has a name of its own: a migration that
+                // names the one it runs in production (postgres, say) names another one here.
+                "if the migration names the database it runs in, name it as current_database() (in a DO block), or run dbgate with the docker or local provider, whose database is named postgres".to_string()
+            } else {
+                "a migration should change only its own database: do this in the server's or platform's configuration, or by an administrator".to_string()
+            });
+            failure
+        })
+        .collect();
+    let files: BTreeSet<String> = found.iter().map(|f| name(f)).collect();
+    let files: Vec<String> = files.into_iter().collect();
+    CheckResult::failed(
+        CheckKind::Server,
+        0,
+        Some(format!(
+            "{} changed the server outside its database; production's server would keep it",
+            files.join(" and ")
+        )),
+        failures,
+    )
+}
+
+/// The statement of `script` that spells every one of `words` (else the first that spells the
+/// first of them; else the script's start): where the change was made.
+fn locate(script: &Script, words: &[String]) -> Location {
+    let start = script.body().start;
+    let Ok(statements) = script.statements() else {
+        return script.location(start);
+    };
+    let text = |s: &crate::script::Statement| script.source[s.range.clone()].to_lowercase();
+    let spells_all = statements.iter().find(|s| {
+        let text = text(s);
+        words.iter().all(|w| text.contains(w.as_str()))
+    });
+    let spells_first = || {
+        let first = words.first()?;
+        statements.iter().find(|s| text(s).contains(first.as_str()))
+    };
+    spells_all
+        .or_else(spells_first)
+        .map_or_else(|| script.location(start), |s| script.location(s.range.start))
+}
