@@ -22,13 +22,32 @@ const MAX_SECONDS: u64 = 86_400;
 
 /// A whole number of seconds from the command line or dbgate.toml, checked once: at least 1, at
 /// most a day.
-fn seconds(value: u64, what: &str) -> Result<Duration, ConfigError> {
+fn seconds(value: u64, what: &str) -> Result<Duration, String> {
     if (1..=MAX_SECONDS).contains(&value) {
         Ok(Duration::from_secs(value))
     } else {
-        Err(ConfigError::Usage(format!(
-            "{what} must be between 1 and {MAX_SECONDS} seconds (a day), not {value}"
-        )))
+        Err(format!("{what} must be between 1 and {MAX_SECONDS} seconds (a day), not {value}"))
+    }
+}
+
+/// A duration from the command line (`flag`) or else from dbgate.toml (`key`, at its line), or
+/// the default; an error names where the value was written.
+fn duration_setting(
+    flag: (Option<u64>, &str),
+    key: (Option<&toml::Spanned<u64>>, &str),
+    default: u64,
+    (path, text): (&Path, &str),
+) -> Result<Duration, ConfigError> {
+    match (flag.0, key.0) {
+        (Some(value), _) => seconds(value, flag.1).map_err(ConfigError::Usage),
+        (None, Some(value)) => seconds(*value.get_ref(), key.1).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!(
+                "line {}, {message}",
+                crate::script::position_at(text, value.span().start.min(text.len())).line
+            ),
+        }),
+        (None, None) => seconds(default, key.1).map_err(ConfigError::Usage),
     }
 }
 
@@ -136,15 +155,15 @@ struct MigrationsSection {
     /// SQL run once before the first migration, not checked (a runner's own table, what the
     /// platform provides).
     setup: Option<Vec<PathBuf>>,
-    timeout_seconds: Option<u64>,
+    timeout_seconds: Option<toml::Spanned<u64>>,
     /// PostgreSQL's statement_timeout for the migrations' session, e.g. "30s".
     statement_timeout: Option<toml::Spanned<String>>,
     /// PostgreSQL's lock_timeout, e.g. "5s".
     lock_timeout: Option<toml::Spanned<String>>,
     /// A migration slower than this is a warning.
-    warn_seconds: Option<f64>,
+    warn_seconds: Option<toml::Spanned<f64>>,
     /// A migration slower than this fails the gate.
-    fail_seconds: Option<f64>,
+    fail_seconds: Option<toml::Spanned<f64>>,
 }
 
 /// A PostgreSQL duration: a number with an optional unit (ms, s, min, h, d).
@@ -163,7 +182,7 @@ struct DatabaseSection {
     pg_bin: Option<PathBuf>,
     image: Option<String>,
     db_host: Option<String>,
-    startup_timeout_seconds: Option<u64>,
+    startup_timeout_seconds: Option<toml::Spanned<u64>>,
     preset: Option<Preset>,
 }
 
@@ -302,17 +321,11 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         .or(file.database.provider)
         .unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Auto });
     let pg_bin = args.pg_bin.clone().or(file.database.pg_bin);
-    let startup_timeout = args
-        .startup_timeout
-        .or(file.database.startup_timeout_seconds)
-        .unwrap_or(DEFAULT_STARTUP_TIMEOUT);
-    let startup_timeout = seconds(
-        startup_timeout,
-        if args.startup_timeout.is_some() {
-            "--startup-timeout"
-        } else {
-            "[database] startup_timeout_seconds"
-        },
+    let startup_timeout = duration_setting(
+        (args.startup_timeout, "--startup-timeout"),
+        (file.database.startup_timeout_seconds.as_ref(), "[database] startup_timeout_seconds"),
+        DEFAULT_STARTUP_TIMEOUT,
+        (&path, &text),
     )?;
     let docker = DockerSettings {
         image: args
@@ -335,17 +348,11 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
             })?,
         },
     };
-    let timeout = args
-        .migration_timeout
-        .or(file.migrations.timeout_seconds)
-        .unwrap_or(DEFAULT_MIGRATION_TIMEOUT);
-    let timeout = seconds(
-        timeout,
-        if args.migration_timeout.is_some() {
-            "--migration-timeout"
-        } else {
-            "[migrations] timeout_seconds"
-        },
+    let timeout = duration_setting(
+        (args.migration_timeout, "--migration-timeout"),
+        (file.migrations.timeout_seconds.as_ref(), "[migrations] timeout_seconds"),
+        DEFAULT_MIGRATION_TIMEOUT,
+        (&path, &text),
     )?;
     let mut options = Options {
         migration_timeout: timeout,
@@ -395,16 +402,26 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
             *slot = Some(value.get_ref().trim().to_string());
         }
     }
-    for (key, seconds, slot) in [
-        ("warn_seconds", file.migrations.warn_seconds, &mut options.warn_after),
-        ("fail_seconds", file.migrations.fail_seconds, &mut options.fail_after),
+    // A budget may be a fraction of a second (a team whose migrations take milliseconds).
+    for (key, value, slot) in [
+        ("warn_seconds", &file.migrations.warn_seconds, &mut options.warn_after),
+        ("fail_seconds", &file.migrations.fail_seconds, &mut options.fail_after),
     ] {
-        if let Some(seconds) = seconds {
+        if let Some(value) = value {
+            let seconds = *value.get_ref();
             if !(seconds > 0.0 && seconds <= MAX_SECONDS as f64) {
+                let at = crate::script::position_at(&text, value.span().start.min(text.len()));
+                // 1e300 as written, not as its 301 digits.
+                let shown = if seconds.abs() >= 1e9 {
+                    format!("{seconds:e}")
+                } else {
+                    seconds.to_string()
+                };
                 return Err(ConfigError::Invalid {
                     path: path.clone(),
                     message: format!(
-                        "[migrations] {key} must be a positive number of seconds, at most {MAX_SECONDS} (a day), not {seconds}"
+                        "line {}, [migrations] {key} must be a positive number of seconds, at most {MAX_SECONDS} (a day), not {shown}",
+                        at.line
                     ),
                 });
             }

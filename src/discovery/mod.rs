@@ -924,23 +924,57 @@ pub const TEST_DIRS: [&str; 3] = ["smoke", "supabase/tests", "tests/database"];
 /// Seed files loaded before the tests, all that exist, when none are configured.
 pub const SEED_FILES: [&str; 2] = ["seed.sql", "supabase/seed.sql"];
 
-/// The configured paths (each must exist: `what` names it in the error), or the defaults that exist.
+/// What a configured path must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    File,
+    Folder,
+}
+
+/// The configured paths (each must exist and be what `expect` says: `what` names it in the
+/// error), or the defaults that exist. A file that is there but is not a regular file (a named
+/// pipe, a link to a folder) is kept, for reading it says so; a default that is a folder where a
+/// file is expected is not the repo's seed file and is left alone.
 fn configured_or_default(
     root: &Path,
     configured: Option<&[PathBuf]>,
     defaults: &[&str],
-    exists: fn(&Path) -> bool,
+    expect: Expect,
     what: &str,
     problems: &mut Vec<String>,
 ) -> Vec<PathBuf> {
+    let is = |path: &Path| match expect {
+        Expect::File => path.is_file(),
+        Expect::Folder => path.is_dir(),
+    };
     match configured {
         Some(paths) => {
-            for path in paths.iter().filter(|p| !exists(&root.join(p))) {
-                problems.push(format!("the {what} {} does not exist", path.display()));
+            let mut kept = Vec::new();
+            for path in paths {
+                let full = root.join(path);
+                let shown = path.display();
+                match std::fs::symlink_metadata(&full) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => problems.push(format!("the {what} {shown} does not exist")),
+                    Err(e) => problems.push(format!("cannot read the {what} {shown}: {e}")),
+                    Ok(_) if is(&full) => kept.push(full),
+                    Ok(_) if expect == Expect::File && !full.is_dir() => kept.push(full),
+                    Ok(_) => problems.push(format!(
+                        "the {what} {shown} is not a {}",
+                        if expect == Expect::File { "file" } else { "folder" }
+                    )),
+                }
             }
-            paths.iter().map(|p| root.join(p)).filter(|p| exists(p)).collect()
+            kept
         }
-        None => defaults.iter().map(|d| root.join(d)).filter(|p| exists(p)).collect(),
+        None => defaults
+            .iter()
+            .map(|d| root.join(d))
+            .filter(|p| match expect {
+                // A seed.sql that is there but is not a regular file is the repo's: reading it says so.
+                Expect::File => std::fs::symlink_metadata(p).is_ok() && !p.is_dir(),
+                Expect::Folder => p.is_dir(),
+            })
+            .collect(),
     }
 }
 
@@ -962,7 +996,7 @@ impl DatabaseTests {
 pub fn read_setup(root: &Path, paths: &[PathBuf]) -> Result<Vec<Script>, DiscoveryError> {
     let mut found = Found::new(root);
     let mut scripts = Vec::new();
-    for path in configured_or_default(root, Some(paths), &[], Path::is_file, "setup file", &mut found.problems) {
+    for path in configured_or_default(root, Some(paths), &[], Expect::File, "setup file", &mut found.problems) {
         if let Some(source) = found.read(&path) {
             scripts.push(found.script(&path, source));
         }
@@ -979,13 +1013,13 @@ pub fn read_setup(root: &Path, paths: &[PathBuf]) -> Result<Vec<Script>, Discove
 pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[PathBuf]>) -> Result<DatabaseTests, DiscoveryError> {
     let mut found = Found::new(root);
     let mut tests = DatabaseTests::default();
-    let seed_paths = configured_or_default(root, seeds, &SEED_FILES, Path::is_file, "seed file", &mut found.problems);
+    let seed_paths = configured_or_default(root, seeds, &SEED_FILES, Expect::File, "seed file", &mut found.problems);
     for path in seed_paths {
         if let Some(source) = found.read(&path) {
             tests.seeds.push(found.script(&path, source));
         }
     }
-    let dirs = configured_or_default(root, dirs, &TEST_DIRS, Path::is_dir, "test folder", &mut found.problems);
+    let dirs = configured_or_default(root, dirs, &TEST_DIRS, Expect::Folder, "test folder", &mut found.problems);
     for dir in dirs {
         for entry in WalkDir::new(&dir).sort_by_file_name().into_iter() {
             let entry = match entry {
@@ -997,7 +1031,9 @@ pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[Pat
             };
             let path = entry.path();
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if !entry.file_type().is_file() {
+            // Folders are walked; anything else named as a test (a link to a file, a named
+            // pipe) is read, and reading says when it is not a regular file.
+            if entry.file_type().is_dir() {
                 continue;
             }
             if name.ends_with(".rls.toml") {

@@ -130,7 +130,8 @@ impl Matrix {
         })?;
         let mut cells = Vec::new();
         for cell in file.cells {
-            let offset = cell.span().start;
+            let span = cell.span();
+            let offset = span.start;
             let cell = cell.into_inner();
             if !file.users.contains_key(&cell.user) {
                 return Err(MatrixError::UnknownUser {
@@ -141,7 +142,7 @@ impl Matrix {
             }
             let fragment_error = |key: &'static str, value: &str, why: String| MatrixError::Fragment {
                 path: path.clone(),
-                line: crate::script::position_at(&source, offset).line,
+                line: crate::script::position_at(&source, key_offset(&source, span.clone(), key).unwrap_or(offset)).line,
                 key,
                 value: value.to_string(),
                 why,
@@ -185,6 +186,24 @@ impl Matrix {
             column: at.column,
         }
     }
+}
+
+/// Where `key = ...` starts within a cell's span, for an error at the key's own line.
+fn key_offset(source: &str, span: std::ops::Range<usize>, key: &str) -> Option<usize> {
+    let text = source.get(span.clone())?;
+    let mut at = span.start;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let rest = trimmed
+            .strip_prefix(key)
+            .or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")))
+            .or_else(|| trimmed.strip_prefix(&format!("'{key}'")));
+        if rest.is_some_and(|rest| rest.trim_start().starts_with('=')) {
+            return Some(at + line.len() - trimmed.len());
+        }
+        at += line.len();
+    }
+    None
 }
 
 /// A cell's `where`: part of one statement, as the RLS check writes it after `WHERE`. A `;`

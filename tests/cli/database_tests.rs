@@ -209,11 +209,11 @@ fn an_rls_matrix_fragment_cannot_end_the_test_transaction() {
     repo.write("smoke/t.rls.toml", &matrix("t", "true; COMMIT; DROP TABLE t"));
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(2);
-    out.stderr_has("smoke/t.rls.toml:4: where = \"true; COMMIT; DROP TABLE t\": a condition is part of one statement: no `;`");
+    out.stderr_has("smoke/t.rls.toml:8: where = \"true; COMMIT; DROP TABLE t\": a condition is part of one statement: no `;`");
     repo.write("smoke/t.rls.toml", &matrix("t; COMMIT", "true"));
     let out = Dbgate::at(repo.path()).args(["check"]).run();
     out.code(2);
-    out.stderr_has("smoke/t.rls.toml:4: table = \"t; COMMIT\": a table is a name");
+    out.stderr_has("smoke/t.rls.toml:6: table = \"t; COMMIT\": a table is a name");
     // A `;` inside a string is data.
     repo.write("smoke/t.rls.toml", &matrix("public.t", "note = ';' OR id IS NULL"));
     Dbgate::at(repo.path()).args(["check"]).run().code(0);

@@ -20,15 +20,19 @@ fn huge_durations_are_config_errors_not_panics() {
     for (toml, message) in [
         (
             "[migrations]\ntimeout_seconds = 9223372036854775807\n",
-            "[migrations] timeout_seconds must be between 1 and 86400 seconds (a day), not 9223372036854775807",
+            "dbgate.toml: line 2, [migrations] timeout_seconds must be between 1 and 86400 seconds (a day), not 9223372036854775807",
         ),
         (
             "[migrations]\nwarn_seconds = 1e300\n",
-            "[migrations] warn_seconds must be a positive number of seconds, at most 86400 (a day), not 1",
+            "dbgate.toml: line 2, [migrations] warn_seconds must be a positive number of seconds, at most 86400 (a day), not 1e300\n",
         ),
         (
-            "[database]\nstartup_timeout_seconds = 0\n",
-            "[database] startup_timeout_seconds must be between 1 and 86400 seconds",
+            "[database]\n\nstartup_timeout_seconds = 0\n",
+            "dbgate.toml: line 3, [database] startup_timeout_seconds must be between 1 and 86400 seconds",
+        ),
+        (
+            "[migrations]\nfail_seconds = 0\n",
+            "dbgate.toml: line 2, [migrations] fail_seconds must be a positive number of seconds, at most 86400 (a day), not 0\n",
         ),
     ] {
         repo.write("dbgate.toml", toml);
@@ -36,8 +40,11 @@ fn huge_durations_are_config_errors_not_panics() {
         out.code(2);
         out.stderr_has(message);
     }
-    // A day is allowed.
-    repo.write("dbgate.toml", "[migrations]\ntimeout_seconds = 86400\nwarn_seconds = 86400\n");
+    // A day is allowed, and a budget of a fraction of a second.
+    repo.write(
+        "dbgate.toml",
+        "[migrations]\ntimeout_seconds = 86400\nwarn_seconds = 0.5\nfail_seconds = 86400\n",
+    );
     Dbgate::at(repo.path()).arg("check").run().code(0);
 }
 
@@ -128,4 +135,51 @@ fn a_warning_threshold_over_the_failure_threshold_is_a_config_error() {
     let out = Dbgate::at(repo.path()).arg("check").run();
     out.code(2);
     out.stderr_has("[migrations] warn_seconds (20) must be less than fail_seconds (10)");
+}
+
+#[test]
+fn test_and_setup_paths_that_are_not_what_they_should_be_are_input_errors() {
+    let repo = one_migration();
+    let mkfifo = |path: &std::path::Path| assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+    // A named pipe among the tests: said, never waited on.
+    repo.write("smoke/01_ok.sql", "SELECT 1;\n");
+    mkfifo(&repo.path().join("smoke/02_pipe.sql"));
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(2);
+    out.stderr_has("smoke/02_pipe.sql is not a regular file (a named pipe");
+    std::fs::remove_file(repo.path().join("smoke/02_pipe.sql")).unwrap();
+    // A link to a test file is a test file (it was skipped before).
+    repo.write("shared/03_linked.sql", "SELECT no_such_column FROM a;\n");
+    std::os::unix::fs::symlink(repo.path().join("shared/03_linked.sql"), repo.path().join("smoke/03_linked.sql")).unwrap();
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(1);
+    out.stdout_has("smoke/03_linked.sql");
+    out.stdout_has("column \"no_such_column\" does not exist");
+    std::fs::remove_file(repo.path().join("smoke/03_linked.sql")).unwrap();
+    // Configured paths of the wrong kind say so, not "does not exist" or nothing.
+    std::fs::create_dir(repo.path().join("seeds")).unwrap();
+    mkfifo(&repo.path().join("setup.sql"));
+    for (toml, message) in [
+        ("[seed]\nfiles = [\"seeds\"]\n", "the seed file seeds is not a file"),
+        (
+            "[tests]\ndirs = [\"smoke/01_ok.sql\"]\n",
+            "the test folder smoke/01_ok.sql is not a folder",
+        ),
+        (
+            "[migrations]\nsetup = [\"setup.sql\"]\n",
+            "setup.sql is not a regular file (a named pipe",
+        ),
+        ("[seed]\nfiles = [\"missing.sql\"]\n", "the seed file missing.sql does not exist"),
+    ] {
+        repo.write("dbgate.toml", toml);
+        let out = Dbgate::at(repo.path()).arg("check").run();
+        out.code(2);
+        out.stderr_has(message);
+    }
+    // A default seed.sql that is a named pipe is the repo's: said too.
+    std::fs::remove_file(repo.path().join("dbgate.toml")).unwrap();
+    mkfifo(&repo.path().join("seed.sql"));
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(2);
+    out.stderr_has("seed.sql is not a regular file");
 }
