@@ -300,6 +300,9 @@ fn clean(text: &str) -> String {
             } else {
                 chars.next();
             }
+        } else if super::sanitize::is_bidi_override(c) {
+            // A bidirectional override reorders what a test reporter shows: written out.
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else if (!c.is_control() || c == '\n' || c == '\t') && !matches!(c, '\u{fffe}' | '\u{ffff}') {
             // XML 1.0 holds neither control characters nor U+FFFE and U+FFFF.
             out.push(c);

@@ -315,7 +315,7 @@ pub fn text(raw: &str) -> String {
 /// Inline code, with a fence longer than any run of backticks inside (markdown and HTML are not
 /// interpreted there, nor are mentions).
 pub fn code(raw: &str) -> String {
-    let clean: String = raw
+    let clean: String = without_overrides(raw)
         .chars()
         .map(|c| if c == '\n' || c == '\r' || c == '|' { ' ' } else { c })
         .filter(|c| !c.is_control())
@@ -327,9 +327,25 @@ pub fn code(raw: &str) -> String {
 
 /// A fenced block whose fence no line inside can close.
 pub fn block(raw: &str) -> String {
-    let clean: String = raw.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+    let clean: String = without_overrides(raw)
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect();
     let fence = "`".repeat(longest_run(&clean, '`').max(2) + 1);
     format!("{fence}text\n{clean}\n{fence}")
+}
+
+/// Bidirectional overrides written out: in code too they reorder what a reader sees.
+fn without_overrides(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if super::sanitize::is_bidi_override(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn longest_run(text: &str, of: char) -> usize {

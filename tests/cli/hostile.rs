@@ -183,3 +183,129 @@ fn test_and_setup_paths_that_are_not_what_they_should_be_are_input_errors() {
     out.code(2);
     out.stderr_has("seed.sql is not a regular file");
 }
+
+type WorkflowCommand = (String, Vec<(String, String)>, String);
+
+/// A workflow command as the runner reads one (actions/runner's ActionCommand.TryParseV2:
+/// `::name key=value,key=value::message`, with %25, %0D, %0A, %3A and %2C escaped in property
+/// values and %25, %0D, %0A in the message): (name, properties, message), decoded.
+fn workflow_command(line: &str) -> Option<WorkflowCommand> {
+    let rest = line.strip_prefix("::")?;
+    let (head, message) = rest.split_once("::")?;
+    let (name, properties) = head.split_once(' ').unwrap_or((head, ""));
+    let decode = |v: &str| {
+        v.replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    };
+    let properties = properties
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').expect("a property is key=value");
+            (k.to_string(), decode(v))
+        })
+        .collect();
+    Some((name.to_string(), properties, decode(message)))
+}
+
+#[test]
+fn hostile_names_and_messages_reach_every_report_well_formed() {
+    let repo = TempRepo::new();
+    // A file name with an escape sequence, a line break that starts a forged workflow command,
+    // a CDATA end, HTML, a mention, a percent escape, a table pipe and a right-to-left override.
+    let hostile = "x\u{1b}[31m\n::error::forged ]]> <b>@octocat %0A |\u{202e}gnp";
+    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n");
+    repo.write("migrations/001_a_rollback.sql", "DROP TABLE a;\n");
+    repo.write(&format!("migrations/002_{hostile}.sql"), "CREATE TABLE b (id int);\n");
+    repo.write(
+        &format!("migrations/002_{hostile}_rollback.sql"),
+        "DO $$ BEGIN RAISE EXCEPTION E'msg ]]> \\x1b[2J \\u202e <script>x</script> @octocat\\n::error::inside'; END $$;\n",
+    );
+    repo.write(
+        "smoke/t.sql",
+        "SELECT plan(1);\nSELECT ok(false, E'desc ]]> \\u202e \\x1b[31m |pipe| <img src=x> @octocat');\nSELECT * FROM finish();\n",
+    );
+    let p = |name: &str| repo.path().join(name);
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--junit"])
+        .arg(p("junit.xml"))
+        .arg("--json")
+        .arg(p("report.json"))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", p("summary.md"))
+        .run();
+    out.code(1);
+
+    // JSON: the exact names and messages, parseable.
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("report.json")).unwrap()).unwrap();
+    let file = report["migrations"][1]["file"].as_str().unwrap();
+    assert_eq!(file, format!("migrations/002_{hostile}.sql"));
+
+    // JUnit: valid against the schema; no control character, no raw override.
+    let xml = std::fs::read_to_string(p("junit.xml")).unwrap();
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/junit.xsd"))
+        .arg(p("junit.xml"))
+        .output()
+        .expect("xmllint (libxml2-utils) runs");
+    assert!(lint.status.success(), "{}\n{xml}", String::from_utf8_lossy(&lint.stderr));
+    assert!(!xml.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'), "{xml}");
+    assert!(xml.contains("\\u{202e}"), "{xml}");
+
+    // The console and annotations: nothing a terminal or the runner would act on.
+    let stdout = &out.stdout;
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{202e}'), "{stdout}");
+    let token = stdout
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("::stop-commands::"))
+        .expect("stop-commands first")
+        .to_string();
+    let (_, after) = stdout.split_once(&format!("::{token}::\n")).expect("commands resume");
+    let mut annotated = Vec::new();
+    for line in after.lines().filter(|l| l.starts_with("::")) {
+        let (name, properties, message) = workflow_command(line).unwrap_or_else(|| panic!("not a workflow command: {line}"));
+        assert!(["error", "warning", "notice"].contains(&name.as_str()), "{line}");
+        // A line break in a message is %0A: the runner puts it back inside the annotation.
+        assert!(
+            !line.starts_with("::error::forged") && !line.starts_with("::error::inside"),
+            "{line}"
+        );
+        assert!(!message.is_empty(), "{line}");
+        if let Some((_, file)) = properties.iter().find(|(k, _)| k == "file") {
+            annotated.push(file.clone());
+        }
+    }
+    // The annotations name the file with its escape written out; its line break comes back as
+    // one when the runner decodes the property.
+    assert!(
+        annotated
+            .iter()
+            .any(|f| f.starts_with("migrations/002_x\\x1b[31m\n::error::forged ]]> <b>@octocat %0A |\\u{202e}gnp")),
+        "{annotated:?}"
+    );
+
+    // The job summary, rendered as markdown (GitHub-flavoured tables): no HTML from the repo,
+    // no mention, no override; every table row stays one row.
+    let markdown = std::fs::read_to_string(p("summary.md")).unwrap();
+    let mut html = String::new();
+    let parser = pulldown_cmark::Parser::new_ext(&markdown, pulldown_cmark::Options::ENABLE_TABLES);
+    pulldown_cmark::html::push_html(&mut html, parser);
+    for raw in ["<script", "<b>", "<img", "\u{202e}", "\u{1b}"] {
+        assert!(!html.contains(raw), "{raw:?} in\n{html}");
+    }
+    // GitHub mentions nobody from code.
+    let outside_code = regex::Regex::new(r"(?s)<code>.*?</code>|<pre>.*?</pre>")
+        .unwrap()
+        .replace_all(&html, "");
+    assert!(!outside_code.contains("@octocat"), "{outside_code}");
+    let rows = markdown
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|-") && !l.starts_with("|:") && !l.starts_with("| -"))
+        .count();
+    assert_eq!(html.matches("<tr>").count(), rows, "{markdown}\n{html}");
+}
