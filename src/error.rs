@@ -105,6 +105,7 @@ impl Error {
             | Error::SessionSetting { .. }
             | Error::Bookkeeping(_)
             | Error::Catalog(CatalogError::Database(_))
+            | Error::Catalog(CatalogError::TestsSession(_))
             | Error::Connect(_)
             | Error::Junit(_)
             | Error::Signals(_)

@@ -224,19 +224,55 @@ const CANCEL_GRACE: Duration = Duration::from_secs(10);
 /// dblink) would otherwise hold every later wait forever. Past the grace, the session is given
 /// up (lost: the checks rebuild elsewhere, the provider tears the server down).
 async fn cancel(client: &Client, failure: Failure) -> ScriptError {
-    let cancelled = tokio::time::timeout(CANCEL_GRACE, client.cancel_token().cancel_query(NoTls)).await;
-    // Answered, even with an error (the transaction is aborted): the session is free again.
-    let answers = tokio::time::timeout(CANCEL_GRACE, client.simple_query("SELECT 1")).await.is_ok();
+    let (cancelled, answers) = cancel_and_probe(client).await;
     if answers {
         return ScriptError::Failed { run_mode: None, failure };
     }
     let mut failure = failure;
     failure.details.push(format!(
         "the cancel did not stop it ({}), and the session did not answer within {} s: dbgate gave up on this session",
-        if cancelled.is_ok() { "sent" } else { "the server did not take it" },
+        if cancelled { "sent" } else { "the server did not take it" },
         CANCEL_GRACE.as_secs()
     ));
     ScriptError::ConnectionLost(failure)
+}
+
+/// Sends a cancel, then asks the session for an answer: (the server took the cancel, the
+/// session answers again), each within the grace.
+async fn cancel_and_probe(client: &Client) -> (bool, bool) {
+    let cancelled = tokio::time::timeout(CANCEL_GRACE, client.cancel_token().cancel_query(NoTls)).await;
+    // Answered, even with an error (the transaction is aborted): the session is free again.
+    let answers = tokio::time::timeout(CANCEL_GRACE, client.simple_query("SELECT 1")).await.is_ok();
+    (cancelled.is_ok(), answers)
+}
+
+/// One of dbgate's own queries that did not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("{}", describe(.0))]
+    Database(#[from] tokio_postgres::Error),
+    /// No answer within the limit; cancelled, and the session answers again.
+    #[error("no answer within {0} s; cancelled")]
+    TimedOut(u64),
+    /// No answer, and none to a cancel either: the session is given up.
+    #[error("no answer within {0} s, nor after a cancel: dbgate gave up on the session (a stopped server?)")]
+    Lost(u64),
+}
+
+/// Waits for `work` on `client` for at most `limit`; past it, cancels it as a script's
+/// statement is cancelled. Every wait dbgate does has a deadline.
+pub async fn within<T>(
+    client: &Client,
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, WaitError> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(answer) => Ok(answer?),
+        Err(_elapsed) => Err(match cancel_and_probe(client).await {
+            (_, true) => WaitError::TimedOut(limit.as_secs()),
+            (_, false) => WaitError::Lost(limit.as_secs()),
+        }),
+    }
 }
 
 /// Reads a statement's answer to its end.

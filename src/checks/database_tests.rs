@@ -13,7 +13,7 @@ use super::tap::{Directive, Tap};
 use crate::checks::outcome::{Suite, TestCaseResult};
 use crate::discovery::rls_matrix::Matrix;
 use crate::discovery::DatabaseTests;
-use crate::execute::{run_statements, statements_of, ScriptError};
+use crate::execute::{run_statements, statements_of, within, ScriptError, WaitError};
 use crate::failure::{Failure, Location};
 use crate::script::quote_literal;
 use crate::script::{Script, Statement, StatementKind};
@@ -68,12 +68,12 @@ fn calls_any(text: &str, functions: &[&str]) -> bool {
     })
 }
 
-pub async fn run(client: &Client, tests: &DatabaseTests, timeout: Duration) -> Result<TestRun, tokio_postgres::Error> {
+pub async fn run(client: &Client, tests: &DatabaseTests, timeout: Duration) -> Result<TestRun, WaitError> {
     let mut cases = Vec::new();
-    client.batch_execute("BEGIN").await?;
+    within(client, timeout, client.batch_execute("BEGIN")).await?;
     let outcome = run_in_transaction(client, tests, timeout, &mut cases).await;
     // Whatever the tests did, none of it stays.
-    let _ = client.batch_execute("ROLLBACK").await;
+    let _ = within(client, timeout, client.batch_execute("ROLLBACK")).await;
     let touched = outcome?;
     Ok(TestRun { cases, touched })
 }
@@ -83,45 +83,42 @@ async fn run_in_transaction(
     tests: &DatabaseTests,
     timeout: Duration,
     cases: &mut Vec<TestCaseResult>,
-) -> Result<BTreeSet<String>, tokio_postgres::Error> {
+) -> Result<BTreeSet<String>, WaitError> {
     let pgtap_problem = if tests.files.iter().any(|f| may_use_pgtap(f.text())) {
-        install_pgtap(client).await?
+        install_pgtap(client, timeout).await?
     } else {
         None
     };
     // auth.users: the Supabase preset or image; the helpers and the matrices' users need it.
-    let has_auth = scalar(client, "SELECT (to_regclass('auth.users') IS NOT NULL)::text")
+    let has_auth = scalar(client, timeout, "SELECT (to_regclass('auth.users') IS NOT NULL)::text")
         .await?
         .as_deref()
         == Some("true");
     if has_auth {
-        client.batch_execute("SAVEPOINT dbgate_helpers").await?;
-        if let Err(e) = client.batch_execute(HELPERS).await {
-            client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_helpers").await?;
+        within(client, timeout, client.batch_execute("SAVEPOINT dbgate_helpers")).await?;
+        if let Err(e) = within(client, timeout, client.batch_execute(HELPERS)).await {
+            within(client, timeout, client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_helpers")).await?;
             let mut case = TestCaseResult::new(Suite::Setup, "test helpers (tests schema)", "dbgate".into());
-            case.fail(Failure::new(
-                format!("installing the test helpers failed: {}", crate::execute::describe(&e)),
-                None,
-            ));
+            case.fail(Failure::new(format!("installing the test helpers failed: {e}"), None));
             cases.push(case);
         }
     }
 
     for seed in &tests.seeds {
         let mut case = TestCaseResult::new(Suite::Seed, seed.path.display().to_string(), seed.path.clone());
-        client.batch_execute("SAVEPOINT dbgate_seed").await?;
+        within(client, timeout, client.batch_execute("SAVEPOINT dbgate_seed")).await?;
         let started = Instant::now();
         if let Err(failure) = run_file(client, seed, timeout, |_, _| {}).await {
-            client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_seed").await?;
+            within(client, timeout, client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_seed")).await?;
             case.fail(failure);
         }
         case.duration_ms = started.elapsed().as_millis() as u64;
         cases.push(case);
     }
 
-    let before = table_activity(client).await?;
+    let before = table_activity(client, timeout).await?;
     for file in &tests.files {
-        client.batch_execute("SAVEPOINT dbgate_test").await?;
+        within(client, timeout, client.batch_execute("SAVEPOINT dbgate_test")).await?;
         let started = Instant::now();
         let mut file_cases = match (&pgtap_problem, is_pgtap(file.text())) {
             (Some(problem), true) => {
@@ -138,22 +135,22 @@ async fn run_in_transaction(
             }
             _ => run_test_file(client, file, timeout).await,
         };
-        client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_test").await?;
+        within(client, timeout, client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_test")).await?;
         let elapsed = started.elapsed().as_millis() as u64;
         if let [only] = file_cases.as_mut_slice() {
             only.duration_ms = elapsed;
         }
         cases.extend(file_cases);
     }
-    let after = table_activity(client).await?;
+    let after = table_activity(client, timeout).await?;
     let touched = after.into_iter().filter(|t| !before.contains(t)).map(|(table, _)| table).collect();
 
     for matrix in &tests.matrices {
-        client.batch_execute("SAVEPOINT dbgate_matrix").await?;
+        within(client, timeout, client.batch_execute("SAVEPOINT dbgate_matrix")).await?;
         match prepare_matrix(client, matrix, has_auth, timeout).await {
             Ok(()) => {
-                client.batch_execute("SAVEPOINT dbgate_cell").await?;
-                cases.extend(matrix.run_cells(client, "dbgate_cell").await);
+                within(client, timeout, client.batch_execute("SAVEPOINT dbgate_cell")).await?;
+                cases.extend(matrix.run_cells(client, "dbgate_cell", timeout).await);
             }
             Err(failure) => {
                 let mut case = TestCaseResult::new(Suite::Rls, format!("{} setup", file_name(&matrix.path)), matrix.path.clone());
@@ -161,7 +158,7 @@ async fn run_in_transaction(
                 cases.push(case);
             }
         }
-        client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_matrix").await?;
+        within(client, timeout, client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_matrix")).await?;
     }
     Ok(touched)
 }
@@ -311,57 +308,68 @@ const PGTAP_FOR_EVERYONE: &str = "DO $dbgate$ DECLARE f regprocedure; BEGIN \
     END LOOP; END $dbgate$";
 
 /// Installs pgTAP in the test transaction; or says why it cannot be.
-async fn install_pgtap(client: &Client) -> Result<Option<String>, tokio_postgres::Error> {
-    if scalar(client, "SELECT extname::text FROM pg_extension WHERE extname = 'pgtap'")
+async fn install_pgtap(client: &Client, timeout: Duration) -> Result<Option<String>, WaitError> {
+    if scalar(client, timeout, "SELECT extname::text FROM pg_extension WHERE extname = 'pgtap'")
         .await?
         .is_some()
     {
         return Ok(None);
     }
-    if scalar(client, "SELECT name::text FROM pg_available_extensions WHERE name = 'pgtap'")
-        .await?
-        .is_none()
+    if scalar(
+        client,
+        timeout,
+        "SELECT name::text FROM pg_available_extensions WHERE name = 'pgtap'",
+    )
+    .await?
+    .is_none()
     {
-        let major = scalar(client, "SELECT current_setting('server_version_num')::int / 10000")
+        let major = scalar(client, timeout, "SELECT current_setting('server_version_num')::int / 10000")
             .await?
             .unwrap_or_default();
         return Ok(Some(format!(
             "pgTAP is not installed on this server: install it (apt-get install postgresql-{major}-pgtap), or use the docker provider with an image that has it (images/postgres/build.sh builds one)"
         )));
     }
-    let schema = if scalar(client, "SELECT nspname::text FROM pg_namespace WHERE nspname = 'extensions'")
-        .await?
-        .is_some()
+    let schema = if scalar(
+        client,
+        timeout,
+        "SELECT nspname::text FROM pg_namespace WHERE nspname = 'extensions'",
+    )
+    .await?
+    .is_some()
     {
         "extensions"
     } else {
         "public"
     };
-    client.batch_execute("SAVEPOINT dbgate_pgtap").await?;
+    within(client, timeout, client.batch_execute("SAVEPOINT dbgate_pgtap")).await?;
     match client.batch_execute(&format!("CREATE EXTENSION pgtap SCHEMA {schema}")).await {
         Ok(()) => {
             // A migration's `ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`
             // applies to what dbgate's user creates, pgTAP too; on Supabase another role
             // installs pgTAP, which that revoke does not touch. Tests call it as anon,
             // authenticated or service_role: PUBLIC may execute it, as there.
-            client.batch_execute(PGTAP_FOR_EVERYONE).await?;
+            within(client, timeout, client.batch_execute(PGTAP_FOR_EVERYONE)).await?;
             Ok(None)
         }
         Err(e) => {
-            client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_pgtap").await?;
+            within(client, timeout, client.batch_execute("ROLLBACK TO SAVEPOINT dbgate_pgtap")).await?;
             Ok(Some(format!("pgTAP could not be installed: {}", crate::execute::describe(&e))))
         }
     }
 }
 
 /// Per table, whether it was read or written in this transaction so far.
-async fn table_activity(client: &Client) -> Result<BTreeSet<(String, String)>, tokio_postgres::Error> {
-    let rows = client
-        .simple_query(
+async fn table_activity(client: &Client, timeout: Duration) -> Result<BTreeSet<(String, String)>, WaitError> {
+    let rows = within(
+        client,
+        timeout,
+        client.simple_query(
             "SELECT format('%I.%I', schemaname, relname), (seq_scan + coalesce(idx_scan, 0))::text || '/' || (n_tup_ins + n_tup_upd + n_tup_del)::text \
              FROM pg_stat_xact_user_tables",
-        )
-        .await?;
+        ),
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .filter_map(|m| match m {
@@ -372,11 +380,14 @@ async fn table_activity(client: &Client) -> Result<BTreeSet<(String, String)>, t
         .collect())
 }
 
-async fn scalar(client: &Client, sql: &str) -> Result<Option<String>, tokio_postgres::Error> {
-    Ok(client.simple_query(sql).await?.into_iter().find_map(|m| match m {
-        SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-        _ => None,
-    }))
+async fn scalar(client: &Client, timeout: Duration, sql: &str) -> Result<Option<String>, WaitError> {
+    Ok(within(client, timeout, client.simple_query(sql))
+        .await?
+        .into_iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        }))
 }
 
 fn file_name(path: &Path) -> String {

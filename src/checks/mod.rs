@@ -131,6 +131,9 @@ pub enum CatalogError {
     Database(#[from] tokio_postgres::Error),
     #[error(transparent)]
     Expectations(#[from] expectations::ExpectationsError),
+    /// A test left the session unable to answer dbgate's own commands around it.
+    #[error("the database tests' session: {0}")]
+    TestsSession(#[from] crate::execute::WaitError),
 }
 
 struct Chain<'a> {

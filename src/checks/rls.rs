@@ -30,15 +30,17 @@ impl Matrix {
     }
 
     /// Runs every cell; the caller has made a savepoint to return to after each.
-    pub async fn run_cells(&self, client: &Client, savepoint: &str) -> Vec<TestCaseResult> {
+    /// A cell that runs longer than `timeout` (a `where` that sleeps, a lock) is cancelled.
+    pub async fn run_cells(&self, client: &Client, savepoint: &str, timeout: std::time::Duration) -> Vec<TestCaseResult> {
         let mut cases = Vec::new();
         for (cell, offset) in &self.cells {
             let user = &self.users[&cell.user];
             let what = format!("{} ({}) {} on {}", cell.user, user.role, cell.command.name(), cell.table);
             let mut case = TestCaseResult::new(Suite::Rls, what.clone(), self.path.clone());
             let started = std::time::Instant::now();
-            let outcome = self.run_cell(client, cell).await;
-            let _ = client.batch_execute(&format!("ROLLBACK TO SAVEPOINT {savepoint}")).await;
+            let outcome = self.run_cell(client, cell, timeout).await;
+            let rollback = format!("ROLLBACK TO SAVEPOINT {savepoint}");
+            let _ = crate::execute::within(client, timeout, client.batch_execute(&rollback)).await;
             case.duration_ms = started.elapsed().as_millis() as u64;
             if let Some(problem) = judge(&cell.expect, &outcome) {
                 let condition = cell.condition.as_ref().map(|c| format!(" where {c}")).unwrap_or_default();
@@ -51,7 +53,7 @@ impl Matrix {
         cases
     }
 
-    async fn run_cell(&self, client: &Client, cell: &Cell) -> Result<u64, (String, String)> {
+    async fn run_cell(&self, client: &Client, cell: &Cell, timeout: std::time::Duration) -> Result<u64, (String, String)> {
         let user = &self.users[&cell.user];
         let id = user_id(&cell.user, user);
         let mut claims = toml::Table::new();
@@ -83,7 +85,13 @@ impl Matrix {
             client.batch_execute(&prelude).await?;
             client.simple_query(&self.statement(cell)).await
         };
-        match run.await {
+        match crate::execute::within(client, timeout, run).await {
+            Err(crate::execute::WaitError::Database(e)) => Err(match e.as_db_error() {
+                Some(db) => (db.code().code().to_string(), db.message().to_string()),
+                None => (String::new(), e.to_string()),
+            }),
+            // 57014: query_canceled, as a statement_timeout reports it.
+            Err(waited) => Err(("57014".to_string(), format!("the cell's statement: {waited}"))),
             Ok(messages) => Ok(messages
                 .iter()
                 .find_map(|m| match m {
@@ -92,10 +100,6 @@ impl Matrix {
                     _ => None,
                 })
                 .unwrap_or(0)),
-            Err(e) => Err(match e.as_db_error() {
-                Some(db) => (db.code().code().to_string(), db.message().to_string()),
-                None => (String::new(), e.to_string()),
-            }),
         }
     }
 

@@ -309,3 +309,56 @@ fn hostile_names_and_messages_reach_every_report_well_formed() {
         .count();
     assert_eq!(html.matches("<tr>").count(), rows, "{markdown}\n{html}");
 }
+
+#[test]
+fn a_test_that_stops_the_postmaster_or_a_cell_that_sleeps_has_a_deadline() {
+    // An RLS cell whose condition sleeps: cancelled at the timeout, a failure of that cell; the
+    // next cell still runs.
+    let repo = TempRepo::new();
+    repo.migrations(&[(
+        "001_t",
+        "CREATE TABLE t (id int);\nCREATE ROLE sleepy_reader;\nGRANT SELECT ON t TO sleepy_reader;\n",
+        "DROP TABLE t;\nDROP ROLE sleepy_reader;",
+    )]);
+    let cell =
+        |condition: &str| format!("[[cell]]\nuser = \"alice\"\ntable = \"t\"\ncommand = \"select\"\nwhere = {condition:?}\nexpect = 0\n\n");
+    repo.write(
+        "smoke/t.rls.toml",
+        &format!(
+            "setup = \"INSERT INTO t VALUES (1)\"\n\n[users.alice]\nrole = \"sleepy_reader\"\n\n{}{}",
+            cell("pg_sleep(60) IS NULL"),
+            cell("id < 0")
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = Dbgate::at(repo.path()).args(["check", "--migration-timeout", "1"]).run();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "took {:?}",
+        started.elapsed()
+    );
+    out.code(1);
+    out.stdout_has("where pg_sleep(60) IS NULL: expected 0 rows, but it failed: the cell's statement: no answer within 1 s; cancelled (SQLSTATE 57014)");
+    out.stdout_has("rls           1 passed, 1 failed");
+    // A smoke test that stops the postmaster: dbgate's own commands around it give up after
+    // their deadline and the grace, as an environment error, and the server is cleaned up.
+    let repo = one_migration();
+    repo.write(
+        "smoke/stop.sql",
+        "COPY (SELECT 1) TO PROGRAM 'kill -STOP $(ps -o ppid= -p $PPID)';\nSELECT pg_sleep(120);\n",
+    );
+    let tmp = TempRepo::new();
+    let started = std::time::Instant::now();
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--migration-timeout", "1"])
+        .env("TMPDIR", tmp.path())
+        .run();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(100),
+        "took {:?}",
+        started.elapsed()
+    );
+    out.code(3);
+    out.stderr_has("the database tests' session: no answer within 1 s, nor after a cancel: dbgate gave up on the session");
+    assert!(!crate::support::postgres_running_under(tmp.path()));
+}
