@@ -207,7 +207,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
     let shared = baseline.role_words.is_some();
-    match server::ServerWatch::start(&chain.session.config, shared).await {
+    match server::ServerWatch::start(&chain.session.config, shared, baseline.options.migration_timeout).await {
         Ok(watch) => chain.server = Some(watch),
         Err(why) => chain.warnings.push(format!(
             "dbgate cannot read the server outside the database ({why}): what the migrations change there is not checked"

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config};
 
 use super::{CheckKind, CheckResult, MigrationResult};
-use crate::execute::{connect, describe};
+use crate::execute::{connect, describe, within, WaitError};
 use crate::failure::{Failure, Location, Warning, WarningKind};
 use crate::provider::server::{ServerChange, ServerState};
 use crate::script::Script;
@@ -22,6 +22,8 @@ use crate::script::Script;
 pub(super) struct ServerWatch {
     baseline: ServerState,
     shared: bool,
+    /// How long a read may wait.
+    limit: std::time::Duration,
     client: Mutex<Option<Client>>,
     /// The changes said so far, by item: a change made again (the migration run again after
     /// its rollback) is said once.
@@ -39,14 +41,17 @@ struct Found {
 }
 
 impl ServerWatch {
-    /// Reads the server before the first migration. `None`, with why, when it cannot.
-    pub async fn start(config: &Config, shared: bool) -> Result<ServerWatch, String> {
+    /// Reads the server before the first migration; why not, when it cannot.
+    pub async fn start(config: &Config, shared: bool, limit: std::time::Duration) -> Result<ServerWatch, String> {
         let client = connect(config).await.map_err(|e| describe(&e))?;
         let own = vec![config.get_dbname().unwrap_or("postgres").to_string()];
-        let baseline = ServerState::baseline(&client, own).await.map_err(|e| describe(&e))?;
+        let baseline = within(&client, limit, ServerState::baseline(&client, own.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(ServerWatch {
             baseline,
             shared,
+            limit,
             client: Mutex::new(Some(client)),
             said: Mutex::default(),
             found: Mutex::default(),
@@ -84,15 +89,21 @@ impl ServerWatch {
     }
 
     /// The state now, on the watch's connection, made again if a rebuild closed it.
+    /// A migration may leave a transaction open that holds a lock on a shared catalog: the read
+    /// waits at most the migrations' timeout.
     async fn read(&self, config: &Config) -> Result<ServerState, String> {
         let mut client = self.client.lock().await;
         if let Some(open) = client.as_ref().filter(|c| !c.is_closed()) {
-            if let Ok(now) = self.baseline.read_again(open).await {
-                return Ok(now);
+            match within(open, self.limit, self.baseline.read_again(open)).await {
+                Ok(now) => return Ok(now),
+                Err(WaitError::Database(_)) => {}
+                Err(waited) => return Err(waited.to_string()),
             }
         }
         let fresh = connect(config).await.map_err(|e| describe(&e))?;
-        let now = self.baseline.read_again(&fresh).await.map_err(|e| describe(&e))?;
+        let now = within(&fresh, self.limit, self.baseline.read_again(&fresh))
+            .await
+            .map_err(|e| e.to_string())?;
         *client = Some(fresh);
         Ok(now)
     }

@@ -151,39 +151,61 @@ impl Provider for UrlProvider {
 
     async fn teardown(&mut self) -> Vec<String> {
         let Some(state) = self.state.take() else { return Vec::new() };
-        // First what the migrations changed outside their database: a privilege on another
-        // database keeps the role it names from being dropped.
-        let mut warnings = match &state.server_before {
-            Ok(before) => ServerState::put_back(before, &state.admin).await,
-            Err(why) => vec![format!(
-                "could not read the server before the run ({why}): what the migrations changed outside their database was not put back"
+        let names = std::iter::once(state.database.clone())
+            .chain(state.replacements.names())
+            .collect::<Vec<_>>();
+        // A server that stopped answering (a migration stopped it) must not hold dbgate.
+        match tokio::time::timeout(TEARDOWN_LIMIT, clean_up(&state, &names, &self.migration_words)).await {
+            Ok(warnings) => warnings,
+            Err(_) => vec![format!(
+                "the server did not answer within {} s while dbgate cleaned up: drop the database{} {} and the roles the migrations created by hand",
+                TEARDOWN_LIMIT.as_secs(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
             )],
-        };
-        for name in std::iter::once(state.database.clone()).chain(state.replacements.names()) {
-            drop_database(&state, &name, &mut warnings).await;
         }
-        match role_names(&state.admin).await {
-            Ok(now) => {
-                for role in now.difference(&state.roles_before) {
-                    if !self.migration_words.contains(&role.to_lowercase()) {
-                        continue;
-                    }
-                    let quoted = format!("\"{}\"", role.replace('"', "\"\""));
-                    if let Err(e) = state.admin.batch_execute(&format!("DROP ROLE IF EXISTS {quoted}")).await {
-                        warnings.push(format!(
-                            "could not drop the role {role} that the migrations created: {}",
-                            describe(&e)
-                        ));
-                    }
+    }
+}
+
+/// How long the url provider's clean-up may take, in all.
+const TEARDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn clean_up(state: &State, names: &[String], migration_words: &BTreeSet<String>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    // dbgate's databases first: dropping them ends the migrations' sessions and the locks they
+    // may still hold on shared catalogs.
+    for name in names {
+        drop_database(state, name, &mut warnings).await;
+    }
+    // Then what the migrations changed outside their database, before the roles: a privilege
+    // on another database keeps the role it names from being dropped.
+    match &state.server_before {
+        Ok(before) => warnings.extend(ServerState::put_back(before, &state.admin).await),
+        Err(why) => warnings.push(format!(
+            "could not read the server before the run ({why}): what the migrations changed outside their database was not put back"
+        )),
+    }
+    match role_names(&state.admin).await {
+        Ok(now) => {
+            for role in now.difference(&state.roles_before) {
+                if !migration_words.contains(&role.to_lowercase()) {
+                    continue;
+                }
+                let quoted = format!("\"{}\"", role.replace('"', "\"\""));
+                if let Err(e) = state.admin.batch_execute(&format!("DROP ROLE IF EXISTS {quoted}")).await {
+                    warnings.push(format!(
+                        "could not drop the role {role} that the migrations created: {}",
+                        describe(&e)
+                    ));
                 }
             }
-            Err(e) => warnings.push(format!(
-                "could not list roles to drop those the migrations created: {}",
-                describe(&e)
-            )),
         }
-        warnings
+        Err(e) => warnings.push(format!(
+            "could not list roles to drop those the migrations created: {}",
+            describe(&e)
+        )),
     }
+    warnings
 }
 
 async fn drop_database(state: &State, name: &str, warnings: &mut Vec<String>) {

@@ -362,3 +362,23 @@ fn a_test_that_stops_the_postmaster_or_a_cell_that_sleeps_has_a_deadline() {
     out.stderr_has("the database tests' session: no answer within 1 s, nor after a cancel: dbgate gave up on the session");
     assert!(!crate::support::postgres_running_under(tmp.path()));
 }
+
+#[test]
+fn a_lock_on_a_shared_catalog_left_open_does_not_hold_the_server_watch() {
+    let repo = TempRepo::new();
+    repo.write(
+        "migrations/001_lock.sql",
+        "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nBEGIN;\nLOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE;\n",
+    );
+    repo.write("migrations/002_u.sql", "CREATE TABLE u (id int);\n");
+    let started = std::time::Instant::now();
+    let out = Dbgate::at(repo.path()).args(["check", "--migration-timeout", "2"]).run();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+    out.code(0);
+    out.stdout_has("warning: dbgate stopped watching the server outside the database after migrations/001_lock.sql (no answer within 2 s; cancelled): changes there by later migrations are not checked");
+    out.stdout_has("PASS  migrations/002_u.sql");
+}
