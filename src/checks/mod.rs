@@ -319,7 +319,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             chain.new_invocation().await;
             chain.test(plan, &start, &current, &mut outcome).await?
         }
-        Some(why) => outcome.tests = migrated::not_checked_tests(plan, &format!("not checked: {why}")),
+        Some(why) => outcome.tests = migrated::not_checked_tests(plan, &why.to_string()),
     }
     // The reverse chain runs over the migrations whose ups all ran.
     let reverse = chain::Reverse {

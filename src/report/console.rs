@@ -53,7 +53,7 @@ pub fn render(report: &Report, style: Style) -> String {
         style.dim(&format!("tool: {} ({})", report.tool.tool.name(), report.tool.why))
     );
     for warning in &report.warnings {
-        let _ = writeln!(out, "{} {warning}", style.yellow("warning:"));
+        let _ = writeln!(out, "{} {}", style.yellow("warning:"), continued(warning));
     }
     let _ = writeln!(out);
     let width = report
@@ -66,14 +66,38 @@ pub fn render(report: &Report, style: Style) -> String {
         let _ = writeln!(out, "  {}  {}", style.red("FAIL"), finding.kind.name());
         render_failure(&mut out, &finding.failure());
     }
-    for migration in &report.migrations {
+    let mut index = 0;
+    while index < report.migrations.len() {
+        // A long run of migrations a failure kept from running, all for one reason: the first
+        // few, then one line for the rest (every one is in the JSON and JUnit).
+        let run = not_checked_run(&report.migrations[index..]);
+        if run > NOT_CHECKED_SHOWN + 1 {
+            for migration in &report.migrations[index..index + NOT_CHECKED_SHOWN] {
+                render_migration(&mut out, migration, width, style);
+            }
+            let last = &report.migrations[index + run - 1];
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                style.yellow("----"),
+                style.dim(&format!(
+                    "{} more migrations, through {}, not checked for the same reason",
+                    run - NOT_CHECKED_SHOWN,
+                    last.file.display()
+                ))
+            );
+            index += run;
+            continue;
+        }
+        let migration = &report.migrations[index];
         render_migration(&mut out, migration, width, style);
         render_warnings(&mut out, migration, style);
+        index += 1;
     }
     render_tests(&mut out, report, style);
     render_coverage(&mut out, report, style);
     for note in &report.notes {
-        let _ = writeln!(out, "{} {note}", style.dim("note:"));
+        let _ = writeln!(out, "{} {}", style.dim("note:"), continued(note));
     }
     let summary = &report.summary;
     let _ = writeln!(out);
@@ -89,6 +113,22 @@ pub fn render(report: &Report, style: Style) -> String {
         false => writeln!(out, "{verdict} {}; {counts}", headline.join("; ")),
     };
     out
+}
+
+/// How many migrations of a long not-checked run the console lists one by one.
+const NOT_CHECKED_SHOWN: usize = 3;
+
+/// How many migrations from the first of `migrations` on were not checked at all (no check ran,
+/// no warning), for one and the same reason.
+fn not_checked_run(migrations: &[MigrationResult]) -> usize {
+    let reason = |m: &MigrationResult| {
+        let untouched = m.checks.iter().all(|c| c.status == Status::NotChecked && c.warnings.is_empty());
+        (untouched && !m.checks.is_empty()).then(|| m.checks[0].skip_reason.clone())
+    };
+    let Some(first) = migrations.first().and_then(reason) else {
+        return 0;
+    };
+    migrations.iter().take_while(|m| reason(m).as_ref() == Some(&first)).count()
 }
 
 fn render_migration(out: &mut String, migration: &MigrationResult, width: usize, style: Style) {
@@ -114,13 +154,18 @@ fn render_migration(out: &mut String, migration: &MigrationResult, width: usize,
                 out,
                 "  {}  {file:<width$}             {}",
                 style.yellow("----"),
-                style.dim(&format!("not checked: {reason}"))
+                style.dim(&continued(&format!("not checked: {reason}")))
             );
         }
         Status::Passed => render_passed(out, migration, &file, width, time, &ran, style),
         Status::Skipped => {
             let reason = migration.checks.first().and_then(|c| c.skip_reason.clone()).unwrap_or_default();
-            let _ = writeln!(out, "  {}  {file:<width$}             {}", style.yellow("SKIP"), style.dim(&reason));
+            let _ = writeln!(
+                out,
+                "  {}  {file:<width$}             {}",
+                style.yellow("SKIP"),
+                style.dim(&continued(&reason))
+            );
         }
         Status::Failed => {
             let _ = writeln!(out, "  {}  {file:<width$} {time}", style.red("FAIL"));
@@ -172,7 +217,7 @@ fn render_warnings(out: &mut String, migration: &MigrationResult, style: Style) 
                 out,
                 "        {} {}",
                 style.yellow(&format!("warning ({}):", check.kind.name())),
-                warning.located_message()
+                continued(&warning.located_message())
             );
         }
     }
@@ -188,24 +233,30 @@ fn render_check(out: &mut String, check: &CheckResult, style: Style) {
             let _ = writeln!(
                 out,
                 "        {name}{}",
-                style.dim(&format!("skipped: {}", check.skip_reason.as_deref().unwrap_or("")))
+                style.dim(&continued(&format!("skipped: {}", check.skip_reason.as_deref().unwrap_or(""))))
             );
         }
         Status::NotChecked => {
             let _ = writeln!(
                 out,
                 "        {name}{}",
-                style.yellow(&format!("not checked: {}", check.skip_reason.as_deref().unwrap_or("")))
+                style.yellow(&continued(&format!("not checked: {}", check.skip_reason.as_deref().unwrap_or(""))))
             );
         }
         Status::Failed => {
-            let headline = check.headline.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
+            let headline = check.headline.as_deref().map(|h| format!(" {}", continued(h))).unwrap_or_default();
             let _ = writeln!(out, "        {name}{}{headline}", style.red("FAILED"));
             for failure in &check.failures {
                 render_failure(out, failure);
             }
         }
     }
+}
+
+/// A text from the repo or the server that holds line breaks (a RAISE message, a file name):
+/// each further line indented under the first, so that none reads as a line of the report.
+fn continued(text: &str) -> String {
+    text.replace('\n', "\n            ")
 }
 
 fn render_failure(out: &mut String, failure: &Failure) {
@@ -215,7 +266,7 @@ fn render_failure(out: &mut String, failure: &Failure) {
         (Some(_), None) => failure.located_message(),
         (None, None) => failure.message.clone(),
     };
-    let _ = writeln!(out, "          {message}");
+    let _ = writeln!(out, "          {}", continued(&message));
     for detail in &failure.details {
         for line in detail.lines() {
             let _ = writeln!(out, "            {line}");
@@ -256,14 +307,19 @@ fn render_tests(out: &mut String, report: &Report, style: Style) {
         };
         let _ = writeln!(out, "  {label}  {suite:<13} {counts}");
         for case in cases.iter().filter(|c| c.status == Status::Failed) {
-            let _ = writeln!(out, "        {} {}", style.red("FAILED"), case.name);
+            let _ = writeln!(out, "        {} {}", style.red("FAILED"), continued(&case.name));
             for failure in &case.failures {
                 render_failure(out, failure);
             }
         }
         if passed == 0 && failed == 0 {
-            if let Some(reason) = cases.first().and_then(|c| c.skip_reason.as_deref()) {
-                let _ = writeln!(out, "        {}", style.dim(reason));
+            if let Some(first) = cases.first() {
+                let reason = first.skip_reason.as_deref().unwrap_or_default();
+                let line = match first.status {
+                    Status::NotChecked => format!("not checked: {reason}"),
+                    _ => reason.to_string(),
+                };
+                let _ = writeln!(out, "        {}", style.dim(&continued(&line)));
             }
         }
     }

@@ -251,14 +251,9 @@ fn test_case(case: &TestCaseResult) -> Case {
     }
 }
 
-/// "not checked: " and why (a test's reason may say it already).
+/// "not checked: " and why.
 fn not_checked(reason: &Option<String>) -> String {
-    let reason = reason.as_deref().unwrap_or("");
-    if reason.starts_with("not checked") {
-        reason.to_string()
-    } else {
-        format!("not checked: {reason}")
-    }
+    format!("not checked: {}", reason.as_deref().unwrap_or(""))
 }
 
 fn first_location(failures: &[Failure]) -> Option<&Location> {

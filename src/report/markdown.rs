@@ -143,7 +143,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
         );
     }
     if !report.tests.is_empty() {
-        out.push_str("\n### Tests\n\n| | Suite | Passed | Failed | Skipped |\n|---|---|---:|---:|---:|\n");
+        out.push_str("\n### Tests\n\n| | Suite | Passed | Failed | Skipped | Not checked |\n|---|---|---:|---:|---:|---:|\n");
         let suites = report.suites();
         for suite in suites {
             let count = |status: Status| report.tests.iter().filter(|t| t.suite == suite && t.status == status).count();
@@ -158,12 +158,13 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 icon(status),
                 text(suite.name()),
                 count(Status::Passed),
                 count(Status::Failed),
-                count(Status::Skipped)
+                count(Status::Skipped),
+                count(Status::NotChecked)
             );
         }
     }

@@ -404,7 +404,9 @@ fn junit_is_valid_against_the_common_schema_without_ansi_or_control_characters()
         .expect("stop-commands first")
         .to_string();
     let (inside, after) = out.stdout.split_once(&format!("::{token}::\n")).expect("commands resume");
-    assert!(inside.contains("\n::error::injected"), "{}", out.stdout);
+    // A line break in a message is indented under it: no line of the console starts with it.
+    assert!(inside.contains("\n            ::error::injected"), "{}", out.stdout);
+    assert!(!out.stdout.lines().any(|l| l.starts_with("::error::injected")), "{}", out.stdout);
     assert!(
         !after.lines().any(|l| l.starts_with("::error::injected")) && after.contains("::error file=migrations/001_x.sql"),
         "{after}"

@@ -173,3 +173,33 @@ fn the_summary_counts_irreversible_rollbacks_apart() {
     assert_eq!(report["migrations"][1]["irreversible"], true);
     assert!(report["migrations"][0].get("irreversible").is_none());
 }
+
+#[test]
+fn a_long_run_of_migrations_not_checked_is_one_line_in_the_console_and_whole_elsewhere() {
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_a.sql", "CREATE TABLE a (id int);\n");
+    repo.write("migrations/002_broken.sql", "CREATE TABLE nope (;\n");
+    for n in 3..=20 {
+        repo.write(&format!("migrations/{n:03}_t.sql"), &format!("CREATE TABLE t{n} (id int);\n"));
+    }
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    out.in_order(&[
+        "----  migrations/003_t.sql",
+        "----  migrations/004_t.sql",
+        "----  migrations/005_t.sql",
+        "----  15 more migrations, through migrations/020_t.sql, not checked for the same reason",
+    ]);
+    assert!(!out.stdout.contains("migrations/006_t.sql"), "{}", out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["migrations"].as_array().unwrap().len(), 20);
+    assert_eq!(report["summary"]["migrations_not_checked"], 18);
+    // A run of four is listed whole (one line would save nothing).
+    for n in 7..=20 {
+        std::fs::remove_file(repo.path().join(format!("migrations/{n:03}_t.sql"))).unwrap();
+    }
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.stdout_has("----  migrations/006_t.sql");
+    assert!(!out.stdout.contains("more migrations"), "{}", out.stdout);
+}
