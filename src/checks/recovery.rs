@@ -42,7 +42,7 @@ impl Chain<'_> {
         ));
         if expected.is_some_and(|expected| expected != snapshot.fingerprint()) {
             self.warnings.push(format!(
-                "the schema rebuilt {state} differs from the one the first run gave there (a migration whose result depends on when it runs, or one that changed something outside the database, such as a role that existed before or a server setting, which a rebuild keeps)"
+                "the schema rebuilt {state} differs from the one the first run gave there (a migration whose result depends on when it runs, or on something outside the database that dbgate could not put back before the rebuild, such as a role that existed before and was dropped)"
             ));
         }
         Ok(snapshot)
