@@ -143,7 +143,7 @@ struct Chain<'a> {
     options: &'a Options,
     migrations: &'a [Migration],
     /// The roles before the first migration: a rebuild drops the others.
-    roles_before: std::collections::BTreeSet<String>,
+    roles_before: std::collections::BTreeSet<u32>,
     /// Where the incremental catalog read failed and the whole catalog was read instead.
     fallbacks: std::sync::Mutex<Vec<String>>,
     /// The rebuilds made, in words.

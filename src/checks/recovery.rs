@@ -50,11 +50,21 @@ impl Chain<'_> {
 
     async fn rebuild_state(&mut self, n: usize) -> Result<Snapshot, String> {
         let role_words = self.baseline.role_words.clone();
-        let may_drop = move |role: &str| role_words.as_ref().is_none_or(|words| words.contains(&role.to_lowercase()));
+        let may_drop = move |role: &str| role_words.as_ref().is_none_or(|names| names.names(role));
         let rule = RoleRule {
             roles_before: &self.roles_before,
             may_drop: &may_drop,
         };
+        // The migrations replay on the server as it was before the first (a database one of
+        // them created would make them fail again; a role made NOLOGIN could not connect). First
+        // of all: a role the migrations made may own a database they made.
+        if let Some(watch) = &self.server {
+            for lost in watch.put_back(&self.session.config, self.baseline.role_words.as_deref()).await {
+                if !self.warnings.contains(&lost) {
+                    self.warnings.push(lost);
+                }
+            }
+        }
         let (client, config) = replace_database(
             &self.session.config,
             &rule,
@@ -65,15 +75,6 @@ impl Chain<'_> {
         .map_err(|e| e.to_string())?;
         // The old database is gone: whatever happens next, a later rebuild starts from the new.
         self.session.config = config.clone();
-        // The migrations replay on the server as it was before the first (a database one of
-        // them created would make it fail again).
-        if let Some(watch) = &self.server {
-            for lost in watch.put_back(&client).await {
-                if !self.warnings.contains(&lost) {
-                    self.warnings.push(lost);
-                }
-            }
-        }
         self.session = Session::ready(client, config, self.baseline).await.map_err(|e| e.to_string())?;
         if self.gave_up_incremental() {
             self.session.tracker.give_up();

@@ -69,7 +69,7 @@ impl ServerWatch {
             Ok(now) => now,
             Err(why) => {
                 *self.stopped.lock().await = Some(format!(
-                    "dbgate stopped watching the server outside the database after {} ({why}): changes there by later migrations are not checked",
+                    "dbgate stopped watching the server outside the database after {} ({why}): changes there by it and later migrations are not checked",
                     script.path.display()
                 ));
                 return;
@@ -109,9 +109,24 @@ impl ServerWatch {
     }
 
     /// Puts the server back as it was before the first migration (before a rebuild replays
-    /// them again). Returns what could not be, in words.
-    pub async fn put_back(&self, client: &Client) -> Vec<String> {
-        ServerState::put_back(&self.baseline, client).await
+    /// them again), from the watch's own connection (the migrations' session may be in any
+    /// state), within the migrations' timeout. Returns what could not be, in words.
+    pub async fn put_back(&self, config: &Config, names: Option<&crate::provider::MigrationNames>) -> Vec<String> {
+        let mut client = self.client.lock().await;
+        if client.as_ref().is_none_or(|c| c.is_closed()) {
+            match connect(config).await {
+                Ok(fresh) => *client = Some(fresh),
+                Err(e) => return vec![format!("could not put the server back before a rebuild: {}", describe(&e))],
+            }
+        }
+        let Some(client) = client.as_ref() else { return Vec::new() };
+        match tokio::time::timeout(self.limit, ServerState::put_back(&self.baseline, client, names)).await {
+            Ok(lost) => lost,
+            Err(_) => vec![format!(
+                "could not put the server back before a rebuild within {} s",
+                self.limit.as_secs()
+            )],
+        }
     }
 
     /// A server check for each migration whose scripts changed the server, and why the watch

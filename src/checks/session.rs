@@ -28,7 +28,7 @@ pub struct Baseline<'a> {
     /// The databases made in place of the first one, for the provider to drop.
     pub replacements: Replacements,
     /// On a shared server, the only roles a rebuild may drop (the words of the migrations).
-    pub role_words: Option<std::sync::Arc<BTreeSet<String>>>,
+    pub role_words: Option<std::sync::Arc<crate::provider::MigrationNames>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +58,7 @@ pub struct Session {
     pub server_version: String,
     /// The roles on the server before the database was made ready (before the preset and the
     /// setup files, which a rebuild runs again): what a rebuild keeps.
-    pub roles_before: BTreeSet<String>,
+    pub roles_before: BTreeSet<u32>,
     /// The search path before the first migration: a new session starts with it.
     pub search_path: String,
 }
@@ -72,7 +72,7 @@ impl Session {
 
     /// Makes the database `client` is connected to ready.
     pub(super) async fn ready(client: Client, config: Config, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
-        let roles_before = crate::provider::fresh::role_names(&client).await.map_err(SessionError::Connect)?;
+        let roles_before = crate::provider::fresh::role_oids(&client).await.map_err(SessionError::Connect)?;
         let version_row = client
             .query_one(
                 "SELECT current_setting('server_version'), current_setting('server_version_num')::int",

@@ -175,13 +175,18 @@ impl Version {
 
     /// What makes two versions one to their tool (the key of its bookkeeping table): the
     /// number for numeric versions (`001` is `1`), the text where the tool keeps text.
-    fn identity(&self) -> String {
+    pub fn identity(&self) -> String {
         match &self.key {
             VersionKey::Numbered(parts) => parts.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join("."),
             VersionKey::Text(text) => text.clone(),
             VersionKey::FileName(_) => self.text.clone(),
             VersionKey::Repeatable(name) => format!("R__{name}"),
         }
+    }
+
+    /// A Flyway `R__` script: run again whenever it changes, never in version order.
+    pub fn is_repeatable(&self) -> bool {
+        matches!(self.key, VersionKey::Repeatable(_))
     }
 
     fn repeatable(name: &str) -> Version {

@@ -47,20 +47,32 @@ fn failed(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> Repl
     move |source| ReplaceError::Database { what, source }
 }
 
-/// The roles on the server.
-pub async fn role_names(client: &Client) -> Result<BTreeSet<String>, tokio_postgres::Error> {
+/// The roles on the server, by oid: a role renamed is still the one that was there, and a new
+/// role with an old role's name is new.
+pub async fn role_oids(client: &Client) -> Result<BTreeSet<u32>, tokio_postgres::Error> {
     Ok(client
-        .query("SELECT rolname::text FROM pg_roles", &[])
+        .query("SELECT oid::bigint FROM pg_roles", &[])
         .await?
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| r.get::<_, i64>(0) as u32)
+        .collect())
+}
+
+/// The names of the roles made since `before` (by oid).
+pub async fn new_roles(client: &Client, before: &BTreeSet<u32>) -> Result<Vec<String>, tokio_postgres::Error> {
+    Ok(client
+        .query("SELECT oid::bigint, rolname::text FROM pg_roles ORDER BY rolname", &[])
+        .await?
+        .iter()
+        .filter(|r| !before.contains(&(r.get::<_, i64>(0) as u32)))
+        .map(|r| r.get(1))
         .collect())
 }
 
 /// What a replacement may drop: the roles created since `roles_before`, and of those only the
 /// ones `may_drop` allows (on a shared server, the ones the migrations name).
 pub struct RoleRule<'a> {
-    pub roles_before: &'a BTreeSet<String>,
+    pub roles_before: &'a BTreeSet<u32>,
     pub may_drop: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
@@ -120,8 +132,8 @@ pub async fn replace_database(
 
 /// Drops the roles created since the baseline that `rule` allows.
 async fn drop_roles(client: &Client, rule: &RoleRule<'_>) -> Result<(), ReplaceError> {
-    let now = role_names(client).await.map_err(failed("list the roles"))?;
-    for role in now.difference(rule.roles_before).filter(|r| (rule.may_drop)(r)) {
+    let made = new_roles(client, rule.roles_before).await.map_err(failed("list the roles"))?;
+    for role in made.iter().filter(|r| (rule.may_drop)(r)) {
         // DROP OWNED also revokes what the role was granted on shared objects (a configuration
         // parameter, say), which would keep DROP ROLE from running.
         let role_ident = quote_ident(role);

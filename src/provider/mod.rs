@@ -18,9 +18,36 @@ pub struct Database {
     pub description: String,
     /// The databases the checks made in its place; the provider drops them with it.
     pub replacements: fresh::Replacements,
-    /// On a shared server (the url provider), the only roles a replacement may drop: those the
-    /// migrations name (lowercased). `None`: the cluster is the run's own.
-    pub role_words: Option<std::sync::Arc<std::collections::BTreeSet<String>>>,
+    /// On a shared server (the url provider), what the migrations name: the only roles and
+    /// databases dbgate may drop. `None`: the cluster is the run's own.
+    pub role_words: Option<std::sync::Arc<MigrationNames>>,
+}
+
+/// The names the migrations, rollbacks and setup files spell: on a shared server, a role or
+/// database made during the run is dropped only if they name it, so that what someone else
+/// makes meanwhile is never touched.
+#[derive(Debug, Default)]
+pub struct MigrationNames {
+    /// Every word, lowercased (an unquoted name).
+    words: std::collections::BTreeSet<String>,
+    /// The texts, for a quoted name ("App Writer").
+    texts: String,
+}
+
+impl MigrationNames {
+    pub fn new(texts: impl IntoIterator<Item = String>) -> MigrationNames {
+        let texts: String = texts.into_iter().collect::<Vec<_>>().join("\n");
+        let words = texts
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .map(str::to_lowercase)
+            .collect();
+        MigrationNames { words, texts }
+    }
+
+    /// Whether they spell `name`, unquoted (any case) or quoted (exactly).
+    pub fn names(&self, name: &str) -> bool {
+        self.words.contains(&name.to_lowercase()) || self.texts.contains(&crate::script::quote_ident(name))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,9 +17,20 @@ UNION ALL
 SELECT 'setting', 'system|' || f.name, 'ALTER SYSTEM', f.name, f.setting, ARRAY['system', f.name],
   'ALTER SYSTEM SET ' || f.name || ' TO ' ||
     CASE WHEN f.name IN ('search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries')
-    THEN f.setting ELSE quote_literal(f.setting) END,
-  'ALTER SYSTEM RESET ' || f.name
+    THEN CASE WHEN f.setting IN ('', '\"\"') THEN '''''' ELSE f.setting END ELSE quote_literal(f.setting) END,
+  'ALTER SYSTEM RESET ' || f.name, NULL
 FROM pg_file_settings f WHERE f.sourcefile LIKE '%postgresql.auto.conf' AND f.setting IS NOT NULL";
+
+/// Passwords, as a hash of what `pg_authid` holds (superusers only): a change is said, never
+/// shown, and cannot be put back.
+const PASSWORDS: &str = "
+UNION ALL
+SELECT 'attribute', 'role:' || a.oid || '|password', 'role ' || quote_ident(a.rolname), 'password',
+  md5(coalesce(a.rolpassword, '')), ARRAY[a.rolname::text, 'password'], NULL, NULL, NULL
+FROM pg_authid a WHERE a.oid = ANY ($1::bigint[]::oid[])";
+
+/// Between statements that may not run in one transaction, in one SQL column.
+const NEXT: &str = "\n--dbgate-next\n";
 
 /// What kind of item a row is, which decides how a change to it is said and put back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +72,8 @@ struct Item {
     restore: Option<String>,
     /// Removes it, when it was not there before.
     remove: Option<String>,
+    /// Takes back only a grant or admin option given since.
+    demote: Option<String>,
 }
 
 /// What is read, fixed by the first reading so that every later one compares with it.
@@ -71,8 +84,12 @@ struct Scope {
     /// dbgate's own databases, by name, and the prefix of the ones it makes during the run.
     own_databases: Vec<String>,
     own_prefix: String,
-    /// Whether `ALTER SYSTEM` settings can be read.
+    /// The databases and tablespaces there before the run.
+    databases: Vec<u32>,
+    tablespaces: Vec<u32>,
+    /// Whether `ALTER SYSTEM` settings, and passwords, can be read.
     system_settings: bool,
+    passwords: bool,
 }
 
 /// The server's cluster-wide state at one moment.
@@ -111,17 +128,23 @@ impl ServerState {
     pub async fn baseline(client: &Client, own_databases: Vec<String>) -> Result<ServerState, tokio_postgres::Error> {
         let row = client
             .query_one(
-                "SELECT coalesce(array_agg(oid::bigint), '{}'), has_function_privilege('pg_show_all_file_settings()', 'EXECUTE')
-                 FROM pg_roles WHERE rolname !~ '^pg_'",
+                "SELECT (SELECT coalesce(array_agg(oid::bigint), '{}') FROM pg_roles WHERE rolname !~ '^pg_'),
+                        (SELECT coalesce(array_agg(oid::bigint), '{}') FROM pg_database),
+                        (SELECT coalesce(array_agg(oid::bigint), '{}') FROM pg_tablespace),
+                        has_function_privilege('pg_show_all_file_settings()', 'EXECUTE'),
+                        has_table_privilege('pg_authid', 'SELECT')",
                 &[],
             )
             .await?;
-        let roles: Vec<i64> = row.get(0);
+        let oids = |column: usize| row.get::<_, Vec<i64>>(column).into_iter().map(|oid| oid as u32).collect();
         let scope = Scope {
-            roles: roles.into_iter().map(|oid| oid as u32).collect(),
+            roles: oids(0),
+            databases: oids(1),
+            tablespaces: oids(2),
             own_databases,
             own_prefix: format!("dbgate_{}_{}", std::process::id(), super::run_id()),
-            system_settings: row.get(1),
+            system_settings: row.get(3),
+            passwords: row.get(4),
         };
         read(client, scope).await
     }
@@ -158,7 +181,10 @@ impl ServerState {
     /// Sets the server back to `baseline` where it can: renames undone, attributes, settings,
     /// privileges and memberships set back, databases and tablespaces made since dropped.
     /// Returns what could not be put back, in words. A dropped database or role cannot come back.
-    pub async fn put_back(baseline: &ServerState, client: &Client) -> Vec<String> {
+    ///
+    /// On a shared server (`names`), a database, tablespace or replication slot made during the
+    /// run is dropped only if the migrations name it: what someone else made meanwhile stays.
+    pub async fn put_back(baseline: &ServerState, client: &Client, names: Option<&super::MigrationNames>) -> Vec<String> {
         let now = match baseline.read_again(client).await {
             Ok(now) => now,
             Err(e) => {
@@ -168,41 +194,64 @@ impl ServerState {
                 )]
             }
         };
+        // SQL written from the server now names things as they are now: it runs before the
+        // renames are undone; SQL written from before the run runs after.
         let mut renames = Vec::new();
+        let mut now_named = Vec::new();
         let mut sets = Vec::new();
-        let mut drops = Vec::new();
         let mut lost = Vec::new();
         for change in now.changes_since(baseline) {
             let (was, is) = (baseline.items.get(&change.key), now.items.get(&change.key));
             match (was, is) {
                 (Some(was), Some(is)) if was.kind == ItemKind::Name => {
-                    if let Some(template) = &was.restore {
-                        renames.push((change.sentence, template.replacen("%s", &is.value, 1)));
+                    if let Some(keyword) = &was.restore {
+                        renames.push((change.sentence, keyword.clone(), is.value.clone(), was.value.clone()));
                     }
+                }
+                // A grant option or admin option given since: taken back alone.
+                (Some(was), Some(is)) if was.value.is_empty() && is.demote.is_some() => {
+                    now_named.push((change.sentence, is.demote.clone().unwrap_or_default()));
                 }
                 (Some(was), _) => match &was.restore {
                     Some(sql) => sets.push((change.sentence, sql.clone())),
                     None => lost.push(change.sentence),
                 },
                 (None, Some(is)) => match (&is.remove, is.kind) {
-                    (Some(sql), ItemKind::Exists) => drops.push((change.sentence, sql.clone())),
-                    (Some(sql), _) => sets.push((change.sentence, sql.clone())),
+                    (Some(_), ItemKind::Exists) if names.is_some_and(|names| !is.words.first().is_some_and(|name| names.names(name))) => {
+                        lost.push(format!(
+                            "{} (no migration names it: made by dynamic SQL, or by someone else; left as it is)",
+                            change.sentence
+                        ));
+                    }
+                    (Some(sql), _) => now_named.push((change.sentence, sql.clone())),
                     (None, _) => lost.push(change.sentence),
                 },
                 (None, None) => {}
             }
         }
-        let reload = sets.iter().any(|(_, sql)| sql.starts_with("ALTER SYSTEM"));
+        let reload = sets.iter().chain(&now_named).any(|(_, sql)| sql.starts_with("ALTER SYSTEM"));
         let mut warnings: Vec<String> = lost
             .into_iter()
             .map(|sentence| format!("cannot put back what a migration changed on the server: {sentence}"))
             .collect();
-        for (sentence, sql) in renames.into_iter().chain(sets).chain(drops) {
-            if let Err(e) = client.batch_execute(&sql).await {
-                warnings.push(format!(
-                    "could not put back what a migration changed on the server ({sentence}): {}",
-                    crate::execute::describe(&e)
-                ));
+        // Renames in two steps, through names of their own: two objects whose names were
+        // swapped each get theirs back.
+        let mut steps: Vec<(String, String)> = Vec::new();
+        let mut finals = Vec::new();
+        for (index, (sentence, keyword, now_name, old_name)) in renames.into_iter().enumerate() {
+            let through = format!("\"dbgate_rename_{}_{index}\"", std::process::id());
+            steps.push((sentence.clone(), format!("ALTER {keyword} {now_name} RENAME TO {through}")));
+            finals.push((sentence, format!("ALTER {keyword} {through} RENAME TO {old_name}")));
+        }
+        for (sentence, sql) in now_named.into_iter().chain(steps).chain(finals).chain(sets) {
+            for statement in sql.split(NEXT) {
+                if let Err(e) = client.batch_execute(statement).await {
+                    warnings.push(format!(
+                        "could not put back what a migration changed on the server ({sentence}): {}",
+                        crate::execute::describe(&e)
+                    ));
+                    break;
+                }
             }
         }
         if reload {
@@ -218,29 +267,54 @@ impl ServerState {
 }
 
 async fn read(client: &Client, scope: Scope) -> Result<ServerState, tokio_postgres::Error> {
-    let query = if scope.system_settings {
-        format!("{QUERY}{SYSTEM_SETTINGS}")
-    } else {
-        QUERY.to_string()
-    };
+    let mut query = QUERY.to_string();
+    if scope.system_settings {
+        query.push_str(SYSTEM_SETTINGS);
+    }
+    if scope.passwords {
+        query.push_str(PASSWORDS);
+    }
     // As bigint: the query casts them to oid.
-    let roles: Vec<i64> = scope.roles.iter().map(|&oid| i64::from(oid)).collect();
-    let rows = client.query(&query, &[&roles, &scope.own_databases, &scope.own_prefix]).await?;
+    let oids = |list: &[u32]| list.iter().map(|&oid| i64::from(oid)).collect::<Vec<i64>>();
+    let rows = client
+        .query(
+            &query,
+            &[
+                &oids(&scope.roles),
+                &scope.own_databases,
+                &scope.own_prefix,
+                &oids(&scope.databases),
+                &oids(&scope.tablespaces),
+            ],
+        )
+        .await?;
+    // A row with a NULL where a value belongs (a catalog row of a kind not foreseen) is left
+    // out, never a panic.
     let items = rows
         .iter()
         .filter_map(|row| {
-            let kind = ItemKind::parse(row.get::<_, &str>(0))?;
-            let words: Vec<String> = row.get::<_, Vec<String>>(5).into_iter().map(|w| w.to_lowercase()).collect();
+            let text = |column: usize| row.try_get::<_, Option<String>>(column).ok().flatten();
+            let kind = ItemKind::parse(&text(0)?)?;
+            let words = row
+                .try_get::<_, Option<Vec<Option<String>>>>(5)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .map(|w| w.to_lowercase())
+                .collect();
             Some((
-                row.get::<_, String>(1),
+                text(1)?,
                 Item {
                     kind,
-                    object: row.get(2),
-                    attribute: row.get(3),
-                    value: row.get(4),
+                    object: text(2)?,
+                    attribute: text(3)?,
+                    value: text(4)?,
                     words,
-                    restore: row.get(6),
-                    remove: row.get(7),
+                    restore: text(6),
+                    remove: text(7),
+                    demote: text(8),
                 },
             ))
         })
@@ -285,7 +359,9 @@ fn removed(key: &str, was: &Item) -> ServerChange {
 }
 
 fn changed(key: &str, was: &Item, is: &Item) -> ServerChange {
-    let (object, attribute) = (&was.object, &was.attribute);
+    // Named as the migration now names it; a rename says the old name.
+    let object = if is.kind == ItemKind::Name { &was.object } else { &is.object };
+    let attribute = &is.attribute;
     let sentence = match is.kind {
         ItemKind::Name => format!("{object}: renamed to {}", is.value),
         ItemKind::Setting => format!("{object}: set {attribute} = {} (was {})", is.value, was.value),
@@ -299,11 +375,14 @@ fn changed(key: &str, was: &Item, is: &Item) -> ServerChange {
             or_without(&is.value, "admin option"),
             or_without(&was.value, "admin option")
         ),
+        ItemKind::Attribute if attribute == "password" => format!("{object}: password changed"),
         ItemKind::Exists | ItemKind::Attribute => format!("{object}: {attribute} {} (was {})", is.value, was.value),
     };
     let mut change = change(key, is, sentence, was.restore.is_some());
-    // A statement that renamed it spells the old name.
-    change.words.extend(was.words.iter().cloned());
+    // A statement that renamed it spells the old name too.
+    if is.kind == ItemKind::Name {
+        change.words.extend(was.words.iter().cloned());
+    }
     change
 }
 

@@ -7,23 +7,24 @@ use std::str::FromStr;
 
 use tokio_postgres::Client;
 
-use super::fresh::role_names;
+use super::fresh::{new_roles, role_oids};
 use super::server::ServerState;
+use super::MigrationNames;
 use super::{Database, Provider, ProviderError};
 use crate::execute::{connect, describe};
 
 pub struct UrlProvider {
     url: String,
-    /// Lowercased words of every migration and rollback: a role is only dropped at the end if
-    /// the migrations name it, so that a role someone else creates meanwhile is never touched.
-    migration_words: std::sync::Arc<BTreeSet<String>>,
+    /// What every migration and rollback names: a role or database is only dropped at the end
+    /// if the migrations name it, so that what someone else creates meanwhile is never touched.
+    migration_words: std::sync::Arc<MigrationNames>,
     state: Option<State>,
 }
 
 struct State {
     admin: Client,
     database: String,
-    roles_before: BTreeSet<String>,
+    roles_before: BTreeSet<u32>,
     /// What is cluster-wide before the run, to put back at the end what the migrations
     /// changed outside their database. `None`: it could not be read (said at the end).
     server_before: Result<ServerState, String>,
@@ -50,15 +51,7 @@ impl UrlProvider {
     }
 
     pub fn new(url: String, migration_texts: impl IntoIterator<Item = String>) -> UrlProvider {
-        let migration_words = migration_texts
-            .into_iter()
-            .flat_map(|text| {
-                text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-                    .map(str::to_lowercase)
-                    .collect::<Vec<_>>()
-            })
-            .collect::<BTreeSet<String>>()
-            .into();
+        let migration_words = std::sync::Arc::new(MigrationNames::new(migration_texts));
         UrlProvider {
             url,
             migration_words,
@@ -115,7 +108,7 @@ impl Provider for UrlProvider {
                 what: format!("cannot read the server version of {shown}"),
                 source,
             })?;
-        let roles_before = role_names(&admin).await.map_err(|source| ProviderError::Refused {
+        let roles_before = role_oids(&admin).await.map_err(|source| ProviderError::Refused {
             what: format!("cannot list the roles on {shown}"),
             source,
         })?;
@@ -170,29 +163,31 @@ impl Provider for UrlProvider {
 /// How long the url provider's clean-up may take, in all.
 const TEARDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn clean_up(state: &State, names: &[String], migration_words: &BTreeSet<String>) -> Vec<String> {
+async fn clean_up(state: &State, names: &[String], migration_words: &MigrationNames) -> Vec<String> {
     let mut warnings = Vec::new();
     // dbgate's databases first: dropping them ends the migrations' sessions and the locks they
     // may still hold on shared catalogs.
     for name in names {
         drop_database(state, name, &mut warnings).await;
     }
-    // Then what the migrations changed outside their database, before the roles: a privilege
-    // on another database keeps the role it names from being dropped.
-    match &state.server_before {
-        Ok(before) => warnings.extend(ServerState::put_back(before, &state.admin).await),
-        Err(why) => warnings.push(format!(
-            "could not read the server before the run ({why}): what the migrations changed outside their database was not put back"
-        )),
-    }
-    match role_names(&state.admin).await {
-        Ok(now) => {
-            for role in now.difference(&state.roles_before) {
-                if !migration_words.contains(&role.to_lowercase()) {
+    // The roles the migrations made (by oid: a role they renamed is not one), with what they
+    // were granted on shared objects: then a name a new role took is free for a rename to be
+    // undone.
+    match new_roles(&state.admin, &state.roles_before).await {
+        Ok(made) => {
+            for role in made {
+                if !migration_words.names(&role) {
+                    warnings.push(format!(
+                        "the role {role} was made during the run, but no migration names it (made by dynamic SQL, or by someone else): dbgate left it; drop it by hand if the migrations made it"
+                    ));
                     continue;
                 }
-                let quoted = format!("\"{}\"", role.replace('"', "\"\""));
-                if let Err(e) = state.admin.batch_execute(&format!("DROP ROLE IF EXISTS {quoted}")).await {
+                let quoted = crate::script::quote_ident(&role);
+                if let Err(e) = state
+                    .admin
+                    .batch_execute(&format!("DROP OWNED BY {quoted}; DROP ROLE IF EXISTS {quoted}"))
+                    .await
+                {
                     warnings.push(format!(
                         "could not drop the role {role} that the migrations created: {}",
                         describe(&e)
@@ -203,6 +198,13 @@ async fn clean_up(state: &State, names: &[String], migration_words: &BTreeSet<St
         Err(e) => warnings.push(format!(
             "could not list roles to drop those the migrations created: {}",
             describe(&e)
+        )),
+    }
+    // Then what the migrations changed outside their database.
+    match &state.server_before {
+        Ok(before) => warnings.extend(ServerState::put_back(before, &state.admin, Some(migration_words)).await),
+        Err(why) => warnings.push(format!(
+            "could not read the server before the run ({why}): what the migrations changed outside their database was not put back"
         )),
     }
     warnings

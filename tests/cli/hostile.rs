@@ -379,6 +379,6 @@ fn a_lock_on_a_shared_catalog_left_open_does_not_hold_the_server_watch() {
         started.elapsed()
     );
     out.code(0);
-    out.stdout_has("warning: dbgate stopped watching the server outside the database after migrations/001_lock.sql (no answer within 2 s; cancelled): changes there by later migrations are not checked");
+    out.stdout_has("warning: dbgate stopped watching the server outside the database after migrations/001_lock.sql (no answer within 2 s; cancelled): changes there by it and later migrations are not checked");
     out.stdout_has("PASS  migrations/002_u.sql");
 }

@@ -224,3 +224,108 @@ fn what_the_url_provider_cannot_put_back_is_said() {
         "onlooker"
     );
 }
+
+#[test]
+fn the_url_provider_puts_back_renames_swaps_options_and_what_only_a_superuser_sees() {
+    let server = TestServer::start();
+    for sql in [
+        "CREATE ROLE alice NOLOGIN; CREATE ROLE bob NOLOGIN; COMMENT ON ROLE bob IS 'the original bob'",
+        "CREATE DATABASE other",
+        "CREATE DATABASE \"Odd DB\"",
+        "GRANT CONNECT ON DATABASE other TO alice; GRANT alice TO bob; ALTER DATABASE other SET search_path = ''",
+    ] {
+        server.sql("postgres", sql);
+    }
+    let before = server.inventory();
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_renames.sql",
+        "CREATE TABLE t (id int);
+ALTER ROLE bob RENAME TO bob_old;
+CREATE ROLE bob LOGIN;
+ALTER ROLE alice RENAME TO tmp_swap;
+ALTER ROLE bob_old RENAME TO alice;
+ALTER ROLE tmp_swap RENAME TO bob_old;
+ALTER DATABASE other RENAME TO tmp_db;
+ALTER DATABASE \"Odd DB\" RENAME TO other;
+ALTER DATABASE tmp_db RENAME TO \"Odd DB\";
+",
+    );
+    repo.write(
+        "migrations/002_options.sql",
+        "ALTER ROLE ALL SET work_mem = '8MB';
+GRANT pg_read_all_data TO bob_old;
+GRANT CONNECT ON DATABASE \"Odd DB\" TO bob_old WITH GRANT OPTION;
+GRANT CREATE ON TABLESPACE pg_default TO PUBLIC;
+ALTER DATABASE \"Odd DB\" SET search_path = 'x';
+ALTER ROLE bob_old PASSWORD 'secret';
+COMMENT ON DATABASE postgres IS 'changed';
+",
+    );
+    repo.write(
+        "migrations/003_made.sql",
+        "CREATE ROLE \"App Writer\";\nCREATE DATABASE \"tmpl db\" IS_TEMPLATE true;\n",
+    );
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--provider", "url", "--database-url", &server.url()])
+        .run();
+    out.code(1);
+    // No panic on a setting of every role; each change said, with what cannot be put back.
+    for said in [
+        "changed the server outside its database: role bob: renamed to alice",
+        "changed the server outside its database: role alice: renamed to bob_old",
+        "changed the server outside its database: database other: renamed to \"Odd DB\"",
+        "migrations/002_options.sql:1:1: changed the server outside its database: every role: set work_mem = 8MB (was not set)",
+        "migrations/002_options.sql:2:1: changed the server outside its database: role bob_old: made a member of pg_read_all_data",
+        "migrations/002_options.sql:3:1: changed the server outside its database: database \"Odd DB\": CONNECT to bob_old with grant option (was without grant option)",
+        "migrations/002_options.sql:4:1: changed the server outside its database: tablespace pg_default: granted CREATE to PUBLIC",
+        "migrations/002_options.sql:5:1: changed the server outside its database: database \"Odd DB\": set search_path = x (was \"\")",
+        "migrations/002_options.sql:6:1: changed the server outside its database: role bob_old: password changed",
+        "migrations/002_options.sql:7:1: changed the server outside its database: database postgres: comment changed (was default administrative connection database)",
+        "migrations/003_made.sql:2:1: changed the server outside its database: created database \"tmpl db\"",
+    ] {
+        out.stdout_has(said);
+    }
+    out.in_order(&["role bob_old: password changed", "dbgate cannot put this back: set it back by hand"]);
+    out.stderr_has("cannot put back what a migration changed on the server: role bob_old: password changed");
+    // Everything else is as it was: the original bob by its oid, names swapped back, options taken back.
+    assert_eq!(server.inventory(), before);
+}
+
+#[test]
+fn a_rebuild_on_a_shared_server_puts_it_back_first_and_blames_no_later_migration() {
+    let server = TestServer::start();
+    let before = server.inventory();
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_owned",
+            "CREATE ROLE r_owner;\nCREATE DATABASE d_owned OWNER r_owner;\n",
+            "DROP DATABASE d_owned;\nDROP ROLE r_owner;",
+        ),
+        ("002_u", "CREATE TABLE u (id int);", "SELECT nope;"),
+        ("003_v", "CREATE TABLE v (id int);", "DROP TABLE v;"),
+    ]);
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--provider", "url", "--database-url", &server.url(), "--json"])
+        .arg(&json)
+        .run();
+    out.code(1);
+    out.stdout_has("note: rebuilt the schema");
+    out.stdout_has("PASS  migrations/003_v.sql");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // Only the reapply after the failed rollback is not checked: every rebuild worked.
+    assert_eq!(report["summary"]["checks_not_checked"], 1, "{}", out.stdout);
+    assert!(!out.stdout.contains("could not rebuild"), "{}", out.stdout);
+    // The database 001 made is said once, on 001; the replay in the rebuild makes it again.
+    assert_eq!(
+        server_failures(&report),
+        vec![(
+            "001_owned.sql".to_string(),
+            2,
+            "changed the server outside its database: created database d_owned".to_string()
+        )]
+    );
+    assert_eq!(server.inventory(), before);
+}

@@ -339,10 +339,15 @@ impl TestServer {
         let queries = [
             ("databases", "SELECT string_agg(concat_ws(':', datname, pg_get_userbyid(datdba), datconnlimit, datallowconn, datistemplate, coalesce(datacl, acldefault('d', datdba))::text), ', ' ORDER BY datname) FROM pg_database"),
             ("roles", "SELECT string_agg(concat_ws(':', rolname, rolsuper, rolcanlogin, rolcreatedb, rolcreaterole, rolinherit, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil), ', ' ORDER BY rolname) FROM pg_roles"),
-            ("memberships", "SELECT string_agg(m.roleid::regrole || '>' || m.member::regrole || ':' || m.admin_option, ', ' ORDER BY 1) FROM pg_auth_members m"),
-            ("role settings", "SELECT string_agg(setrole || '/' || setdatabase || ':' || setconfig::text, ', ' ORDER BY 1) FROM pg_db_role_setting"),
+            ("memberships", "SELECT string_agg(m.roleid::regrole || '>' || m.member::regrole || ':' || m.admin_option, ', ' ORDER BY m.roleid, m.member) FROM pg_auth_members m"),
+            ("role settings", "SELECT string_agg(setrole || '/' || setdatabase || ':' || setconfig::text, ', ' ORDER BY setrole, setdatabase) FROM pg_db_role_setting"),
             ("ALTER SYSTEM", "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'"),
-            ("tablespaces", "SELECT string_agg(spcname, ', ' ORDER BY spcname) FROM pg_tablespace"),
+            ("tablespaces", "SELECT string_agg(concat_ws(':', spcname, pg_get_userbyid(spcowner), coalesce(spcacl, acldefault('t', spcowner))::text, spcoptions::text), ', ' ORDER BY spcname) FROM pg_tablespace"),
+            ("comments", "SELECT string_agg(classoid::regclass || ':' || objoid || ':' || description, ', ' ORDER BY classoid, objoid) FROM pg_shdescription"),
+            // A parameter's row stays, empty, after its last grant is revoked: the same privileges.
+            ("parameter privileges", "SELECT string_agg(parname || ':' || paracl::text, ', ' ORDER BY parname) FROM pg_parameter_acl WHERE paracl <> '{}'"),
+            ("replication slots", "SELECT string_agg(slot_name, ', ' ORDER BY slot_name) FROM pg_replication_slots"),
+            ("role oids", "SELECT string_agg(rolname || ':' || oid, ', ' ORDER BY rolname) FROM pg_roles"),
         ];
         queries
             .iter()
