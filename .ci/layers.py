@@ -11,7 +11,7 @@ from pathlib import Path
 # Lowest first. A module is matched by its longest listed prefix.
 LAYERS = [
     ("vocabulary", ["script", "failure", "object"]),
-    ("discovery", ["discovery"]),
+    ("discovery", ["discovery", "history"]),
     ("provision", ["provider", "preset", "execute"]),
     ("catalog", ["catalog"]),
     ("checks", ["checks"]),

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay every migration and prove every rollback on a throwaway database.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List the migrations found, in the order they run, with their rollbacks and how each runs.
     List(ListArgs),
     /// Remove the containers and temporary clusters that killed runs left behind.
@@ -118,6 +118,9 @@ pub struct CheckArgs {
     /// When a failed gate makes dbgate exit 1: always (any), or never (report only)
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
+    /// The branch or commit this one merges into, for the history checks (edited, removed and out-of-order migrations); `none` turns them off [default: [history] base; in a pull request, its base branch; else origin/HEAD]
+    #[arg(long, value_name = "REF", env = "DBGATE_BASE")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Args)]

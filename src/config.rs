@@ -75,7 +75,25 @@ struct ConfigFile {
     tests: TestsSection,
     #[serde(default)]
     rollback: RollbackSection,
+    #[serde(default)]
+    history: HistorySection,
     expect: Option<ExpectSection>,
+}
+
+/// `[history]`: what this branch may change in the migrations its base already has.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistorySection {
+    /// The branch or commit to compare with ("origin/main").
+    base: Option<String>,
+    /// Migrations (version or file stem) whose edit is a deliberate fix.
+    #[serde(default)]
+    allow_edits: Vec<String>,
+    /// Migrations (version or file stem) that may be gone (squashed into a baseline).
+    #[serde(default)]
+    allow_removed: Vec<String>,
+    /// What a new migration older than the base's newest is: allow, warn or fail.
+    out_of_order: Option<crate::history::OutOfOrderRule>,
 }
 
 /// `[rollback]`: how rollbacks that do nothing are judged.
@@ -228,6 +246,8 @@ pub struct CheckSettings {
     pub full_snapshots: bool,
     /// How the checks run the migrations: their timeout, budgets and session limits.
     pub options: Options,
+    /// Which base to compare with, and what `[history]` allows.
+    pub history: (crate::history::Wanted, crate::history::HistoryOptions),
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -463,6 +483,18 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         json: args.json.clone(),
         color,
         github: args.github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        history: (
+            crate::history::Wanted {
+                configured: args.base.clone().or(file.history.base.clone()),
+                // Set by GitHub in pull_request events only.
+                pull_request_base: std::env::var("GITHUB_BASE_REF").ok().filter(|b| !b.is_empty()),
+            },
+            crate::history::HistoryOptions {
+                allow_edits: file.history.allow_edits.clone(),
+                allow_removed: file.history.allow_removed.clone(),
+                out_of_order: file.history.out_of_order,
+            },
+        ),
         comment: args.comment,
         github_token: args.github_token.clone(),
         fail_on: args.fail_on,

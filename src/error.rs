@@ -70,6 +70,9 @@ pub enum Error {
     Signals(#[source] std::io::Error),
     #[error("internal error (a bug in dbgate; please report it): {0}")]
     Internal(String),
+    /// The base named with --base or [history] base is not there.
+    #[error("{0}")]
+    History(String),
     #[error("interrupted by {0}; everything dbgate started has been cleaned up")]
     Interrupted(&'static str),
 }
@@ -98,6 +101,7 @@ impl Error {
             | Error::Write { .. }
             | Error::Read { .. }
             | Error::NotAReport { .. }
+            | Error::History(_)
             | Error::Setup(_) => exit::INPUT,
             Error::Provider(_)
             | Error::Preset(_)

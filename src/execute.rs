@@ -18,6 +18,20 @@ pub async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_po
     Ok(client)
 }
 
+/// A session of dbgate's own (not the migrations'): a timeout or read-only default that a
+/// migration set on the server, its database or its role (`ALTER SYSTEM SET statement_timeout`)
+/// must not keep dbgate from reading the server and cleaning up.
+pub async fn connect_own(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
+    let client = connect(config).await?;
+    client
+        .batch_execute(
+            "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; \
+             SET default_transaction_read_only = off",
+        )
+        .await?;
+    Ok(client)
+}
+
 /// A client error in words: tokio-postgres shows a server error only as "db error".
 pub fn describe(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {

@@ -122,6 +122,11 @@ pub enum WarningKind {
     /// A change outside the database (a role that was there before, a server setting, another
     /// database) on a server that is dbgate's own: thrown away with it, but production keeps it.
     ServerChange,
+    /// A rollback the base has, edited; or a migration edited only in white space where no
+    /// checksum notices.
+    Edited,
+    /// A new migration older than the base's newest, which the tool applies anyway.
+    OutOfOrder,
 }
 
 impl WarningKind {
@@ -132,6 +137,8 @@ impl WarningKind {
             WarningKind::FrozenTimestamp => "frozen timestamp",
             WarningKind::ExpandedStar => "expanded SELECT *",
             WarningKind::ServerChange => "server change",
+            WarningKind::Edited => "edited",
+            WarningKind::OutOfOrder => "out of order",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod execute;
 pub mod failure;
 pub mod github;
+pub mod history;
 pub mod object;
 pub mod preset;
 pub mod provider;

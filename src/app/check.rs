@@ -22,8 +22,15 @@ use crate::report::{self, Environment, Report, Verdict};
 use crate::script::Script;
 
 /// Everything a run checks, found before any server starts.
+/// Whether history was compared, and if not, why (`None`: not asked for, `--base none`).
+enum Compared {
+    Yes(Box<crate::history::History>),
+    No(Option<String>),
+}
+
 struct Work {
     discovery: Discovery,
+    history: Compared,
     tests: DatabaseTests,
     /// `[migrations] setup`: run once before the first migration, not checked.
     setup: Vec<Script>,
@@ -37,7 +44,21 @@ struct Work {
 /// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
 pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     let started = Instant::now();
-    let discovery = discover(&settings.root, &settings.sources)?;
+    let mut discovery = discover(&settings.root, &settings.sources)?;
+    // What this branch changes in the migrations its base has: read from git before any
+    // server starts.
+    let (wanted, history_options) = &settings.history;
+    let history = match crate::history::compare(&settings.root, &discovery, &settings.sources, wanted, history_options) {
+        Ok(crate::history::Outcome::Compared(history)) => {
+            discovery.findings.extend(history.findings.iter().cloned());
+            Compared::Yes(history)
+        }
+        Ok(crate::history::Outcome::Skipped(why)) => Compared::No(Some(why)),
+        Ok(crate::history::Outcome::Off) => Compared::No(None),
+        Err(crate::history::base::BaseError::NotFound(why)) => return Err(Error::History(why)),
+        // dbgate's own machinery: said, and the rest goes on.
+        Err(crate::history::base::BaseError::Git(why)) => Compared::No(Some(format!("history not checked: {why}"))),
+    };
     let tests = discover_tests(&settings.root, settings.test_dirs.as_deref(), settings.seed_files.as_deref())?;
     let setup = read_setup(&settings.root, &settings.setup_files)?;
     let supabase_preset = match settings.preset {
@@ -46,6 +67,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     };
     let work = Arc::new(Work {
         discovery,
+        history,
         tests,
         setup,
         supabase_preset,
@@ -194,7 +216,19 @@ async fn run_checks(
         expectations: work.expectations.as_ref(),
         update_expectations: work.update_expectations.as_deref(),
     };
-    let outcome = checks::run(session, &baseline, &plan).await?;
+    let mut outcome = checks::run(session, &baseline, &plan).await?;
+    let history = match &work.history {
+        Compared::Yes(history) => {
+            let allowed = checks::history::attach(&mut outcome.migrations, &history.verdicts);
+            outcome.notes.extend(allowed);
+            outcome.notes.extend(history.notes.iter().cloned());
+            Some(history.summary())
+        }
+        Compared::No(why) => {
+            outcome.notes.extend(why.clone());
+            None
+        }
+    };
     let environment = Environment {
         provider: provider.to_string(),
         image,
@@ -210,6 +244,7 @@ async fn run_checks(
         setup: work.setup.iter().map(|s| s.path.clone()).collect(),
         supabase_preset: work.supabase_preset,
         updated_expectations: work.update_expectations.as_deref(),
+        history,
     });
     Ok(report)
 }

@@ -55,7 +55,9 @@ impl Harmless {
                 wording.after
             ),
             // Not a difference of the schema: the server check says these itself.
-            WarningKind::ServerChange => format!("{object} changed outside the database"),
+            WarningKind::ServerChange | WarningKind::Edited | WarningKind::OutOfOrder => {
+                format!("{object}: said by its own check")
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ mod chain;
 mod compare;
 pub mod database_tests;
 pub mod expectations;
+pub mod history;
 mod migrated;
 pub mod outcome;
 mod reapply;

@@ -160,16 +160,27 @@ pub enum CheckKind {
     RollbackChain,
     /// It leaves the server outside its database as it was (listed only when it did not).
     Server,
+    /// The base has it, and it was edited since (listed only then).
+    Edited,
+    /// It is new, and sorts before the base's newest migration (listed only then).
+    OutOfOrder,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 5] = [
+    pub const ALL: [CheckKind; 7] = [
         CheckKind::Replay,
         CheckKind::Rollback,
         CheckKind::Reapply,
         CheckKind::RollbackChain,
         CheckKind::Server,
+        CheckKind::Edited,
+        CheckKind::OutOfOrder,
     ];
+
+    /// A check listed only for a migration it has something to say about.
+    pub fn only_when_relevant(self) -> bool {
+        matches!(self, CheckKind::Server | CheckKind::Edited | CheckKind::OutOfOrder)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -178,6 +189,8 @@ impl CheckKind {
             CheckKind::Reapply => "reapply",
             CheckKind::RollbackChain => "rollback chain",
             CheckKind::Server => "server",
+            CheckKind::Edited => "edited",
+            CheckKind::OutOfOrder => "out of order",
         }
     }
 
@@ -188,6 +201,8 @@ impl CheckKind {
             CheckKind::Reapply => "the migration, run again after its rollback, gives the same schema",
             CheckKind::RollbackChain => "the rollbacks, run in reverse order after the last migration, restore each earlier schema",
             CheckKind::Server => "the migration and its rollback leave the server outside their database as it was",
+            CheckKind::Edited => "a migration the base branch has is unchanged",
+            CheckKind::OutOfOrder => "a new migration sorts after every migration the base branch has",
         }
     }
 }

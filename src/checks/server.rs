@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config};
 
 use super::{CheckKind, CheckResult, MigrationResult};
-use crate::execute::{connect, describe, within, WaitError};
+use crate::execute::{connect_own, describe, within, WaitError};
 use crate::failure::{Failure, Location, Warning, WarningKind};
 use crate::provider::server::{ServerChange, ServerState};
 use crate::script::Script;
@@ -43,7 +43,7 @@ struct Found {
 impl ServerWatch {
     /// Reads the server before the first migration; why not, when it cannot.
     pub async fn start(config: &Config, shared: bool, limit: std::time::Duration) -> Result<ServerWatch, String> {
-        let client = connect(config).await.map_err(|e| describe(&e))?;
+        let client = connect_own(config).await.map_err(|e| describe(&e))?;
         let own = vec![config.get_dbname().unwrap_or("postgres").to_string()];
         let baseline = within(&client, limit, ServerState::baseline(&client, own.clone()))
             .await
@@ -78,7 +78,8 @@ impl ServerWatch {
         let mut said = self.said.lock().await;
         let mut found = self.found.lock().await;
         for change in now.changes_since(&self.baseline) {
-            if said.insert(change.key.clone()) {
+            // Each change once; the same item changed again to another value is a new change.
+            if said.insert(change.sentence.clone()) {
                 found.push(Found {
                     script: script.path.clone(),
                     location: locate(script, &change.words),
@@ -100,7 +101,7 @@ impl ServerWatch {
                 Err(waited) => return Err(waited.to_string()),
             }
         }
-        let fresh = connect(config).await.map_err(|e| describe(&e))?;
+        let fresh = connect_own(config).await.map_err(|e| describe(&e))?;
         let now = within(&fresh, self.limit, self.baseline.read_again(&fresh))
             .await
             .map_err(|e| e.to_string())?;
@@ -114,7 +115,7 @@ impl ServerWatch {
     pub async fn put_back(&self, config: &Config, names: Option<&crate::provider::MigrationNames>) -> Vec<String> {
         let mut client = self.client.lock().await;
         if client.as_ref().is_none_or(|c| c.is_closed()) {
-            match connect(config).await {
+            match connect_own(config).await {
                 Ok(fresh) => *client = Some(fresh),
                 Err(e) => return vec![format!("could not put the server back before a rebuild: {}", describe(&e))],
             }
@@ -208,6 +209,7 @@ fn locate(script: &Script, words: &[String]) -> Location {
         return script.location(start);
     };
     let text = |s: &crate::script::Statement| script.source[s.range.clone()].to_lowercase();
+    let words: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
     let spells_all = statements.iter().find(|s| {
         let text = text(s);
         words.iter().all(|w| text.contains(w.as_str()))

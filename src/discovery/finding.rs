@@ -23,6 +23,8 @@ pub enum FindingKind {
     IgnorePattern,
     /// Something in the migrations folder that is not a regular file (a named pipe...).
     NotAFile,
+    /// A migration the base branch has that is gone or renamed.
+    RemovedMigration,
 }
 
 impl FindingKind {
@@ -34,6 +36,7 @@ impl FindingKind {
             FindingKind::NotUtf8 => "not UTF-8",
             FindingKind::IgnorePattern => "bad ignore pattern",
             FindingKind::NotAFile => "not a regular file",
+            FindingKind::RemovedMigration => "migration removed or renamed",
         }
     }
 }

@@ -93,7 +93,9 @@ pub async fn replace_database(
     if own_cluster {
         let mut maintenance = config.clone();
         maintenance.dbname("template1");
-        let admin = connect(&maintenance).await.map_err(failed("connect to template1"))?;
+        let admin = crate::execute::connect_own(&maintenance)
+            .await
+            .map_err(failed("connect to template1"))?;
         let quoted = quote_ident(&old_name);
         // Two queries: one would be one implicit transaction, which neither may run in.
         admin
@@ -111,7 +113,9 @@ pub async fn replace_database(
     }
     // The migrations' session may hold a transaction open or a role set; a session of its own
     // creates the database.
-    let admin = connect(config).await.map_err(failed(format!("connect to {old_name}")))?;
+    let admin = crate::execute::connect_own(config)
+        .await
+        .map_err(failed(format!("connect to {old_name}")))?;
     let name = format!("dbgate_{}_{}_{}", std::process::id(), super::run_id(), replacements.next_number());
     admin
         .batch_execute(&format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(&name)))
@@ -134,13 +138,24 @@ pub async fn replace_database(
 async fn drop_roles(client: &Client, rule: &RoleRule<'_>) -> Result<(), ReplaceError> {
     let made = new_roles(client, rule.roles_before).await.map_err(failed("list the roles"))?;
     for role in made.iter().filter(|r| (rule.may_drop)(r)) {
-        // DROP OWNED also revokes what the role was granted on shared objects (a configuration
-        // parameter, say), which would keep DROP ROLE from running.
-        let role_ident = quote_ident(role);
-        client
-            .batch_execute(&format!("DROP OWNED BY {role_ident}; DROP ROLE IF EXISTS {role_ident}"))
+        drop_role(client, role)
             .await
             .map_err(failed(format!("drop the role {role} that the migrations created")))?;
     }
     Ok(())
+}
+
+/// Drops a role the migrations made. DROP OWNED first: it also revokes what the role was
+/// granted on shared objects (a configuration parameter, another database), which would keep
+/// DROP ROLE from running; but only a superuser may run it for a role it is not a member of,
+/// so a user with CREATEROLE alone drops the role directly.
+pub async fn drop_role(client: &Client, role: &str) -> Result<(), tokio_postgres::Error> {
+    let role = quote_ident(role);
+    match client
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}"))
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(_) => client.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).await,
+    }
 }

@@ -22,11 +22,12 @@ SELECT 'setting', 'system|' || f.name, 'ALTER SYSTEM', f.name, f.setting, ARRAY[
 FROM pg_file_settings f WHERE f.sourcefile LIKE '%postgresql.auto.conf' AND f.setting IS NOT NULL";
 
 /// Passwords, as a hash of what `pg_authid` holds (superusers only): a change is said, never
-/// shown, and cannot be put back.
+/// shown, and put back as the stored hash (PostgreSQL takes a SCRAM or MD5 hash as a password).
 const PASSWORDS: &str = "
 UNION ALL
 SELECT 'attribute', 'role:' || a.oid || '|password', 'role ' || quote_ident(a.rolname), 'password',
-  md5(coalesce(a.rolpassword, '')), ARRAY[a.rolname::text, 'password'], NULL, NULL, NULL
+  md5(coalesce(a.rolpassword, '')), ARRAY[a.rolname::text, 'password'],
+  'ALTER ROLE ' || quote_ident(a.rolname) || ' PASSWORD ' || coalesce(quote_literal(a.rolpassword), 'NULL'), NULL, NULL
 FROM pg_authid a WHERE a.oid = ANY ($1::bigint[]::oid[])";
 
 /// Between statements that may not run in one transaction, in one SQL column.
@@ -66,7 +67,7 @@ struct Item {
     object: String,
     attribute: String,
     value: String,
-    /// The names a statement that changes it spells, lowercased.
+    /// The names a statement that changes it spells, as they are.
     words: Vec<String>,
     /// Sets it back to this value (for a name, `%s` stands for the name it has now).
     restore: Option<String>,
@@ -106,7 +107,7 @@ pub struct ServerChange {
     pub key: String,
     /// "ALTER SYSTEM: set work_mem = 64MB (was not set)".
     pub sentence: String,
-    /// The names a statement that made it spells, lowercased: to find the statement.
+    /// The names a statement that made it spells, as they are: to find the statement.
     pub words: Vec<String>,
     /// Whether dbgate can set it back.
     pub restorable: bool,
@@ -199,6 +200,9 @@ impl ServerState {
         let mut renames = Vec::new();
         let mut now_named = Vec::new();
         let mut sets = Vec::new();
+        // What the migrations made is dropped last: a database moved back out of a tablespace
+        // they made, first.
+        let mut drops = Vec::new();
         let mut lost = Vec::new();
         for change in now.changes_since(baseline) {
             let (was, is) = (baseline.items.get(&change.key), now.items.get(&change.key));
@@ -223,6 +227,7 @@ impl ServerState {
                             change.sentence
                         ));
                     }
+                    (Some(sql), ItemKind::Exists) => drops.push((change.sentence, sql.clone())),
                     (Some(sql), _) => now_named.push((change.sentence, sql.clone())),
                     (None, _) => lost.push(change.sentence),
                 },
@@ -234,25 +239,42 @@ impl ServerState {
             .into_iter()
             .map(|sentence| format!("cannot put back what a migration changed on the server: {sentence}"))
             .collect();
-        // Renames in two steps, through names of their own: two objects whose names were
-        // swapped each get theirs back.
-        let mut steps: Vec<(String, String)> = Vec::new();
-        let mut finals = Vec::new();
-        for (index, (sentence, keyword, now_name, old_name)) in renames.into_iter().enumerate() {
-            let through = format!("\"dbgate_rename_{}_{index}\"", std::process::id());
-            steps.push((sentence.clone(), format!("ALTER {keyword} {now_name} RENAME TO {through}")));
-            finals.push((sentence, format!("ALTER {keyword} {through} RENAME TO {old_name}")));
+        for (sentence, sql) in now_named {
+            run(client, &sentence, &sql, &mut warnings).await;
         }
-        for (sentence, sql) in now_named.into_iter().chain(steps).chain(finals).chain(sets) {
-            for statement in sql.split(NEXT) {
-                if let Err(e) = client.batch_execute(statement).await {
-                    warnings.push(format!(
-                        "could not put back what a migration changed on the server ({sentence}): {}",
-                        crate::execute::describe(&e)
-                    ));
-                    break;
-                }
+        // Renames in two steps, through names of their own: two objects whose names were
+        // swapped each get theirs back. A second step that fails (a new object took the name)
+        // undoes the first: the object keeps the name the migration gave it, never a made-up one.
+        let mut through = Vec::new();
+        for (index, (sentence, keyword, now_name, old_name)) in renames.into_iter().enumerate() {
+            let temporary = format!("\"dbgate_rename_{}_{index}\"", std::process::id());
+            if run(
+                client,
+                &sentence,
+                &format!("ALTER {keyword} {now_name} RENAME TO {temporary}"),
+                &mut warnings,
+            )
+            .await
+            {
+                through.push((sentence, keyword, now_name, old_name, temporary));
             }
+        }
+        for (sentence, keyword, now_name, old_name, temporary) in through {
+            if !run(
+                client,
+                &sentence,
+                &format!("ALTER {keyword} {temporary} RENAME TO {old_name}"),
+                &mut warnings,
+            )
+            .await
+            {
+                let _ = client
+                    .batch_execute(&format!("ALTER {keyword} {temporary} RENAME TO {now_name}"))
+                    .await;
+            }
+        }
+        for (sentence, sql) in sets.into_iter().chain(drops) {
+            run(client, &sentence, &sql, &mut warnings).await;
         }
         if reload {
             if let Err(e) = client.batch_execute("SELECT pg_reload_conf()").await {
@@ -264,6 +286,20 @@ impl ServerState {
         }
         warnings
     }
+}
+
+/// Runs one put-back's statements in turn; false, with a warning, at the first that fails.
+async fn run(client: &Client, sentence: &str, sql: &str, warnings: &mut Vec<String>) -> bool {
+    for statement in sql.split(NEXT) {
+        if let Err(e) = client.batch_execute(statement).await {
+            warnings.push(format!(
+                "could not put back what a migration changed on the server ({sentence}): {}",
+                crate::execute::describe(&e)
+            ));
+            return false;
+        }
+    }
+    true
 }
 
 async fn read(client: &Client, scope: Scope) -> Result<ServerState, tokio_postgres::Error> {
@@ -302,7 +338,6 @@ async fn read(client: &Client, scope: Scope) -> Result<ServerState, tokio_postgr
                 .unwrap_or_default()
                 .into_iter()
                 .flatten()
-                .map(|w| w.to_lowercase())
                 .collect();
             Some((
                 text(1)?,

@@ -71,16 +71,18 @@ FROM dbs d CROSS JOIN LATERAL (VALUES
 ) a(attribute, value, restore, word)
 
 UNION ALL
--- Privileges as in effect; the owner's own are implicit (a new owner is said once, as owner).
-SELECT 'privilege', d.key || '|' || g.privilege_type || ' to ' || gr.key, 'database ' || quote_ident(d.datname),
-  g.privilege_type || ' to ' || gr.name, CASE WHEN g.is_grantable THEN 'with grant option' ELSE '' END,
+-- Privileges as in effect; the owner's are known as the owner's (a new owner with the same
+-- privileges is said once, as the owner).
+SELECT 'privilege', d.key || '|' || g.privilege_type || ' to ' || CASE WHEN g.grantee = d.datdba THEN 'owner' ELSE gr.key END,
+  'database ' || quote_ident(d.datname),
+  g.privilege_type || ' to ' || gr.name || CASE WHEN g.grantee = d.datdba THEN ' (the owner)' ELSE '' END,
+  CASE WHEN g.is_grantable THEN 'with grant option' ELSE '' END,
   ARRAY[d.datname::text, gr.word],
   'GRANT ' || g.privilege_type || ' ON DATABASE ' || quote_ident(d.datname) || ' TO ' || gr.name || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END,
   'REVOKE ' || g.privilege_type || ' ON DATABASE ' || quote_ident(d.datname) || ' FROM ' || gr.name || ' CASCADE',
   'REVOKE GRANT OPTION FOR ' || g.privilege_type || ' ON DATABASE ' || quote_ident(d.datname) || ' FROM ' || gr.name || ' CASCADE'
 FROM dbs d CROSS JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) g
 JOIN grantee gr ON gr.oid = g.grantee
-WHERE g.grantee <> d.datdba
 
 UNION ALL
 SELECT 'exists', 'role:' || r.oid, 'role ' || quote_ident(r.rolname), '', '', ARRAY[r.rolname::text], NULL, NULL, NULL
@@ -167,19 +169,22 @@ FROM spaces t CROSS JOIN LATERAL (VALUES
       THEN 'ALTER TABLESPACE ' || quote_ident(t.spcname) || ' RESET (seq_page_cost, random_page_cost, effective_io_concurrency, maintenance_io_concurrency)'
       ELSE 'ALTER TABLESPACE ' || quote_ident(t.spcname) || ' RESET (seq_page_cost, random_page_cost, effective_io_concurrency, maintenance_io_concurrency)'
         || E'\n--dbgate-next\n' || 'ALTER TABLESPACE ' || quote_ident(t.spcname) || ' SET (' || array_to_string(t.spcoptions, ', ') || ')' END,
-    'set')
+    'set'),
+  ('comment', coalesce(shobj_description(t.oid, 'pg_tablespace'), 'none'),
+    'COMMENT ON TABLESPACE ' || quote_ident(t.spcname) || ' IS ' || coalesce(quote_literal(shobj_description(t.oid, 'pg_tablespace')), 'NULL'), 'comment')
 ) a(attribute, value, restore, word)
 
 UNION ALL
-SELECT 'privilege', t.key || '|' || g.privilege_type || ' to ' || gr.key, 'tablespace ' || quote_ident(t.spcname),
-  g.privilege_type || ' to ' || gr.name, CASE WHEN g.is_grantable THEN 'with grant option' ELSE '' END,
+SELECT 'privilege', t.key || '|' || g.privilege_type || ' to ' || CASE WHEN g.grantee = t.spcowner THEN 'owner' ELSE gr.key END,
+  'tablespace ' || quote_ident(t.spcname),
+  g.privilege_type || ' to ' || gr.name || CASE WHEN g.grantee = t.spcowner THEN ' (the owner)' ELSE '' END,
+  CASE WHEN g.is_grantable THEN 'with grant option' ELSE '' END,
   ARRAY[t.spcname::text, gr.word],
   'GRANT ' || g.privilege_type || ' ON TABLESPACE ' || quote_ident(t.spcname) || ' TO ' || gr.name || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END,
   'REVOKE ' || g.privilege_type || ' ON TABLESPACE ' || quote_ident(t.spcname) || ' FROM ' || gr.name || ' CASCADE',
   'REVOKE GRANT OPTION FOR ' || g.privilege_type || ' ON TABLESPACE ' || quote_ident(t.spcname) || ' FROM ' || gr.name || ' CASCADE'
 FROM spaces t CROSS JOIN LATERAL aclexplode(coalesce(t.spcacl, acldefault('t', t.spcowner))) g
 JOIN grantee gr ON gr.oid = g.grantee
-WHERE g.grantee <> t.spcowner
 
 UNION ALL
 -- Privileges on parameters (PostgreSQL 15+); the bootstrap superuser's are implicit.

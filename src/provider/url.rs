@@ -11,7 +11,7 @@ use super::fresh::{new_roles, role_oids};
 use super::server::ServerState;
 use super::MigrationNames;
 use super::{Database, Provider, ProviderError};
-use crate::execute::{connect, describe};
+use crate::execute::{connect_own, describe};
 
 pub struct UrlProvider {
     url: String,
@@ -94,7 +94,7 @@ impl Provider for UrlProvider {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
         let shown = redacted(&config);
-        let admin = connect(&config).await.map_err(|e| {
+        let admin = connect_own(&config).await.map_err(|e| {
             ProviderError::Unavailable(format!(
                 "cannot connect to {shown}: {}; check the URL, that the server runs, and that it accepts this user",
                 describe(&e)
@@ -170,9 +170,13 @@ async fn clean_up(state: &State, names: &[String], migration_words: &MigrationNa
     for name in names {
         drop_database(state, name, &mut warnings).await;
     }
-    // The roles the migrations made (by oid: a role they renamed is not one), with what they
-    // were granted on shared objects: then a name a new role took is free for a rename to be
-    // undone.
+    // What the migrations changed outside their database, then the roles they made (by oid: a
+    // role they renamed is not one): a role they made may own a database they made, and a name
+    // a new role took must be free for a rename to be undone, so the server is put back once
+    // more after the roles are gone; what still cannot be put back is said then.
+    if let Ok(before) = &state.server_before {
+        let _ = ServerState::put_back(before, &state.admin, Some(migration_words)).await;
+    }
     match new_roles(&state.admin, &state.roles_before).await {
         Ok(made) => {
             for role in made {
@@ -182,12 +186,7 @@ async fn clean_up(state: &State, names: &[String], migration_words: &MigrationNa
                     ));
                     continue;
                 }
-                let quoted = crate::script::quote_ident(&role);
-                if let Err(e) = state
-                    .admin
-                    .batch_execute(&format!("DROP OWNED BY {quoted}; DROP ROLE IF EXISTS {quoted}"))
-                    .await
-                {
+                if let Err(e) = super::fresh::drop_role(&state.admin, &role).await {
                     warnings.push(format!(
                         "could not drop the role {role} that the migrations created: {}",
                         describe(&e)
@@ -200,7 +199,6 @@ async fn clean_up(state: &State, names: &[String], migration_words: &MigrationNa
             describe(&e)
         )),
     }
-    // Then what the migrations changed outside their database.
     match &state.server_before {
         Ok(before) => warnings.extend(ServerState::put_back(before, &state.admin, Some(migration_words)).await),
         Err(why) => warnings.push(format!(

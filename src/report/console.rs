@@ -52,6 +52,20 @@ pub fn render(report: &Report, style: Style) -> String {
         "{}",
         style.dim(&format!("tool: {} ({})", report.tool.tool.name(), report.tool.why))
     );
+    if let Some(history) = &report.history {
+        let new = history.new_migrations.len();
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "history: compared with {} at {} ({}): {new} new migration{}",
+                history.base.name,
+                &history.base.commit[..history.base.commit.len().min(7)],
+                history.base.how,
+                if new == 1 { "" } else { "s" }
+            ))
+        );
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "{} {}", style.yellow("warning:"), continued(warning));
     }

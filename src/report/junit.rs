@@ -85,8 +85,8 @@ pub fn render(report: &Report) -> Result<String, quick_xml::Error> {
                 Some(check_case(&migration.file.display().to_string(), check))
             })
             .collect::<Vec<_>>();
-        // A server check is listed only for a migration that changed the server.
-        if kind == CheckKind::Server && cases.is_empty() {
+        // A server or history check is listed only for a migration it has something to say about.
+        if kind.only_when_relevant() && cases.is_empty() {
             continue;
         }
         suites.push(Suite {

@@ -396,6 +396,7 @@ mod tests {
             rls_coverage: None,
             warnings: Vec::new(),
             notes: Vec::new(),
+            history: None,
         }
     }
 

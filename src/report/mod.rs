@@ -45,6 +45,10 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// What the user should know that is not a problem (a preset applied, expectations updated).
     pub notes: Vec<String>,
+    /// The base branch the history checks compared with, and the migrations this branch adds;
+    /// absent when history was not compared (a note says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::history::HistorySummary>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +144,8 @@ pub struct Run<'a> {
     pub setup: Vec<std::path::PathBuf>,
     /// With `--update-expectations`: the file the actual counts were written into.
     pub updated_expectations: Option<&'a std::path::Path>,
+    /// The base the history checks compared with.
+    pub history: Option<crate::history::HistorySummary>,
 }
 
 impl Report {
@@ -153,6 +159,7 @@ impl Report {
             supabase_preset,
             setup,
             updated_expectations,
+            history,
         } = run;
         let Outcome {
             migrations,
@@ -244,6 +251,7 @@ impl Report {
             rls_coverage,
             warnings,
             notes,
+            history,
         }
     }
 }

@@ -10,6 +10,7 @@ mod database_tests;
 mod docker;
 mod errors;
 mod github;
+mod history;
 mod hostile;
 mod incremental;
 mod layouts;

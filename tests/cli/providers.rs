@@ -286,8 +286,8 @@ COMMENT ON DATABASE postgres IS 'changed';
     ] {
         out.stdout_has(said);
     }
-    out.in_order(&["role bob_old: password changed", "dbgate cannot put this back: set it back by hand"]);
-    out.stderr_has("cannot put back what a migration changed on the server: role bob_old: password changed");
+    out.in_order(&["role bob_old: password changed", "dbgate puts it back at the end of the run"]);
+    assert!(!out.stderr.contains("cannot put back"), "{}", out.stderr);
     // Everything else is as it was: the original bob by its oid, names swapped back, options taken back.
     assert_eq!(server.inventory(), before);
 }
@@ -327,5 +327,57 @@ fn a_rebuild_on_a_shared_server_puts_it_back_first_and_blames_no_later_migration
             "changed the server outside its database: created database d_owned".to_string()
         )]
     );
+    assert_eq!(server.inventory(), before);
+}
+
+#[test]
+fn the_url_provider_cleans_up_as_a_createrole_user_and_whatever_the_migrations_left_set() {
+    let server = TestServer::start();
+    for sql in [
+        "CREATE ROLE ci LOGIN CREATEDB CREATEROLE; CREATE ROLE bob NOLOGIN; COMMENT ON ROLE bob IS 'the original bob'",
+        "CREATE DATABASE other",
+        "COMMENT ON TABLESPACE pg_default IS 'kept'",
+    ] {
+        server.sql("postgres", sql);
+    }
+    let before = server.inventory();
+    // As a superuser: a new role takes a renamed role's name and owns a database; the server's
+    // statement_timeout is cut to 2 ms for everyone; the owner's own privilege is revoked; an
+    // item changed twice is said twice; a quoted database name is dropped.
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_impostor.sql",
+        "ALTER ROLE bob RENAME TO bob_old;\nCREATE ROLE bob;\nCREATE DATABASE bobdb OWNER bob;\nALTER SYSTEM SET work_mem = '1MB';\n",
+    );
+    repo.write(
+        "migrations/002_hostile_settings.sql",
+        "ALTER SYSTEM SET work_mem = '2MB';\nREVOKE ALL ON DATABASE other FROM dbgate;\nCOMMENT ON TABLESPACE pg_default IS 'changed';\nCREATE DATABASE \"Odd DB\";\nALTER SYSTEM SET statement_timeout = '2ms';\nSELECT pg_reload_conf();\n",
+    );
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--provider", "url", "--database-url", &server.url()])
+        .run();
+    out.code(1);
+    out.stdout_has(
+        "migrations/001_impostor.sql:4:1: changed the server outside its database: ALTER SYSTEM: set work_mem = 1MB (was not set)",
+    );
+    out.stdout_has(
+        "migrations/002_hostile_settings.sql:1:1: changed the server outside its database: ALTER SYSTEM: set work_mem = 2MB (was not set)",
+    );
+    out.stdout_has("database other: revoked CONNECT to dbgate (the owner)");
+    out.stdout_has("tablespace pg_default: comment changed (was kept)");
+    assert_eq!(server.inventory(), before);
+
+    // As a user with CREATEDB and CREATEROLE only: the roles the migrations make are dropped.
+    let repo = support::TempRepo::new();
+    repo.migrations(&[
+        ("001_app", "CREATE ROLE app NOLOGIN;", "DROP ROLE app;"),
+        ("002_x", "CREATE TABLE x (id int);", "SELECT nope;"),
+    ]);
+    let url = server.url().replace("user=dbgate", "user=ci");
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--provider", "url", "--database-url", &url])
+        .run();
+    out.code(1);
+    assert!(!out.stdout.contains("could not rebuild"), "{}", out.stdout);
     assert_eq!(server.inventory(), before);
 }

@@ -30,6 +30,10 @@ impl Dbgate {
             .env("GITHUB_WORKSPACE", dir.as_ref())
             .env_remove("DBGATE_DATABASE_URL")
             .env("DBGATE_PROVIDER", "local")
+            // The fixtures live inside dbgate's own repository: no history checks against its
+            // base, unless a test (history.rs) asks for them.
+            .env("DBGATE_BASE", "none")
+            .env_remove("GITHUB_BASE_REF")
             .env("NO_COLOR", "1");
         Dbgate { command }
     }
@@ -348,6 +352,7 @@ impl TestServer {
             ("parameter privileges", "SELECT string_agg(parname || ':' || paracl::text, ', ' ORDER BY parname) FROM pg_parameter_acl WHERE paracl <> '{}'"),
             ("replication slots", "SELECT string_agg(slot_name, ', ' ORDER BY slot_name) FROM pg_replication_slots"),
             ("role oids", "SELECT string_agg(rolname || ':' || oid, ', ' ORDER BY rolname) FROM pg_roles"),
+            ("passwords", "SELECT string_agg(rolname || ':' || md5(coalesce(rolpassword, '')), ', ' ORDER BY rolname) FROM pg_authid"),
         ];
         queries
             .iter()

@@ -1,0 +1,235 @@
+//! History: what this branch changes in the migrations a base (the branch it merges into)
+//! already has. A migration production already ran and that is edited, removed or renamed, or a
+//! new one older than the base's newest, breaks or misleads the team's tool in production; each
+//! rule (edited.rs, removed.rs, out_of_order.rs) judges one of these as the repo's tool would.
+//! The base's migrations are read from git and discovered as the working tree's are, with the
+//! same folders and tool.
+
+pub mod base;
+mod edited;
+pub mod git;
+mod out_of_order;
+mod removed;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::discovery::finding::Finding;
+use crate::discovery::{discover, Discovery, Migration, Sources, Tool};
+use crate::failure::Location;
+
+pub use base::{Base, Wanted};
+
+/// What `[history]` asks.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Migrations (by version or file stem) whose edit is a deliberate fix.
+    pub allow_edits: Vec<String>,
+    /// Migrations (by version or file stem) that may be gone (squashed into a baseline).
+    pub allow_removed: Vec<String>,
+    /// Overrides what the tool does with a new migration older than the base's newest.
+    pub out_of_order: Option<OutOfOrderRule>,
+}
+
+/// `[history] out_of_order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutOfOrderRule {
+    Allow,
+    Warn,
+    Fail,
+}
+
+/// The kinds of history verdict a migration can get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryKind {
+    /// It is on the base and differs now (its rollback too).
+    Edited,
+    /// It is new, and sorts before the base's newest.
+    OutOfOrder,
+}
+
+/// How a verdict weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    Fails,
+    Warns,
+    /// Allowed by dbgate.toml: said, not failed.
+    Allowed,
+}
+
+/// One history verdict on a migration of the working tree.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub kind: HistoryKind,
+    pub judgement: Judgement,
+    /// The migration's file, which the verdict belongs to.
+    pub migration: PathBuf,
+    /// One sentence.
+    pub message: String,
+    pub location: Location,
+    /// More lines: the diff, what the tool does.
+    pub details: Vec<String>,
+}
+
+/// What history found, against which base.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub base: Base,
+    /// The migrations on this branch that the base does not have.
+    pub new: Vec<PathBuf>,
+    pub verdicts: Vec<Verdict>,
+    /// Migrations of the base that are gone: defects of the repo.
+    pub findings: Vec<Finding>,
+    /// What was allowed or passed over, in words.
+    pub notes: Vec<String>,
+}
+
+/// What the reports say of the comparison: the base, and the migrations this branch adds.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct HistorySummary {
+    #[serde(flatten)]
+    pub base: Base,
+    pub new_migrations: Vec<PathBuf>,
+}
+
+impl History {
+    pub fn summary(&self) -> HistorySummary {
+        HistorySummary {
+            base: self.base.clone(),
+            new_migrations: self.new.clone(),
+        }
+    }
+}
+
+/// Whether history was compared, and if not, why.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Compared(Box<History>),
+    Skipped(String),
+    /// `--base none`: not asked for.
+    Off,
+}
+
+/// Reads the base's migrations and judges what changed. `root` is where dbgate runs.
+pub fn compare(
+    root: &Path,
+    head: &Discovery,
+    sources: &Sources,
+    wanted: &Wanted,
+    options: &HistoryOptions,
+) -> Result<Outcome, base::BaseError> {
+    if wanted.configured.as_deref() == Some("none") {
+        return Ok(Outcome::Off);
+    }
+    let Some(repository) = git::Repository::of(root) else {
+        return Ok(Outcome::Skipped(
+            "history not checked: not a git repository (or git is not installed)".to_string(),
+        ));
+    };
+    let base = match base::resolve(&repository, wanted)? {
+        base::Resolved::Base(base) => base,
+        base::Resolved::Skipped(why) => return Ok(Outcome::Skipped(why)),
+    };
+    let mut folders: Vec<&Path> = vec![relative(root, &head.migrations_dir)];
+    if let Some(dir) = &head.rollbacks_dir {
+        folders.push(relative(root, dir));
+    }
+    let files = repository
+        .files_at(&base.commit, &folders)
+        .map_err(|e| base::BaseError::Git(format!("cannot read the base's migrations: {e}")))?;
+    let scratch = tempfile::TempDir::with_prefix("dbgate-base-")
+        .map_err(|e| base::BaseError::Git(format!("cannot make a folder for the base's migrations: {e}")))?;
+    for (path, content) in &files {
+        let target = scratch.path().join(path);
+        if let Some(parent) = target.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(&target, content).map_err(|e| base::BaseError::Git(format!("cannot write the base's {}: {e}", path.display())))?;
+    }
+    // The base as the working tree is discovered: the same folders, order and tool.
+    let base_sources = Sources {
+        migrations: Some(relative(root, &head.migrations_dir).to_path_buf()),
+        rollbacks: head.rollbacks_dir.as_ref().map(|d| relative(root, d).to_path_buf()),
+        order: sources.order,
+        tool: Some(head.tool.tool),
+    };
+    let before: Vec<Migration> = if scratch.path().join(relative(root, &head.migrations_dir)).is_dir() {
+        discover(scratch.path(), &base_sources)
+            .map(|d| d.migrations)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut m| {
+                // Named as in the working tree.
+                rebase(&mut m, scratch.path(), root);
+                m
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tool = head.tool.tool;
+    let on_base: BTreeMap<String, &Migration> = before.iter().map(|m| (m.version.identity(), m)).collect();
+    let now: BTreeMap<String, &Migration> = head.migrations.iter().map(|m| (m.version.identity(), m)).collect();
+    let new: Vec<&Migration> = head
+        .migrations
+        .iter()
+        .filter(|m| !on_base.contains_key(&m.version.identity()))
+        .collect();
+    let mut history = History {
+        new: new.iter().map(|m| m.up.path.clone()).collect(),
+        verdicts: Vec::new(),
+        findings: Vec::new(),
+        notes: Vec::new(),
+        base,
+    };
+    for migration in &head.migrations {
+        if let Some(was) = on_base.get(&migration.version.identity()) {
+            edited::judge(was, migration, tool, options, &mut history);
+        }
+    }
+    removed::judge(&before, &now, &new, tool, options, &mut history);
+    out_of_order::judge(&before, &new, tool, options, &mut history);
+    Ok(Outcome::Compared(Box::new(history)))
+}
+
+/// `path` (under `root`) relative to `root`.
+fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
+    path.strip_prefix(root).unwrap_or(path)
+}
+
+/// A migration discovered under `from` named as if under `to`.
+fn rebase(migration: &mut Migration, from: &Path, to: &Path) {
+    let moved = |p: &mut PathBuf| {
+        if let Ok(rest) = p.strip_prefix(from) {
+            *p = to.join(rest);
+        }
+    };
+    moved(&mut migration.up.path);
+    if let Some(down) = migration.down.as_mut() {
+        moved(&mut down.path);
+    }
+}
+
+/// Whether `[history] allow_*` names the migration, by version or file stem.
+fn named(list: &[String], migration: &Migration) -> bool {
+    let stem = migration
+        .up
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    list.iter()
+        .any(|n| *n == migration.version.text || *n == migration.stem || *n == stem)
+}
+
+/// The file name a sentence uses.
+fn file_name(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Whether the tool records a checksum of each applied file and refuses to go on when one
+/// changed (sqlx: every byte; Flyway: each line, without line endings, blank lines or a BOM).
+fn checksums(tool: Tool) -> bool {
+    matches!(tool, Tool::Sqlx | Tool::Flyway)
+}

@@ -1,0 +1,269 @@
+//! History: real git repositories made here (a main branch, a feature branch on top), and what
+//! the gate says of edited, removed, renamed and out-of-order migrations against the base.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{Dbgate, TempRepo};
+
+/// Runs git in `dir`; panics with what it said when it fails.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repository whose main branch has migrations 001-003 (each with a rollback), checked out
+/// on a branch `feature` made from it.
+fn on_a_branch() -> TempRepo {
+    let repo = TempRepo::new();
+    git(repo.path(), &["init", "-q"]);
+    repo.migrations(&[
+        ("001_users", "CREATE TABLE users (id int);\n", "DROP TABLE users;\n"),
+        (
+            "002_orders",
+            "CREATE TABLE orders (id int);\nCREATE INDEX orders_id ON orders (id);\n",
+            "DROP TABLE orders;\n",
+        ),
+        ("003_notes", "CREATE TABLE notes (id int);\n", "DROP TABLE notes;\n"),
+    ]);
+    commit(&repo, "main");
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    repo
+}
+
+fn commit(repo: &TempRepo, message: &str) {
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", message]);
+}
+
+fn check(repo: &TempRepo, base: &str) -> crate::support::Output {
+    Dbgate::at(repo.path()).args(["check", "--base", base]).run()
+}
+
+#[test]
+fn a_clean_branch_passes_and_says_what_it_adds() {
+    let repo = on_a_branch();
+    repo.migrations(&[("004_tags", "CREATE TABLE tags (id int);\n", "DROP TABLE tags;\n")]);
+    commit(&repo, "tags");
+    let out = check(&repo, "main");
+    out.code(0);
+    out.stdout_has("history: compared with main at ");
+    out.stdout_has("(the merge base of HEAD and main): 1 new migration");
+    assert!(
+        !out.stdout.contains("edited") && !out.stdout.contains("out of order"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_edited_migration_fails_with_its_diff_at_the_first_changed_line() {
+    let repo = on_a_branch();
+    repo.write(
+        "migrations/002_orders.sql",
+        "CREATE TABLE orders (id int);\nCREATE INDEX orders_id ON orders (id, id);\n",
+    );
+    commit(&repo, "edit");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "main", "--json"]).arg(&json).run();
+    out.code(1);
+    out.in_order(&[
+        "edited         FAILED",
+        "migrations/002_orders.sql:2:1: migrations/002_orders.sql was edited, but main already has it: production ran the old text and never runs this edit",
+        "--- main:migrations/002_orders.sql",
+        "+++ migrations/002_orders.sql",
+        "-CREATE INDEX orders_id ON orders (id);",
+        "+CREATE INDEX orders_id ON orders (id, id);",
+        "put the change in a new migration and restore migrations/002_orders.sql as main has it",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["history"]["ref"], "main");
+    assert_eq!(report["history"]["new_migrations"], serde_json::json!([]));
+    let edited = crate::support::check(&report["migrations"][1], "edited");
+    assert_eq!(edited["status"], "failed");
+    // Near miss: the same edit, allowed as a deliberate fix.
+    repo.write("dbgate.toml", "[history]\nallow_edits = [\"002\"]\n");
+    let out = check(&repo, "main");
+    out.code(0);
+    out.stdout_has("note: migrations/002_orders.sql differs from main, which has it: allowed by [history] allow_edits");
+}
+
+#[test]
+fn a_whitespace_only_edit_fails_where_the_tool_checksums_and_warns_elsewhere() {
+    let repo = on_a_branch();
+    repo.write("migrations/001_users.sql", "CREATE TABLE users (id int);  \n");
+    repo.write("migrations/003_notes_rollback.sql", "DROP TABLE IF EXISTS notes;\n");
+    commit(&repo, "spaces");
+    let out = check(&repo, "main");
+    out.code(0);
+    out.stdout_has("warning (edited): migrations/001_users.sql:1:1: migrations/001_users.sql was edited, but main already has it");
+    out.stdout_has("only white space changed: no known runner keeps no checksum that would notice");
+    // An edited rollback is a warning, wherever.
+    out.stdout_has("warning (edited): migrations/003_notes_rollback.sql:1:1: migrations/003_notes_rollback.sql differs from main's: no runner checksums a rollback");
+    // sqlx checksums every byte.
+    repo.write("dbgate.toml", "[migrations]\ntool = \"sqlx\"\n");
+    let out = check(&repo, "main");
+    out.code(1);
+    out.stdout_has("sqlx refuses to migrate: \"migration 001 was previously applied but has been modified\"");
+}
+
+#[test]
+fn a_removed_or_renamed_migration_is_a_defect_unless_allowed() {
+    let repo = on_a_branch();
+    std::fs::remove_file(repo.path().join("migrations/003_notes.sql")).unwrap();
+    std::fs::remove_file(repo.path().join("migrations/003_notes_rollback.sql")).unwrap();
+    std::fs::rename(
+        repo.path().join("migrations/002_orders.sql"),
+        repo.path().join("migrations/005_orders.sql"),
+    )
+    .unwrap();
+    std::fs::rename(
+        repo.path().join("migrations/002_orders_rollback.sql"),
+        repo.path().join("migrations/005_orders_rollback.sql"),
+    )
+    .unwrap();
+    commit(&repo, "squash");
+    let out = check(&repo, "main");
+    out.code(1);
+    out.stdout_has("migrations/003_notes.sql:1:1: migrations/003_notes.sql is gone, but main has it and production ran it");
+    out.stdout_has(
+        "migrations/005_orders.sql:1:1: migrations/005_orders.sql is migrations/002_orders.sql, which main has, under a new name",
+    );
+    repo.write("dbgate.toml", "[history]\nallow_removed = [\"002_orders\", \"003\"]\n");
+    let out = check(&repo, "main");
+    out.code(0);
+    out.stdout_has("note: migrations/003_notes.sql is gone since main: allowed by [history] allow_removed");
+}
+
+#[test]
+fn an_out_of_order_migration_is_judged_as_the_tool_runs_it() {
+    let repo = on_a_branch();
+    // main moves on to 100; the branch, up to date with it, adds 050.
+    git(repo.path(), &["checkout", "-q", "main"]);
+    repo.migrations(&[("100_tags", "CREATE TABLE tags (id int);\n", "DROP TABLE tags;\n")]);
+    commit(&repo, "tags");
+    git(repo.path(), &["checkout", "-q", "feature"]);
+    git(repo.path(), &["merge", "-q", "main"]);
+    repo.write("migrations/050_late.sql", "CREATE TABLE late (id int);\n");
+    repo.write("migrations/050_late_rollback.sql", "DROP TABLE late;\n");
+    commit(&repo, "late");
+    let out = check(&repo, "main");
+    out.code(1);
+    out.stdout_has(
+        "migrations/050_late.sql:1:1: migrations/050_late.sql is new, but sorts before migrations/100_tags.sql, which main already has",
+    );
+    out.stdout_has("give it a version after 100");
+    // sqlx applies it: a warning. golang-migrate never runs it: a failure.
+    repo.write("dbgate.toml", "[migrations]\ntool = \"sqlx\"\n");
+    let out = check(&repo, "main");
+    out.code(0);
+    out.stdout_has(
+        "warning (out of order): migrations/050_late.sql:1:1: migrations/050_late.sql is new, but sorts before migrations/100_tags.sql",
+    );
+    out.stdout_has("sqlx applies it, after the newer ones");
+    repo.write("dbgate.toml", "[migrations]\ntool = \"sqlx\"\n[history]\nout_of_order = \"fail\"\n");
+    check(&repo, "main").code(1);
+    repo.write("dbgate.toml", "[history]\nout_of_order = \"allow\"\n");
+    let out = check(&repo, "main");
+    out.code(0);
+    out.stdout_has("note: migrations/050_late.sql is new, but sorts before");
+}
+
+#[test]
+fn a_shallow_clone_fetches_its_base_and_works_from_a_subfolder() {
+    // origin: a bare repository with main (two migrations) and a branch with a third.
+    let origin = TempRepo::new();
+    let work = TempRepo::new();
+    git(origin.path(), &["init", "-q", "--bare"]);
+    work.write("services/api/migrations/001_a.sql", "CREATE TABLE a (id int);\n");
+    work.write("services/api/migrations/002_b.sql", "CREATE TABLE b (id int);\n");
+    git(work.path(), &["init", "-q"]);
+    commit(&work, "main");
+    for n in 0..3 {
+        work.write("README", &format!("{n}\n"));
+        commit(&work, "more on main");
+    }
+    git(work.path(), &["checkout", "-q", "-b", "feature"]);
+    work.write("services/api/migrations/002_b.sql", "CREATE TABLE b (id bigint);\n");
+    work.write("services/api/migrations/003_c.sql", "CREATE TABLE c (id int);\n");
+    commit(&work, "feature");
+    let url = format!("file://{}", origin.path().display());
+    git(work.path(), &["push", "-q", &url, "main", "feature"]);
+    // A CI checkout: the branch only, one commit deep, no origin/main.
+    let clone = TempRepo::new();
+    git(clone.path(), &["clone", "-q", "--depth", "1", "--branch", "feature", &url, "."]);
+    assert!(git(clone.path(), &["branch", "-r"]).trim().ends_with("origin/feature"));
+    let out = Dbgate::at(clone.path().join("services/api"))
+        .args(["check", "--base", "origin/main"])
+        .run();
+    out.code(1);
+    out.stdout_has("(the merge base of HEAD and origin/main): 1 new migration");
+    out.stdout_has("migrations/002_b.sql:1:1: migrations/002_b.sql was edited, but origin/main already has it");
+    // In a pull request, the base defaults to the pull request's base branch.
+    let out = Dbgate::at(clone.path().join("services/api"))
+        .env_remove("DBGATE_BASE")
+        .env("GITHUB_BASE_REF", "main")
+        .arg("check")
+        .run();
+    out.code(1);
+    out.stdout_has("history: compared with origin/main at ");
+}
+
+#[test]
+fn no_base_is_a_note_and_a_named_base_that_is_not_there_is_an_input_error() {
+    let repo = on_a_branch();
+    let out = Dbgate::at(repo.path()).env_remove("DBGATE_BASE").arg("check").run();
+    out.code(0);
+    out.stdout_has(
+        "note: history not checked: no base to compare with (set --base REF or [history] base; origin/HEAD does not exist here)",
+    );
+    let out = check(&repo, "origin/nope");
+    out.code(2);
+    out.stderr_has("the base origin/nope is not in this repository, and fetching it failed: name a branch or commit that exists");
+    // Not a git repository: a note.
+    let plain = TempRepo::new();
+    plain.migrations(&[("001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")]);
+    let out = Dbgate::at(plain.path())
+        .args(["check", "--base", "main"])
+        .env("GIT_CEILING_DIRECTORIES", plain.path().parent().unwrap())
+        .run();
+    out.code(0);
+    out.stdout_has("note: history not checked: not a git repository");
+}
+
+#[test]
+fn a_pull_request_merge_checkout_compares_with_the_merge_commit_s_first_parent() {
+    let repo = on_a_branch();
+    repo.write("migrations/002_orders.sql", "CREATE TABLE orders (id bigint);\n");
+    commit(&repo, "edit on the branch");
+    // main moves on after the branch was made; GitHub's merge commit has main as first parent.
+    git(repo.path(), &["checkout", "-q", "main"]);
+    repo.migrations(&[("004_tags", "CREATE TABLE tags (id int);\n", "DROP TABLE tags;\n")]);
+    commit(&repo, "tags on main");
+    git(repo.path(), &["merge", "-q", "--no-ff", "-m", "merge", "feature"]);
+    let first_parent = git(repo.path(), &["rev-parse", "HEAD^1"]);
+    let out = Dbgate::at(repo.path())
+        .env_remove("DBGATE_BASE")
+        .env("GITHUB_BASE_REF", "main")
+        .arg("check")
+        .run();
+    out.code(1);
+    out.stdout_has(&format!(
+        "history: compared with origin/main at {} (the first parent of the pull request's merge commit): 0 new migrations",
+        &first_parent.trim()[..7]
+    ));
+    out.stdout_has("migrations/002_orders.sql was edited, but origin/main already has it");
+}
