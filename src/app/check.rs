@@ -215,6 +215,10 @@ async fn run_checks(
         tests: &work.tests,
         expectations: work.expectations.as_ref(),
         update_expectations: work.update_expectations.as_deref(),
+        summarize: match &work.history {
+            Compared::Yes(history) => &history.new,
+            Compared::No(_) => &[],
+        },
     };
     let mut outcome = checks::run(session, &baseline, &plan).await?;
     let history = match &work.history {

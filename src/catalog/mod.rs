@@ -13,6 +13,7 @@
 mod attributes;
 mod diff;
 mod harmless;
+mod summary;
 mod touched;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -28,6 +29,7 @@ pub use crate::object::{ObjectId, ObjectKind};
 pub use attributes::{ConstraintType, Read as ReadAttributes};
 pub use diff::Wording;
 pub use harmless::{freezes_time, separate as separate_harmless, Harmless};
+pub use summary::{summarize, SchemaChange};
 pub use touched::Tracker;
 
 const QUERY: &str = include_str!("query.sql");

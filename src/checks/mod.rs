@@ -123,6 +123,8 @@ pub struct Plan<'a> {
     pub expectations: Option<&'a Expectations>,
     /// With `--update-expectations`: the file to write the actual counts into.
     pub update_expectations: Option<&'a std::path::Path>,
+    /// The migrations whose changes to the schema are put into words (a pull request's new ones).
+    pub summarize: &'a [std::path::PathBuf],
 }
 
 /// The checks could not go on for a reason that is not the migrations' fault.
@@ -152,6 +154,8 @@ struct Chain<'a> {
     warnings: Vec<String>,
     /// What the scripts change on the server outside the database; `None` when it cannot be read.
     server: Option<server::ServerWatch>,
+    /// The migrations whose changes to the schema are put into words.
+    summarize: &'a [std::path::PathBuf],
 }
 
 /// What a check tells the driver to do next.
@@ -204,6 +208,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         notes: Vec::new(),
         warnings: Vec::new(),
         server: None,
+        summarize: plan.summarize,
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
@@ -447,6 +452,7 @@ fn new_result(migration: &Migration) -> MigrationResult {
         duration_ms: 0,
         irreversible: false,
         checks: Vec::new(),
+        schema_changes: Vec::new(),
     }
 }
 

@@ -130,6 +130,9 @@ pub struct MigrationResult {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub irreversible: bool,
     pub checks: Vec<CheckResult>,
+    /// What it does to the schema, in words: for the migrations a pull request adds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schema_changes: Vec<crate::catalog::SchemaChange>,
 }
 
 impl MigrationResult {

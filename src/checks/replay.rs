@@ -53,5 +53,11 @@ pub(super) async fn check(m: &mut Migrating<'_, '_>, slow: &mut Vec<String>) -> 
     }
     m.after(&migration.up).await?;
     m.s1 = m.current.fingerprint();
+    if chain.summarize.contains(&migration.up.path) {
+        if let Some(step) = m.steps.last() {
+            let before = m.current.earlier(&[step]);
+            m.result.schema_changes = crate::catalog::summarize(&before, m.current);
+        }
+    }
     Ok(Flow::Next)
 }

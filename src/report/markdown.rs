@@ -72,6 +72,8 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
         text(&report.tool.why)
     );
 
+    render_schema_changes(&mut out, report);
+
     // What failed, in full, up to `max_failures` failures.
     let mut shown = 0usize;
     let mut hidden = 0usize;
@@ -218,6 +220,32 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
 }
 
 /// Differences that change no behaviour and the run's own warnings, one line each, up to `max`.
+/// What the pull request does to the schema, migration by migration, for reviewers: at the
+/// top, what loses data marked.
+fn render_schema_changes(out: &mut String, report: &Report) {
+    let Some(history) = &report.history else { return };
+    out.push_str(
+        "### What this pull request does to the schema
+
+",
+    );
+    if history.new_migrations.is_empty() {
+        let _ = writeln!(out, "No new migration since {}.\n", code(&history.base.name));
+        return;
+    }
+    for migration in report.migrations.iter().filter(|m| history.new_migrations.contains(&m.file)) {
+        let _ = writeln!(out, "- {}", code(&migration.file.display().to_string()));
+        if migration.schema_changes.is_empty() {
+            out.push_str("  - no change to the schema (or it did not run)\n");
+        }
+        for change in &migration.schema_changes {
+            let mark = if change.destructive { "⚠️ **destructive:** " } else { "" };
+            let _ = writeln!(out, "  - {mark}{}", text(&change.sentence));
+        }
+    }
+    out.push('\n');
+}
+
 fn render_warnings(out: &mut String, report: &Report, max: usize) {
     let checks = report.migrations.iter().flat_map(|m| m.checks.iter().map(move |c| (m, c)));
     let lines: Vec<String> = checks
@@ -391,6 +419,7 @@ mod tests {
                 duration_ms: 1,
                 irreversible: false,
                 checks: vec![check],
+                schema_changes: Vec::new(),
             }],
             tests: Vec::new(),
             rls_coverage: None,

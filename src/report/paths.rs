@@ -51,6 +51,9 @@ impl Report {
                 }
             }
         }
+        if let Some(history) = report.history.as_mut() {
+            history.new_migrations.iter_mut().for_each(path);
+        }
         for case in &mut report.tests {
             path(&mut case.file);
             case.failures.iter_mut().for_each(failure);

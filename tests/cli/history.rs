@@ -267,3 +267,91 @@ fn a_pull_request_merge_checkout_compares_with_the_merge_commit_s_first_parent()
     ));
     out.stdout_has("migrations/002_orders.sql was edited, but origin/main already has it");
 }
+
+#[test]
+fn the_summary_says_in_words_what_the_branch_does_to_the_schema() {
+    let repo = on_a_branch();
+    git(repo.path(), &["checkout", "-q", "main"]);
+    repo.migrations(&[(
+        "004_tickets",
+        "CREATE TABLE tickets (id bigint PRIMARY KEY, status text DEFAULT 'new', email text, amount numeric(10,2), code varchar(50));\n",
+        "DROP TABLE tickets;\n",
+    )]);
+    commit(&repo, "tickets");
+    git(repo.path(), &["checkout", "-q", "feature"]);
+    git(repo.path(), &["merge", "-q", "main"]);
+    repo.migrations(&[
+        (
+            "005_purchases",
+            "CREATE TABLE purchases (id bigint PRIMARY KEY, ticket bigint, total numeric, note text, placed timestamptz DEFAULT now());\n\
+             ALTER TABLE purchases ENABLE ROW LEVEL SECURITY;\n\
+             CREATE POLICY purchases_read ON purchases FOR SELECT USING (true);\n\
+             CREATE POLICY purchases_write ON purchases FOR INSERT WITH CHECK (true);\n",
+            "DROP TABLE purchases;\n",
+        ),
+        (
+            "006_tickets_change",
+            "ALTER TABLE tickets ALTER COLUMN status SET DEFAULT 'draft';\n\
+             ALTER TABLE tickets DROP COLUMN email;\n\
+             ALTER TABLE tickets ALTER COLUMN code TYPE varchar(20);\n\
+             ALTER TABLE tickets ALTER COLUMN amount TYPE numeric(12,2);\n",
+            "ALTER TABLE tickets ALTER COLUMN amount TYPE numeric(10,2);\n\
+             ALTER TABLE tickets ALTER COLUMN code TYPE varchar(50);\n\
+             ALTER TABLE tickets ADD COLUMN email text;\n\
+             ALTER TABLE tickets ALTER COLUMN status SET DEFAULT 'new';\n",
+        ),
+    ]);
+    commit(&repo, "purchases");
+    let json = repo.path().join("report.json");
+    let summary = repo.path().join("summary.md");
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--base", "main", "--github", "--json"])
+        .arg(&json)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .run();
+    // The down adds email back last: a column order warning, not a failure.
+    out.code(0);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let said = |index: usize| -> Vec<(String, bool)> {
+        report["migrations"][index]["schema_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["sentence"].as_str().unwrap().to_string(), c["destructive"] == true))
+            .collect()
+    };
+    assert_eq!(
+        said(4),
+        vec![(
+            "adds table public.purchases (5 columns, RLS on, 2 policies, 1 index)".to_string(),
+            false
+        )]
+    );
+    let changes = said(5);
+    for expected in [
+        ("drops column public.tickets.email".to_string(), true),
+        (
+            "changes the type of column public.tickets.code from character varying(50) to character varying(20)".to_string(),
+            true,
+        ),
+        (
+            "changes the type of column public.tickets.amount from numeric(10,2) to numeric(12,2)".to_string(),
+            false,
+        ),
+        (
+            "changes the default of column public.tickets.status from 'new'::text to 'draft'::text".to_string(),
+            false,
+        ),
+    ] {
+        assert!(changes.contains(&expected), "{expected:?} not in {changes:?}");
+    }
+    // Migrations the base has are not summarised.
+    assert!(report["migrations"][3].get("schema_changes").is_none());
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    let section = markdown
+        .split("### What this pull request does to the schema")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the section is there");
+    insta::assert_snapshot!("history_schema_summary", section);
+}
