@@ -50,6 +50,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     let (wanted, history_options) = &settings.history;
     let history = match crate::history::compare(&settings.root, &discovery, &settings.sources, wanted, history_options) {
         Ok(crate::history::Outcome::Compared(history)) => {
+            history.name_both_sides(&mut discovery.findings);
             discovery.findings.extend(history.findings.iter().cloned());
             Compared::Yes(history)
         }

@@ -83,6 +83,27 @@ pub struct History {
     pub findings: Vec<Finding>,
     /// What was allowed or passed over, in words.
     pub notes: Vec<String>,
+    /// For a version the base has that a new migration takes too: (the new file, the sentence
+    /// that names both sides), for the duplicate-version finding.
+    pub renumber: Vec<(PathBuf, String)>,
+}
+
+impl History {
+    /// Adds to each duplicate-version finding which file the base has and which is new.
+    pub fn name_both_sides(&self, findings: &mut [Finding]) {
+        for finding in findings
+            .iter_mut()
+            .filter(|f| f.kind == crate::discovery::finding::FindingKind::DuplicateVersion)
+        {
+            for (new, sentence) in &self.renumber {
+                if finding.files.contains(new) {
+                    finding.message.push_str("; ");
+                    finding.message.push_str(sentence);
+                    finding.location.file = new.clone();
+                }
+            }
+        }
+    }
 }
 
 /// What the reports say of the comparison: the base, and the migrations this branch adds.
@@ -169,24 +190,50 @@ pub fn compare(
         Vec::new()
     };
     let tool = head.tool.tool;
-    let on_base: BTreeMap<String, &Migration> = before.iter().map(|m| (m.version.identity(), m)).collect();
+    // Each migration of the base paired with the working tree's: the same file, else the only
+    // one with its version (two with one version are the duplicate-version finding's, and a
+    // new one that takes a base migration's version is not that migration edited).
+    let mut by_version: BTreeMap<String, Vec<&Migration>> = BTreeMap::new();
+    for migration in &head.migrations {
+        by_version.entry(migration.version.identity()).or_default().push(migration);
+    }
+    let pair = |was: &Migration| -> Option<&Migration> {
+        let same_version = by_version.get(&was.version.identity())?;
+        match same_version.iter().find(|m| m.up.path == was.up.path) {
+            Some(same_file) => Some(same_file),
+            None if same_version.len() == 1 => Some(same_version[0]),
+            None => None,
+        }
+    };
+    let pairs: Vec<(&Migration, &Migration)> = before.iter().filter_map(|was| Some((was, pair(was)?))).collect();
+    let paired: Vec<&Path> = pairs.iter().map(|(_, now)| now.up.path.as_path()).collect();
     let now: BTreeMap<String, &Migration> = head.migrations.iter().map(|m| (m.version.identity(), m)).collect();
-    let new: Vec<&Migration> = head
-        .migrations
-        .iter()
-        .filter(|m| !on_base.contains_key(&m.version.identity()))
-        .collect();
+    let new: Vec<&Migration> = head.migrations.iter().filter(|m| !paired.contains(&m.up.path.as_path())).collect();
     let mut history = History {
         new: new.iter().map(|m| m.up.path.clone()).collect(),
         verdicts: Vec::new(),
         findings: Vec::new(),
         notes: Vec::new(),
+        renumber: Vec::new(),
         base,
     };
-    for migration in &head.migrations {
-        if let Some(was) = on_base.get(&migration.version.identity()) {
-            edited::judge(was, migration, tool, options, &mut history);
+    for (was, now) in &pairs {
+        for other in by_version[&now.version.identity()].iter().filter(|m| m.up.path != now.up.path) {
+            history.renumber.push((
+                other.up.path.clone(),
+                format!(
+                    "{} is new since {}; {} is on {}: give the new one a version after every migration {} has",
+                    file_name(&other.up.path),
+                    history.base.name,
+                    file_name(&was.up.path),
+                    history.base.name,
+                    history.base.name
+                ),
+            ));
         }
+    }
+    for (was, now) in &pairs {
+        edited::judge(was, now, tool, options, &mut history);
     }
     removed::judge(&before, &now, &new, tool, options, &mut history);
     out_of_order::judge(&before, &new, tool, options, &mut history);

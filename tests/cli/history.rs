@@ -355,3 +355,15 @@ fn the_summary_says_in_words_what_the_branch_does_to_the_schema() {
         .expect("the section is there");
     insta::assert_snapshot!("history_schema_summary", section);
 }
+
+#[test]
+fn a_new_migration_that_takes_a_version_the_base_has_is_a_duplicate_not_an_edit() {
+    let repo = on_a_branch();
+    repo.migrations(&[("003_tags", "CREATE TABLE tags (id int);\n", "DROP TABLE tags;\n")]);
+    commit(&repo, "renumber me");
+    let out = check(&repo, "main");
+    out.code(1);
+    out.stdout_has("duplicate version");
+    out.stdout_has("migrations/003_tags.sql is new since main; migrations/003_notes.sql is on main: give the new one a version after every migration main has");
+    assert!(!out.stdout.contains("was edited"), "{}", out.stdout);
+}
