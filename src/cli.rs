@@ -121,6 +121,9 @@ pub struct CheckArgs {
     /// The branch or commit this one merges into, for the history checks (edited, removed and out-of-order migrations); `none` turns them off [default: [history] base; in a pull request, its base branch; else origin/HEAD]
     #[arg(long, value_name = "REF", env = "DBGATE_BASE")]
     pub base: Option<String>,
+    /// Replay every migration, but prove the rollbacks of the new and edited ones only (against the base), and run the reverse chain down to the base's last migration
+    #[arg(long)]
+    pub changed_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -248,6 +248,8 @@ pub struct CheckSettings {
     pub options: Options,
     /// Which base to compare with, and what `[history]` allows.
     pub history: (crate::history::Wanted, crate::history::HistoryOptions),
+    /// `--changed-only`: prove only the new and edited migrations' rollbacks.
+    pub changed_only: bool,
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -383,6 +385,8 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         strict_rollbacks: file.rollback.strict,
         irreversible: file.rollback.irreversible.clone(),
         ignore: Vec::new(),
+        // Set once history knows the new and edited migrations.
+        prove_only: None,
     };
     for value in &file.rollback.ignore {
         let at = crate::script::position_at(&text, value.span().start.min(text.len()));
@@ -483,6 +487,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         json: args.json.clone(),
         color,
         github: args.github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        changed_only: args.changed_only,
         history: (
             crate::history::Wanted {
                 configured: args.base.clone().or(file.history.base.clone()),

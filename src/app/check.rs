@@ -31,6 +31,8 @@ enum Compared {
 struct Work {
     discovery: Discovery,
     history: Compared,
+    /// What the user should know about how the run was set up (--changed-only).
+    notes: Vec<String>,
     tests: DatabaseTests,
     /// `[migrations] setup`: run once before the first migration, not checked.
     setup: Vec<Script>,
@@ -66,6 +68,25 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         Some(preset) => preset == Preset::Supabase,
         None => discovery.migrations_dir.ends_with("supabase/migrations"),
     };
+    let mut options = settings.options.clone();
+    let mut notes = Vec::new();
+    if settings.changed_only {
+        match &history {
+            Compared::Yes(history) => {
+                let edited = history.verdicts.iter().filter(|v| v.kind == crate::history::HistoryKind::Edited);
+                let mut prove: Vec<PathBuf> = history.new.clone();
+                prove.extend(edited.map(|v| v.migration.clone()));
+                notes.push(format!(
+                    "--changed-only: the rollbacks of {} new or edited migration{} are proved; the others are replayed only",
+                    prove.len(),
+                    if prove.len() == 1 { "" } else { "s" }
+                ));
+                options.prove_only = Some(prove);
+            }
+            Compared::No(_) => notes
+                .push("--changed-only needs a base to know what changed (--base, [history] base): every rollback is proved".to_string()),
+        }
+    }
     let work = Arc::new(Work {
         discovery,
         history,
@@ -75,7 +96,8 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         expectations: settings.expectations.clone(),
         update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
         full_snapshots: settings.full_snapshots,
-        options: settings.options.clone(),
+        options,
+        notes,
     });
     let mut signals = super::signals::Signals::install()?;
     let report = match &settings.provider {
@@ -234,6 +256,7 @@ async fn run_checks(
             None
         }
     };
+    outcome.notes.extend(work.notes.iter().cloned());
     let environment = Environment {
         provider: provider.to_string(),
         image,

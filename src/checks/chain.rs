@@ -47,9 +47,16 @@ impl Chain<'_> {
         // What is not checked or not run at all, and the runs of rollbacks that are.
         let forward = stopped.map(|why| format!("the forward chain stopped: {why}"));
         let mut runs: Vec<std::ops::RangeInclusive<usize>> = Vec::new();
+        // --changed-only: the chain runs down to the last migration the branch did not change.
+        let floor = migrations
+            .iter()
+            .rposition(|m| !self.options.proves(m))
+            .map_or(0, |last_unchanged| last_unchanged + 1);
         for (index, migration) in migrations.iter().enumerate() {
             let result = &mut results[index];
-            if index >= ran {
+            if index < floor && index < ran {
+                result.checks.push(CheckResult::skipped(CheckKind::RollbackChain, super::UNCHANGED));
+            } else if index >= ran {
                 let why = forward.clone().unwrap_or_default();
                 result.checks.push(CheckResult::not_checked(CheckKind::RollbackChain, why));
             } else if migration.down.is_none() {

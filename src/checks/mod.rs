@@ -59,7 +59,20 @@ pub struct Options {
     pub irreversible: Vec<String>,
     /// Differences not to fail on, by object (`[rollback] ignore`).
     pub ignore: Vec<crate::object::IgnoreRule>,
+    /// `--changed-only`: the migrations whose rollbacks are proved (new and edited ones); the
+    /// others are replayed only. `None`: every migration is proved.
+    pub prove_only: Option<Vec<std::path::PathBuf>>,
 }
+
+impl Options {
+    /// Whether `migration`'s rollback is proved (not passed over by `--changed-only`).
+    fn proves(&self, migration: &Migration) -> bool {
+        self.prove_only.as_ref().is_none_or(|files| files.contains(&migration.up.path))
+    }
+}
+
+/// Why `--changed-only` passes over a migration's rollback.
+const UNCHANGED: &str = "unchanged by this branch (--changed-only)";
 
 impl Options {
     /// The session's limits, as production would set them for its migrations: each setting with
@@ -267,6 +280,10 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             s1: s0,
         };
         let mut flow = replay::check(&mut m, &mut slow).await?;
+        if matches!(flow, Flow::Next) && !chain.options.proves(migration) {
+            skip(m.result, &[CheckKind::Rollback, CheckKind::Reapply], UNCHANGED);
+            flow = Flow::Done;
+        }
         if matches!(flow, Flow::Next) {
             flow = rollback::check(&mut m, &mut slow).await?;
         }

@@ -367,3 +367,42 @@ fn a_new_migration_that_takes_a_version_the_base_has_is_a_duplicate_not_an_edit(
     out.stdout_has("migrations/003_tags.sql is new since main; migrations/003_notes.sql is on main: give the new one a version after every migration main has");
     assert!(!out.stdout.contains("was edited"), "{}", out.stdout);
 }
+
+#[test]
+fn changed_only_proves_the_new_and_edited_rollbacks_and_replays_the_rest() {
+    let repo = on_a_branch();
+    // An unchanged migration whose rollback is wrong: the full check fails on it...
+    repo.write("migrations/001_users_rollback.sql", "SELECT 1;\n");
+    commit(&repo, "a bad old rollback, on main");
+    git(repo.path(), &["checkout", "-q", "main"]);
+    git(repo.path(), &["merge", "-q", "feature"]);
+    git(repo.path(), &["checkout", "-q", "feature"]);
+    repo.migrations(&[("004_tags", "CREATE TABLE tags (id int);\n", "SELECT 1;\n")]);
+    commit(&repo, "tags, with a bad rollback");
+    let full = check(&repo, "main");
+    full.code(1);
+    full.stdout_has("FAIL  migrations/001_users.sql");
+    // ...--changed-only replays it, proves only 004's rollback, and says so.
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--base", "main", "--changed-only", "--json"])
+        .arg(&json)
+        .run();
+    out.code(1);
+    out.stdout_has("note: --changed-only: the rollbacks of 1 new or edited migration are proved; the others are replayed only");
+    out.stdout_has("FAIL  migrations/004_tags.sql");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let users = &report["migrations"][0];
+    for kind in ["rollback", "reapply", "rollback_chain"] {
+        let check = crate::support::check(users, kind);
+        assert_eq!(check["status"], "skipped", "{kind}: {check}");
+        assert_eq!(check["skip_reason"], "unchanged by this branch (--changed-only)");
+    }
+    assert_eq!(crate::support::check(users, "replay")["status"], "passed");
+    assert_eq!(crate::support::check(&report["migrations"][3], "rollback")["status"], "failed");
+    // Without a base, everything is proved, and the note says why.
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "none", "--changed-only"]).run();
+    out.code(1);
+    out.stdout_has("note: --changed-only needs a base to know what changed");
+    out.stdout_has("FAIL  migrations/001_users.sql");
+}
