@@ -9,12 +9,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, Config};
+use tokio_postgres::Config;
 
 use super::{CheckKind, CheckResult, MigrationResult};
 use crate::execute::{connect_own, describe, within, WaitError};
 use crate::failure::{Failure, Location, Warning, WarningKind};
-use crate::provider::server::{ServerChange, ServerState};
+use crate::provider::server::{Reader, ServerChange, ServerState};
 use crate::script::Script;
 
 /// Watches the server from a connection of its own: a migration's session may have switched
@@ -24,7 +24,7 @@ pub(super) struct ServerWatch {
     shared: bool,
     /// How long a read may wait.
     limit: std::time::Duration,
-    client: Mutex<Option<Client>>,
+    reader: Mutex<Option<Reader>>,
     /// The changes said so far, by item: a change made again (the migration run again after
     /// its rollback) is said once.
     said: Mutex<BTreeSet<String>>,
@@ -48,11 +48,12 @@ impl ServerWatch {
         let baseline = within(&client, limit, ServerState::baseline(&client, own.clone()))
             .await
             .map_err(|e| e.to_string())?;
+        let reader = baseline.reader(client).await.map_err(|e| describe(&e))?;
         Ok(ServerWatch {
             baseline,
             shared,
             limit,
-            client: Mutex::new(Some(client)),
+            reader: Mutex::new(Some(reader)),
             said: Mutex::default(),
             found: Mutex::default(),
             stopped: Mutex::default(),
@@ -66,7 +67,9 @@ impl ServerWatch {
             return;
         }
         let now = match self.read(config).await {
-            Ok(now) => now,
+            // Nothing cluster-wide changed since the last read: nothing new to say.
+            Ok(None) => return,
+            Ok(Some(now)) => now,
             Err(why) => {
                 *self.stopped.lock().await = Some(format!(
                     "dbgate stopped watching the server outside the database after {} ({why}): changes there by it and later migrations are not checked",
@@ -92,20 +95,21 @@ impl ServerWatch {
     /// The state now, on the watch's connection, made again if a rebuild closed it.
     /// A migration may leave a transaction open that holds a lock on a shared catalog: the read
     /// waits at most the migrations' timeout.
-    async fn read(&self, config: &Config) -> Result<ServerState, String> {
-        let mut client = self.client.lock().await;
-        if let Some(open) = client.as_ref().filter(|c| !c.is_closed()) {
-            match within(open, self.limit, self.baseline.read_again(open)).await {
+    async fn read(&self, config: &Config) -> Result<Option<ServerState>, String> {
+        let mut reader = self.reader.lock().await;
+        if let Some(open) = reader.as_ref().filter(|r| !r.client().is_closed()) {
+            match within(open.client(), self.limit, self.baseline.read_if_changed(open)).await {
                 Ok(now) => return Ok(now),
                 Err(WaitError::Database(_)) => {}
                 Err(waited) => return Err(waited.to_string()),
             }
         }
         let fresh = connect_own(config).await.map_err(|e| describe(&e))?;
-        let now = within(&fresh, self.limit, self.baseline.read_again(&fresh))
+        let fresh = self.baseline.reader(fresh).await.map_err(|e| describe(&e))?;
+        let now = within(fresh.client(), self.limit, self.baseline.read_if_changed(&fresh))
             .await
             .map_err(|e| e.to_string())?;
-        *client = Some(fresh);
+        *reader = Some(fresh);
         Ok(now)
     }
 
@@ -113,14 +117,20 @@ impl ServerWatch {
     /// them again), from the watch's own connection (the migrations' session may be in any
     /// state), within the migrations' timeout. Returns what could not be, in words.
     pub async fn put_back(&self, config: &Config, names: Option<&crate::provider::MigrationNames>) -> Vec<String> {
-        let mut client = self.client.lock().await;
-        if client.as_ref().is_none_or(|c| c.is_closed()) {
-            match connect_own(config).await {
-                Ok(fresh) => *client = Some(fresh),
+        let mut reader = self.reader.lock().await;
+        if reader.as_ref().is_none_or(|r| r.client().is_closed()) {
+            let fresh = match connect_own(config).await {
+                Ok(fresh) => self.baseline.reader(fresh).await,
+                Err(e) => Err(e),
+            };
+            match fresh {
+                Ok(fresh) => *reader = Some(fresh),
                 Err(e) => return vec![format!("could not put the server back before a rebuild: {}", describe(&e))],
             }
         }
-        let Some(client) = client.as_ref() else { return Vec::new() };
+        let Some(client) = reader.as_ref().map(Reader::client) else {
+            return Vec::new();
+        };
         match tokio::time::timeout(self.limit, ServerState::put_back(&self.baseline, client, names)).await {
             Ok(lost) => lost,
             Err(_) => vec![format!(
