@@ -21,13 +21,61 @@ pub struct SchemaChange {
 
 /// The changes from `before` to `after`, in the catalog's order.
 pub fn summarize(before: &Snapshot, after: &Snapshot) -> Vec<SchemaChange> {
-    after
+    let differences: Vec<Difference> = after
         .differences_from(before)
         .into_iter()
         // A column's position moves when one before it is dropped: no change a reader acts on.
         .filter(|d| !matches!(&d.change, Change::Changed { attribute, .. } if attribute == "position"))
-        .map(|difference| describe(difference, after))
+        .collect();
+    let renames = renames(&differences, before, after);
+    differences
+        .into_iter()
+        .filter_map(|difference| {
+            if let Some((from, to)) = renames
+                .iter()
+                .find(|(from, to)| *from == difference.object || *to == difference.object)
+            {
+                // Said once, at the object it became.
+                return (*to == difference.object).then(|| SchemaChange {
+                    sentence: format!("renames {from} to {}", to.name),
+                    destructive: false,
+                    object: to.clone(),
+                });
+            }
+            Some(describe(difference, after))
+        })
         .collect()
+}
+
+/// An object gone and one of its kind new whose properties are the same, and for a table the
+/// same columns: a rename (ALTER ... RENAME), which keeps the data, not a drop and a create.
+fn renames(differences: &[Difference], before: &Snapshot, after: &Snapshot) -> Vec<(ObjectId, ObjectId)> {
+    let columns = |snapshot: &Snapshot, table: &ObjectId| -> Vec<(String, String)> {
+        snapshot
+            .objects
+            .iter()
+            .filter(|(id, _)| {
+                id.kind == ObjectKind::Column && id.name.strip_prefix(table.name.as_str()).is_some_and(|r| r.starts_with('.'))
+            })
+            .map(|(id, p)| (id.name[table.name.len()..].to_string(), p.get("type").unwrap_or_default()))
+            .collect()
+    };
+    let mut pairs = Vec::new();
+    for gone in differences.iter().filter(|d| d.change == Change::Removed) {
+        let was = &gone.object;
+        let Some(old) = before.objects.get(was) else { continue };
+        let renamed = differences.iter().filter(|d| d.change == Change::Added).find(|added| {
+            let is = &added.object;
+            is.kind == was.kind
+                && after.objects.get(is).is_some_and(|new| new == old)
+                && !pairs.iter().any(|(_, to): &(ObjectId, ObjectId)| to == is)
+                && (!was.kind.is_relation() || columns(before, was) == columns(after, is))
+        });
+        if let Some(added) = renamed {
+            pairs.push((was.clone(), added.object.clone()));
+        }
+    }
+    pairs
 }
 
 fn describe(difference: Difference, after: &Snapshot) -> SchemaChange {
@@ -122,7 +170,11 @@ fn narrows(from: Option<&str>, to: Option<&str>) -> bool {
     if let (Some(a), Some(b)) = (rank(from), rank(to)) {
         return b < a;
     }
-    if from == "double precision" && to == "real" {
+    let float = |t: &str| t == "double precision" || t == "real";
+    if (from == "double precision" && to == "real") || (float(from) && rank(to).is_some()) {
+        return true;
+    }
+    if from == "numeric" && to.starts_with("numeric(") {
         return true;
     }
     fn bounded(t: &str) -> Option<(&'static str, &str)> {
@@ -155,6 +207,8 @@ mod tests {
             ("numeric(10,2)", "numeric(8,2)"),
             ("numeric(10,2)", "numeric(10,0)"),
             ("timestamp with time zone", "date"),
+            ("numeric", "numeric(5,2)"),
+            ("double precision", "integer"),
         ] {
             assert!(narrows(Some(from), Some(to)), "{from} -> {to}");
         }

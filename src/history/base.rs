@@ -24,6 +24,10 @@ pub struct Base {
     pub commit: String,
     /// "the merge base of HEAD and origin/main", "the first parent of the pull request's merge commit".
     pub how: String,
+    /// The base ref's tip, when it is not `commit` (a branch behind it): what out of order is
+    /// judged against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<String>,
 }
 
 pub enum Resolved {
@@ -60,6 +64,7 @@ pub fn resolve(repo: &Repository, wanted: &Wanted) -> Result<Resolved, BaseError
                         name: format!("origin/{branch}"),
                         commit: first.clone(),
                         how: "the first parent of the pull request's merge commit".to_string(),
+                        tip: None,
                     }));
                 }
             }
@@ -78,7 +83,26 @@ pub fn resolve(repo: &Repository, wanted: &Wanted) -> Result<Resolved, BaseError
             ("origin/HEAD".to_string(), false)
         }
     };
+    let mut name = name;
     let mut tip = repo.commit(&name);
+    // `--base main` in a clone that has only origin/main.
+    if tip.is_none() && !name.contains('/') {
+        let remote = format!("origin/{name}");
+        if repo.commit(&remote).is_some()
+            || repo
+                .fetch(
+                    "origin",
+                    &format!("+refs/heads/{name}:refs/remotes/origin/{name}"),
+                    repo.is_shallow().then_some(1),
+                )
+                .is_ok()
+        {
+            if let Some(found) = repo.commit(&remote) {
+                name = remote;
+                tip = Some(found);
+            }
+        }
+    }
     if tip.is_none() {
         // `origin/main`: fetch main from origin, shallow when the clone is.
         if let Some((remote, branch)) = name.split_once('/') {
@@ -111,9 +135,16 @@ pub fn resolve(repo: &Repository, wanted: &Wanted) -> Result<Resolved, BaseError
             }
         }
     }
+    // A clone of the branch itself: origin/HEAD is the branch, not its base.
+    if !asked && wanted.pull_request_base.is_none() && merge_base.is_some() && merge_base == repo.commit("HEAD") {
+        return Ok(Resolved::Skipped(format!(
+            "history not checked: {name} is this branch itself (name the branch it merges into with --base or [history] base)"
+        )));
+    }
     Ok(Resolved::Base(match merge_base {
         Some(commit) => Base {
             how: format!("the merge base of HEAD and {name}"),
+            tip: (commit != tip).then_some(tip),
             name,
             commit,
         },
@@ -121,6 +152,7 @@ pub fn resolve(repo: &Repository, wanted: &Wanted) -> Result<Resolved, BaseError
             how: format!("the tip of {name} (HEAD and it have no common commit here)"),
             name,
             commit: tip,
+            tip: None,
         },
     }))
 }

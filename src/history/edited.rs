@@ -23,9 +23,25 @@ pub(super) fn judge(was: &Migration, now: &Migration, tool: Tool, options: &Hist
     }
     let base = &history.base.name;
     let file = file_name(&now.up.path);
+    // Flyway records each version's description (the file name after `__`) and its validate
+    // fails when it changes ("Migration description mismatch for migration version N").
+    if tool == Tool::Flyway && was.up.path != now.up.path && !named(&options.allow_edits, now) {
+        history.verdicts.push(Verdict {
+            kind: HistoryKind::Edited,
+            judgement: Judgement::Fails,
+            migration: now.up.path.clone(),
+            message: format!(
+                "{file} is {}, which {base} has, under a new name: Flyway's validate fails (\"Migration description mismatch for migration version {}\")",
+                file_name(&was.up.path),
+                now.version.text
+            ),
+            location: now.up.location(0),
+            details: vec![format!("keep the name {} has", base)],
+        });
+    }
     if was.up.text() != now.up.text() {
         let (old, new) = (was.up.text(), now.up.text());
-        let whitespace_only = words(old) == words(new);
+        let whitespace_only = same_tokens(old, new);
         // Flyway's checksum sees neither line endings nor blank lines.
         let checksum_changes = match tool {
             Tool::Flyway => flyway_lines(old) != flyway_lines(new),
@@ -36,10 +52,12 @@ pub(super) fn judge(was: &Migration, now: &Migration, tool: Tool, options: &Hist
         } else if checksum_changes {
             (Judgement::Fails, refusal(tool, &now.version.text))
         } else if whitespace_only {
-            (
-                Judgement::Warns,
-                format!("only white space changed: {} keeps no checksum that would notice", tool_name(tool)),
-            )
+            let why = match tool {
+                // Flyway's checksum leaves out line endings and blank lines.
+                Tool::Flyway => "only line endings or blank lines changed, which Flyway's checksum leaves out".to_string(),
+                _ => format!("only white space changed: {} keeps no checksum that would notice", tool_name(tool)),
+            };
+            (Judgement::Warns, why)
         } else {
             (Judgement::Fails, refusal(tool, &now.version.text))
         };
@@ -110,9 +128,28 @@ fn tool_name(tool: Tool) -> &'static str {
     }
 }
 
-/// The text without its white space, word by word.
-fn words(text: &str) -> Vec<&str> {
-    text.split_whitespace().collect()
+/// Whether two texts are the same SQL tokens, comments and string contents included, apart
+/// from the white space between them: a line break that pulls a statement into a comment, or a
+/// space inside a string, is a real edit.
+fn same_tokens(old: &str, new: &str) -> bool {
+    let tokens = |text: &str| -> Option<Vec<String>> {
+        let tokens = crate::script::scanner::tokens(text).ok()?;
+        Some(
+            tokens
+                .iter()
+                .map(|t| {
+                    let token = &text[t.start as usize..t.end as usize];
+                    // A line comment ends at the line break, which is not part of the token;
+                    // white space inside a comment is its own.
+                    token.trim_end().to_string()
+                })
+                .collect(),
+        )
+    };
+    match (tokens(old), tokens(new)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// What Flyway's checksum reads: each line without its line ending, blank lines adding nothing.
@@ -161,5 +198,20 @@ fn first_change(old: &str, new: &str, script: &crate::script::Script) -> Locatio
         file: script.path.clone(),
         line: line.min(total),
         column: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_tokens;
+
+    #[test]
+    fn only_white_space_between_tokens_is_white_space() {
+        assert!(same_tokens("CREATE TABLE a (id int);\n", "CREATE  TABLE a (\n  id int\n);"));
+        assert!(same_tokens("-- note\nDROP TABLE a;", "-- note\r\n\r\nDROP TABLE a;"));
+        // A line break that pulls a statement into a comment, a space inside a string.
+        assert!(!same_tokens("-- cleanup\nDROP TABLE a;", "-- cleanup DROP TABLE a;"));
+        assert!(!same_tokens("INSERT INTO c VALUES ('a  b');", "INSERT INTO c VALUES ('a b');"));
+        assert!(!same_tokens("SELECT 1; -- one", "SELECT 1; -- two"));
     }
 }

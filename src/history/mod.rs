@@ -152,43 +152,21 @@ pub fn compare(
         base::Resolved::Base(base) => base,
         base::Resolved::Skipped(why) => return Ok(Outcome::Skipped(why)),
     };
-    let mut folders: Vec<&Path> = vec![relative(root, &head.migrations_dir)];
-    if let Some(dir) = &head.rollbacks_dir {
-        folders.push(relative(root, dir));
-    }
-    let files = repository
-        .files_at(&base.commit, &folders)
-        .map_err(|e| base::BaseError::Git(format!("cannot read the base's migrations: {e}")))?;
-    let scratch = tempfile::TempDir::with_prefix("dbgate-base-")
-        .map_err(|e| base::BaseError::Git(format!("cannot make a folder for the base's migrations: {e}")))?;
-    for (path, content) in &files {
-        let target = scratch.path().join(path);
-        if let Some(parent) = target.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        std::fs::write(&target, content).map_err(|e| base::BaseError::Git(format!("cannot write the base's {}: {e}", path.display())))?;
-    }
-    // The base as the working tree is discovered: the same folders, order and tool.
-    let base_sources = Sources {
-        migrations: Some(relative(root, &head.migrations_dir).to_path_buf()),
-        rollbacks: head.rollbacks_dir.as_ref().map(|d| relative(root, d).to_path_buf()),
-        order: sources.order,
-        tool: Some(head.tool.tool),
+    let before = migrations_at(&repository, &base.commit, root, head, sources)?;
+    // The base branch as it is now: a branch behind it must still see a migration main added
+    // since as newer than its own new one (out of order once merged).
+    let at_tip = match &base.tip {
+        Some(tip) => Some(migrations_at(&repository, tip, root, head, sources)?),
+        None => None,
     };
-    let before: Vec<Migration> = if scratch.path().join(relative(root, &head.migrations_dir)).is_dir() {
-        discover(scratch.path(), &base_sources)
-            .map(|d| d.migrations)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|mut m| {
-                // Named as in the working tree.
-                rebase(&mut m, scratch.path(), root);
-                m
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut notes = Vec::new();
+    if before.is_empty() && !head.migrations.is_empty() {
+        notes.push(format!(
+            "{} has no migrations in {}: every migration is new (a migrations folder moved since is not followed)",
+            base.name,
+            relative(root, &head.migrations_dir).display()
+        ));
+    }
     let tool = head.tool.tool;
     // Each migration of the base paired with the working tree's: the same file, else the only
     // one with its version (two with one version are the duplicate-version finding's, and a
@@ -213,7 +191,7 @@ pub fn compare(
         new: new.iter().map(|m| m.up.path.clone()).collect(),
         verdicts: Vec::new(),
         findings: Vec::new(),
-        notes: Vec::new(),
+        notes,
         renumber: Vec::new(),
         base,
     };
@@ -236,8 +214,53 @@ pub fn compare(
         edited::judge(was, now, tool, options, &mut history);
     }
     removed::judge(&before, &now, &new, tool, options, &mut history);
-    out_of_order::judge(&before, &new, tool, options, &mut history);
+    out_of_order::judge(at_tip.as_deref().unwrap_or(&before), &new, tool, options, &mut history);
     Ok(Outcome::Compared(Box::new(history)))
+}
+
+/// The migrations at `commit`, discovered as the working tree's are (the same folders, order and
+/// tool), named as in the working tree; none when the folder is not there.
+fn migrations_at(
+    repository: &git::Repository,
+    commit: &str,
+    root: &Path,
+    head: &Discovery,
+    sources: &Sources,
+) -> Result<Vec<Migration>, base::BaseError> {
+    let mut folders: Vec<&Path> = vec![relative(root, &head.migrations_dir)];
+    if let Some(dir) = &head.rollbacks_dir {
+        folders.push(relative(root, dir));
+    }
+    let files = repository
+        .files_at(commit, &folders)
+        .map_err(|e| base::BaseError::Git(format!("cannot read the base's migrations: {e}")))?;
+    let scratch = tempfile::TempDir::with_prefix("dbgate-base-")
+        .map_err(|e| base::BaseError::Git(format!("cannot make a folder for the base's migrations: {e}")))?;
+    for (path, content) in &files {
+        let target = scratch.path().join(path);
+        if let Some(parent) = target.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(&target, content).map_err(|e| base::BaseError::Git(format!("cannot write the base's {}: {e}", path.display())))?;
+    }
+    let base_sources = Sources {
+        migrations: Some(relative(root, &head.migrations_dir).to_path_buf()),
+        rollbacks: head.rollbacks_dir.as_ref().map(|d| relative(root, d).to_path_buf()),
+        order: sources.order,
+        tool: Some(head.tool.tool),
+    };
+    if !scratch.path().join(relative(root, &head.migrations_dir)).is_dir() {
+        return Ok(Vec::new());
+    }
+    Ok(discover(scratch.path(), &base_sources)
+        .map(|d| d.migrations)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut m| {
+            rebase(&mut m, scratch.path(), root);
+            m
+        })
+        .collect())
 }
 
 /// `path` (under `root`) relative to `root`.

@@ -22,7 +22,11 @@ pub(super) fn judge(
     history: &mut History,
 ) {
     let base = history.base.name.clone();
-    for gone in before.iter().filter(|m| !now.contains_key(&m.version.identity())) {
+    // Flyway's R__ scripts have no version: one removed is not a migration production ran once.
+    for gone in before
+        .iter()
+        .filter(|m| !m.version.is_repeatable() && !now.contains_key(&m.version.identity()))
+    {
         let file = file_name(&gone.up.path);
         if named(&options.allow_removed, gone) {
             history
@@ -38,7 +42,7 @@ pub(super) fn judge(
                     FindingKind::RemovedMigration,
                     renamed.up.path.clone(),
                     format!(
-                        "{new_file} is {file}, which {base} has, under a new name: wherever {file} ran, it runs again as a new migration, and the tool's record of {file} has no file ({}); keep the old name",
+                        "{new_file} is {file}, which {base} has, under a new name: wherever {file} ran, it runs again as a new migration, and {}; keep the old name",
                         missing(tool, &gone.version.text)
                     ),
                 )
@@ -70,6 +74,6 @@ fn missing(tool: Tool, version: &str) -> String {
             format!("golang-migrate fails if it is the database's current version (\"no migration found for version {version}\")")
         }
         Tool::Diesel | Tool::Dbmate => format!("{} passes over it, and can no longer roll it back", tool.name()),
-        Tool::None => "the runner's record of it has no file".to_string(),
+        Tool::None => "the runner's record of it has no file, which most runners refuse".to_string(),
     }
 }

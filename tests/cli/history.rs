@@ -301,6 +301,11 @@ fn the_summary_says_in_words_what_the_branch_does_to_the_schema() {
              ALTER TABLE tickets ALTER COLUMN status SET DEFAULT 'new';\n",
         ),
     ]);
+    repo.migrations(&[(
+        "007_renames",
+        "ALTER TABLE purchases RENAME TO purchase_archive;\nALTER TABLE tickets RENAME COLUMN status TO state;\n",
+        "ALTER TABLE tickets RENAME COLUMN state TO status;\nALTER TABLE purchase_archive RENAME TO purchases;\n",
+    )]);
     commit(&repo, "purchases");
     let json = repo.path().join("report.json");
     let summary = repo.path().join("summary.md");
@@ -345,6 +350,14 @@ fn the_summary_says_in_words_what_the_branch_does_to_the_schema() {
     ] {
         assert!(changes.contains(&expected), "{expected:?} not in {changes:?}");
     }
+    // A rename keeps the data: said as one, never destructive.
+    assert_eq!(
+        said(6),
+        vec![
+            ("renames column public.tickets.status to public.tickets.state".to_string(), false),
+            ("renames table public.purchases to public.purchase_archive".to_string(), false),
+        ]
+    );
     // Migrations the base has are not summarised.
     assert!(report["migrations"][3].get("schema_changes").is_none());
     let markdown = std::fs::read_to_string(&summary).unwrap();
@@ -405,4 +418,56 @@ fn changed_only_proves_the_new_and_edited_rollbacks_and_replays_the_rest() {
     out.code(1);
     out.stdout_has("note: --changed-only needs a base to know what changed");
     out.stdout_has("FAIL  migrations/001_users.sql");
+}
+
+#[test]
+fn a_branch_behind_main_sees_main_s_newer_migration_as_out_of_order_and_a_short_base_name_finds_origin() {
+    let repo = on_a_branch();
+    repo.migrations(&[("004_tags", "CREATE TABLE tags (id int);\n", "DROP TABLE tags;\n")]);
+    commit(&repo, "tags");
+    git(repo.path(), &["checkout", "-q", "main"]);
+    repo.migrations(&[("005_labels", "CREATE TABLE labels (id int);\n", "DROP TABLE labels;\n")]);
+    commit(&repo, "labels on main");
+    git(repo.path(), &["checkout", "-q", "feature"]);
+    let out = check(&repo, "main");
+    out.code(1);
+    out.stdout_has("migrations/004_tags.sql is new, but sorts before migrations/005_labels.sql, which main already has");
+    // main's 005 is not "removed" for a branch behind it.
+    assert!(!out.stdout.contains("is gone"), "{}", out.stdout);
+    // A clone with only origin/main: --base main finds it; origin/HEAD that is the branch itself
+    // is not a base.
+    let origin = TempRepo::new();
+    git(origin.path(), &["init", "-q", "--bare"]);
+    let url = format!("file://{}", origin.path().display());
+    git(repo.path(), &["push", "-q", &url, "main", "feature"]);
+    let clone = TempRepo::new();
+    git(clone.path(), &["clone", "-q", "--branch", "feature", &url, "."]);
+    let out = check(&clone, "main");
+    out.stdout_has("history: compared with origin/main at ");
+    // origin/HEAD is the remote's default branch (main): the branch is compared with it...
+    let out = Dbgate::at(clone.path()).env_remove("DBGATE_BASE").arg("check").run();
+    out.stdout_has("history: compared with origin/HEAD at ");
+    // ...and on main itself, origin/HEAD is no base: said, not compared with itself.
+    let on_main = TempRepo::new();
+    git(on_main.path(), &["clone", "-q", "--branch", "main", &url, "."]);
+    let out = Dbgate::at(on_main.path()).env_remove("DBGATE_BASE").arg("check").run();
+    out.stdout_has("history not checked: origin/HEAD is this branch itself");
+}
+
+#[test]
+fn flyway_fails_a_renamed_description_and_ignores_a_removed_repeatable() {
+    let repo = TempRepo::new();
+    git(repo.path(), &["init", "-q"]);
+    repo.write("dbgate.toml", "[migrations]\ntool = \"flyway\"\n");
+    repo.write("migrations/V1__a.sql", "CREATE TABLE a (id int);\n");
+    repo.write("migrations/R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT 1 AS one;\n");
+    commit(&repo, "main");
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    git(repo.path(), &["mv", "migrations/V1__a.sql", "migrations/V1__create_a.sql"]);
+    git(repo.path(), &["rm", "-q", "migrations/R__v.sql"]);
+    commit(&repo, "rename");
+    let out = check(&repo, "main");
+    out.code(1);
+    out.stdout_has("migrations/V1__create_a.sql is migrations/V1__a.sql, which main has, under a new name: Flyway's validate fails (\"Migration description mismatch for migration version 1\")");
+    assert!(!out.stdout.contains("R__v.sql is gone"), "{}", out.stdout);
 }
