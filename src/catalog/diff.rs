@@ -124,8 +124,7 @@ impl Difference {
                 expected,
                 actual,
             } => {
-                let long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.contains('\n') || v.chars().count() > 60);
-                if long(expected) || long(actual) {
+                if is_long(expected) || is_long(actual) {
                     let detail = format!("{}:\n{}\n{}:\n{}", wording.before, indent(expected), wording.after, indent(actual));
                     (format!("{attribute} of {object} differs"), Some(detail))
                 } else {
@@ -147,6 +146,11 @@ impl crate::failure::Ignored {
         };
         format!("{what} (ignored by {} at {})", self.pattern, self.source)
     }
+}
+
+/// A value too long for a sentence: several lines, or over 60 characters.
+pub(super) fn is_long(value: &Option<String>) -> bool {
+    value.as_ref().is_some_and(|v| v.contains('\n') || v.chars().count() > 60)
 }
 
 fn show(value: &Option<String>) -> &str {

@@ -89,9 +89,8 @@ fn describe(difference: Difference, after: &Snapshot) -> SchemaChange {
             expected,
             actual,
         } => {
-            let long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.contains('\n') || v.chars().count() > 60);
             let narrows = attribute == "type" && narrows(expected.as_deref(), actual.as_deref());
-            let sentence = if long(&expected) || long(&actual) {
+            let sentence = if super::diff::is_long(&expected) || super::diff::is_long(&actual) {
                 format!("changes the {attribute} of {object}")
             } else {
                 format!(

@@ -108,17 +108,7 @@ impl Unrunnable {
 
     fn of(migration: &Migration, options: &Options) -> Option<Unrunnable> {
         let down = migration.down.as_ref()?;
-        let stem = migration
-            .up
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let declared = options
-            .irreversible
-            .iter()
-            .any(|named| *named == migration.version.text || *named == stem || *named == migration.stem)
-            || down.text().lines().any(|line| line.trim() == "-- dbgate:irreversible");
+        let declared = migration.named_in(&options.irreversible) || down.text().lines().any(|line| line.trim() == "-- dbgate:irreversible");
         if declared {
             Some(Unrunnable::Irreversible)
         } else if down.is_empty() {

@@ -104,13 +104,18 @@ impl ServerWatch {
                 Err(waited) => return Err(waited.to_string()),
             }
         }
-        let fresh = connect_own(config).await.map_err(|e| describe(&e))?;
-        let fresh = self.baseline.reader(fresh).await.map_err(|e| describe(&e))?;
+        let fresh = self.fresh_reader(config).await?;
         let now = within(fresh.client(), self.limit, self.baseline.read_if_changed(&fresh))
             .await
             .map_err(|e| e.to_string())?;
         *reader = Some(fresh);
         Ok(now)
+    }
+
+    /// A session of the watch's own in the database `config` names (a rebuild closed the last).
+    async fn fresh_reader(&self, config: &Config) -> Result<Reader, String> {
+        let client = connect_own(config).await.map_err(|e| describe(&e))?;
+        self.baseline.reader(client).await.map_err(|e| describe(&e))
     }
 
     /// Puts the server back as it was before the first migration (before a rebuild replays
@@ -119,13 +124,9 @@ impl ServerWatch {
     pub async fn put_back(&self, config: &Config, names: Option<&crate::provider::MigrationNames>) -> Vec<String> {
         let mut reader = self.reader.lock().await;
         if reader.as_ref().is_none_or(|r| r.client().is_closed()) {
-            let fresh = match connect_own(config).await {
-                Ok(fresh) => self.baseline.reader(fresh).await,
-                Err(e) => Err(e),
-            };
-            match fresh {
+            match self.fresh_reader(config).await {
                 Ok(fresh) => *reader = Some(fresh),
-                Err(e) => return vec![format!("could not put the server back before a rebuild: {}", describe(&e))],
+                Err(why) => return vec![format!("could not put the server back before a rebuild: {why}")],
             }
         }
         let Some(client) = reader.as_ref().map(Reader::client) else {

@@ -237,6 +237,15 @@ impl Migration {
     pub fn file(&self) -> &Path {
         &self.up.path
     }
+
+    /// Whether one of `names` (a list in dbgate.toml) names this migration: by version, by
+    /// its stem, or by its file's stem.
+    pub fn named_in(&self, names: &[String]) -> bool {
+        let file_stem = self.up.path.file_stem().map(|s| s.to_string_lossy());
+        names
+            .iter()
+            .any(|n| *n == self.version.text || *n == self.stem || file_stem.as_deref() == Some(n.as_str()))
+    }
 }
 
 #[derive(Debug)]

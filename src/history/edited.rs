@@ -10,7 +10,7 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{checksums, file_name, named, History, HistoryKind, HistoryOptions, Judgement, Verdict};
+use super::{checksums, file_name, History, HistoryKind, HistoryOptions, Judgement, Verdict};
 use crate::discovery::{Migration, Tool};
 use crate::failure::Location;
 
@@ -25,7 +25,7 @@ pub(super) fn judge(was: &Migration, now: &Migration, tool: Tool, options: &Hist
     let file = file_name(&now.up.path);
     // Flyway records each version's description (the file name after `__`) and its validate
     // fails when it changes ("Migration description mismatch for migration version N").
-    if tool == Tool::Flyway && was.up.path != now.up.path && !named(&options.allow_edits, now) {
+    if tool == Tool::Flyway && was.up.path != now.up.path && !now.named_in(&options.allow_edits) {
         history.verdicts.push(Verdict {
             kind: HistoryKind::Edited,
             judgement: Judgement::Fails,
@@ -47,7 +47,7 @@ pub(super) fn judge(was: &Migration, now: &Migration, tool: Tool, options: &Hist
             Tool::Flyway => flyway_lines(old) != flyway_lines(new),
             _ => checksums(tool),
         };
-        let (judgement, why) = if named(&options.allow_edits, now) {
+        let (judgement, why) = if now.named_in(&options.allow_edits) {
             (Judgement::Allowed, "allowed by [history] allow_edits".to_string())
         } else if checksum_changes {
             (Judgement::Fails, refusal(tool, &now.version.text))

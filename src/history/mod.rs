@@ -281,18 +281,6 @@ fn rebase(migration: &mut Migration, from: &Path, to: &Path) {
     }
 }
 
-/// Whether `[history] allow_*` names the migration, by version or file stem.
-fn named(list: &[String], migration: &Migration) -> bool {
-    let stem = migration
-        .up
-        .path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    list.iter()
-        .any(|n| *n == migration.version.text || *n == migration.stem || *n == stem)
-}
-
 /// The file name a sentence uses.
 fn file_name(path: &Path) -> String {
     path.display().to_string()

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{file_name, named, History, HistoryOptions};
+use super::{file_name, History, HistoryOptions};
 use crate::discovery::finding::{Finding, FindingKind};
 use crate::discovery::{Migration, Tool};
 
@@ -28,7 +28,7 @@ pub(super) fn judge(
         .filter(|m| !m.version.is_repeatable() && !now.contains_key(&m.version.identity()))
     {
         let file = file_name(&gone.up.path);
-        if named(&options.allow_removed, gone) {
+        if gone.named_in(&options.allow_removed) {
             history
                 .notes
                 .push(format!("{file} is gone since {base}: allowed by [history] allow_removed"));
