@@ -16,7 +16,7 @@ LAYERS = [
     ("catalog", ["catalog"]),
     ("checks", ["checks"]),
     ("report", ["report"]),
-    ("renderers", ["report::console", "report::json", "report::junit", "report::markdown", "report::github", "report::list"]),
+    ("renderers", ["report::console", "report::json", "report::junit", "report::markdown", "report::github", "report::list", "report::sarif"]),
     # The command line and dbgate.toml are read once, at the edge, into settings (`config`);
     # the layers below are handed plain values.
     ("edge", ["github", "app", "cli", "config", "error", "lib", "main"]),

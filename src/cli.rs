@@ -28,6 +28,8 @@ pub enum Command {
     /// Post (or update) dbgate's pull request comment from a saved JSON report, for workflows
     /// where the run that checks cannot write (pull requests from forks)
     Comment(CommentArgs),
+    /// List the lint rules: id, what each finds, why, how to fix it, and its severity
+    Rules,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +96,9 @@ pub struct CheckArgs {
     /// Write a JSON report here
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Write the lint's findings here as SARIF 2.1.0, for GitHub code scanning
+    #[arg(long, value_name = "PATH")]
+    pub sarif: Option<PathBuf>,
     /// Cancel a migration or rollback that runs longer than this [default: 300]
     #[arg(long, value_name = "SECONDS")]
     pub migration_timeout: Option<u64>,

@@ -77,7 +77,49 @@ struct ConfigFile {
     rollback: RollbackSection,
     #[serde(default)]
     history: HistorySection,
+    /// `[lint]`: `enabled`, `rows`, and a severity per rule id; read by `lint_options`, which
+    /// names the line of a key or value it cannot take.
+    #[serde(default)]
+    lint: std::collections::BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
     expect: Option<ExpectSection>,
+}
+
+/// The most generated rows per table `[lint] rows` takes.
+const MAX_LINT_ROWS: i64 = 1_000_000;
+
+/// `[lint]`, checked: each key known, each value of its kind.
+fn lint_options(
+    section: &std::collections::BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
+    (path, text): (&Path, &str),
+) -> Result<crate::checks::lint::LintOptions, ConfigError> {
+    use crate::checks::lint::{LintOptions, Rule, Severity};
+    let mut options = LintOptions::default();
+    for (key, value) in section {
+        let line = crate::script::position_at(text, key.span().start.min(text.len())).line;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {line}, [lint] {}: {message}", key.get_ref()),
+        };
+        match (key.get_ref().as_str(), value.get_ref()) {
+            ("enabled", toml::Value::Boolean(on)) => options.enabled = *on,
+            ("enabled", _) => return Err(invalid("must be true or false".to_string())),
+            ("rows", toml::Value::Integer(n)) if (0..=MAX_LINT_ROWS).contains(n) => options.rows = *n as u32,
+            ("rows", _) => return Err(invalid(format!("must be a whole number from 0 to {MAX_LINT_ROWS}"))),
+            (id, value) => {
+                let Some(rule) = Rule::from_id(id) else {
+                    return Err(invalid(
+                        "no rule of dbgate's has this id (`dbgate rules` lists them; the other keys are enabled and rows)".to_string(),
+                    ));
+                };
+                let severity = value
+                    .as_str()
+                    .and_then(Severity::parse)
+                    .ok_or_else(|| invalid(format!("must be \"error\", \"warning\" or \"off\", not {value}")))?;
+                options.configured.insert(rule, severity);
+            }
+        }
+    }
+    Ok(options)
 }
 
 /// `[history]`: what this branch may change in the migrations its base already has.
@@ -236,6 +278,7 @@ pub struct CheckSettings {
     pub provider: ProviderChoice,
     pub junit: Option<PathBuf>,
     pub json: Option<PathBuf>,
+    pub sarif: Option<PathBuf>,
     pub color: bool,
     /// GitHub mode: `--github`, or running in GitHub Actions.
     pub github: bool,
@@ -387,6 +430,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         ignore: Vec::new(),
         // Set once history knows the new and edited migrations.
         prove_only: None,
+        lint: lint_options(&file.lint, (&path, &text))?,
     };
     for value in &file.rollback.ignore {
         let at = crate::script::position_at(&text, value.span().start.min(text.len()));
@@ -485,6 +529,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         provider,
         junit: args.junit.clone(),
         json: args.json.clone(),
+        sarif: args.sarif.clone(),
         color,
         github: args.github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         changed_only: args.changed_only,

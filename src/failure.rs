@@ -127,6 +127,8 @@ pub enum WarningKind {
     Edited,
     /// A new migration older than the base's newest, which the tool applies anyway.
     OutOfOrder,
+    /// A lint rule's finding at warning severity.
+    Lint,
 }
 
 impl WarningKind {
@@ -139,6 +141,7 @@ impl WarningKind {
             WarningKind::ServerChange => "server change",
             WarningKind::Edited => "edited",
             WarningKind::OutOfOrder => "out of order",
+            WarningKind::Lint => "lint",
         }
     }
 }

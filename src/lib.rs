@@ -49,6 +49,10 @@ pub fn run(cli: cli::Cli) -> i32 {
             print!("{text}");
             exit::PASSED
         }),
+        cli::Command::Rules => {
+            print!("{}", app::rules());
+            Ok(exit::PASSED)
+        }
         cli::Command::Comment(args) => runtime.block_on(app::comment(&args)).map(|text| {
             print!("{text}");
             exit::PASSED

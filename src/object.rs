@@ -163,6 +163,17 @@ pub struct ObjectId {
     pub schema: Option<String>,
 }
 
+impl ObjectId {
+    /// An object named as the catalog names it, its schema not set apart.
+    pub fn new(kind: ObjectKind, name: impl Into<String>) -> ObjectId {
+        ObjectId {
+            kind,
+            name: name.into(),
+            schema: None,
+        }
+    }
+}
+
 impl fmt::Display for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind, self.name)

@@ -87,6 +87,10 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
                 .push("--changed-only needs a base to know what changed (--base, [history] base): every rollback is proved".to_string()),
         }
     }
+    // The lint looks at what a pull request adds; with no base, at every migration.
+    if let Compared::Yes(history) = &history {
+        options.lint.only = Some(history.new.clone());
+    }
     let work = Arc::new(Work {
         discovery,
         history,
@@ -131,6 +135,9 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     }
     if let Some(path) = &settings.json {
         write_file(path, &report::json::render(&report))?;
+    }
+    if let Some(path) = &settings.sarif {
+        write_file(path, &report::sarif::render(&report, |rule| work.options.lint.severity(rule)))?;
     }
     if settings.github {
         let context = github::Context::from_env(settings.github_token.clone(), None, None);

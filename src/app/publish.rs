@@ -26,7 +26,10 @@ pub async fn to_github(report: &Report, context: &github::Context, settings: &Ch
     if let Some(path) = &context.output {
         if let Err(e) = append(
             path,
-            &report::github::outputs(report, settings.junit.as_deref(), settings.json.as_deref()),
+            &report::github::outputs(
+                report,
+                [settings.junit.as_deref(), settings.json.as_deref(), settings.sarif.as_deref()],
+            ),
         ) {
             println!("::warning title=dbgate::cannot write the step outputs to {}: {e}", path.display());
         }

@@ -55,7 +55,7 @@ impl Harmless {
                 wording.after
             ),
             // Not a difference of the schema: the server check says these itself.
-            WarningKind::ServerChange | WarningKind::Edited | WarningKind::OutOfOrder => {
+            WarningKind::ServerChange | WarningKind::Edited | WarningKind::OutOfOrder | WarningKind::Lint => {
                 format!("{object}: said by its own check")
             }
         }

@@ -29,7 +29,7 @@ pub use crate::object::{ObjectId, ObjectKind};
 pub use attributes::{ConstraintType, Read as ReadAttributes};
 pub use diff::Wording;
 pub use harmless::{freezes_time, separate as separate_harmless, Harmless};
-pub use summary::{summarize, SchemaChange};
+pub use summary::{summarize, SchemaChange, SchemaChangeKind};
 pub use touched::Tracker;
 
 const QUERY: &str = include_str!("query.sql");
@@ -260,13 +260,16 @@ impl Catalog {
         Ok(statement)
     }
 
-    /// The rows of the full or the scoped query, in a read-only transaction of their own.
+    /// The rows of the full or the scoped query, in a read-only transaction of their own; or,
+    /// `nested` in a transaction still open (the lint's observed run), in a savepoint rolled
+    /// back after it, which takes the settings back with it.
     async fn read(
         &self,
         client: &Client,
         snapshot: &Snapshot,
         scope: &Scope,
         [relations, routines, types, schemas]: [&Vec<u32>; 4],
+        nested: bool,
     ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
         let scoped = if scope.full {
             None
@@ -278,15 +281,26 @@ impl Catalog {
         // migrations did to the session's search_path. A generic plan: planning this query
         // costs more than running it on a small scope. The three are sent together
         // (pipelined): one round trip.
+        let (begin, end) = if nested {
+            (
+                "SAVEPOINT dbgate_catalog; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan",
+                "ROLLBACK TO SAVEPOINT dbgate_catalog; RELEASE SAVEPOINT dbgate_catalog",
+            )
+        } else {
+            (
+                "BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan",
+                "COMMIT",
+            )
+        };
         let (begun, rows, committed) = futures_util::join!(
-            client.batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan"),
+            client.batch_execute(begin),
             async {
                 match &scoped {
                     None => client.query(&full, &[]).await,
                     Some(statement) => client.query(statement, &[relations, routines, types, schemas]).await,
                 }
             },
-            client.batch_execute("COMMIT"),
+            client.batch_execute(end),
         );
         begun?;
         let rows = rows?;
@@ -297,6 +311,26 @@ impl Catalog {
     /// Reads the owners in `scope` again (everything, for a full scope) into `snapshot`, and
     /// returns the way back to what it was.
     pub async fn update(&self, client: &Client, snapshot: &mut Snapshot, scope: &Scope) -> Result<Undo, tokio_postgres::Error> {
+        self.update_from(client, snapshot, scope, false).await
+    }
+
+    /// As `update`, inside a transaction still open (the lint's observed run).
+    pub async fn update_in_transaction(
+        &self,
+        client: &Client,
+        snapshot: &mut Snapshot,
+        scope: &Scope,
+    ) -> Result<Undo, tokio_postgres::Error> {
+        self.update_from(client, snapshot, scope, true).await
+    }
+
+    async fn update_from(
+        &self,
+        client: &Client,
+        snapshot: &mut Snapshot,
+        scope: &Scope,
+        nested: bool,
+    ) -> Result<Undo, tokio_postgres::Error> {
         let oids = |set: &BTreeSet<u32>| set.iter().copied().collect::<Vec<u32>>();
         let (relations, routines, types, schemas) = (
             oids(&scope.relations),
@@ -304,12 +338,15 @@ impl Catalog {
             oids(&scope.types),
             oids(&scope.schemas),
         );
-        let rows = match self.read(client, snapshot, scope, [&relations, &routines, &types, &schemas]).await {
+        let rows = match self
+            .read(client, snapshot, scope, [&relations, &routines, &types, &schemas], nested)
+            .await
+        {
             // The statement is gone (the session's prepared statements were deallocated): once
             // prepared again, the same read.
             Err(error) if error.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {
                 self.prepare_again(client).await?;
-                self.read(client, snapshot, scope, [&relations, &routines, &types, &schemas])
+                self.read(client, snapshot, scope, [&relations, &routines, &types, &schemas], nested)
                     .await?
             }
             read => read?,

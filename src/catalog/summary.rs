@@ -17,6 +17,21 @@ pub struct SchemaChange {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub destructive: bool,
     pub object: ObjectId,
+    pub kind: SchemaChangeKind,
+    /// For a rename: the object's name before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<ObjectId>,
+}
+
+/// What a change does to its object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaChangeKind {
+    Adds,
+    Drops,
+    Renames,
+    /// One attribute of it (a type, a default, a privilege...).
+    Changes,
 }
 
 /// The changes from `before` to `after`, in the catalog's order.
@@ -40,6 +55,8 @@ pub fn summarize(before: &Snapshot, after: &Snapshot) -> Vec<SchemaChange> {
                     sentence: format!("renames {from} to {}", to.name),
                     destructive: false,
                     object: to.clone(),
+                    kind: SchemaChangeKind::Renames,
+                    renamed_from: Some(from.clone()),
                 });
             }
             Some(describe(difference, after))
@@ -80,10 +97,14 @@ fn renames(differences: &[Difference], before: &Snapshot, after: &Snapshot) -> V
 
 fn describe(difference: Difference, after: &Snapshot) -> SchemaChange {
     let object = difference.object;
-    let (sentence, destructive) = match difference.change {
-        Change::Added if object.kind == ObjectKind::Table => (format!("adds {object}{}", table_parts(&object, after)), false),
-        Change::Added => (format!("adds {object}"), false),
-        Change::Removed => (format!("drops {object}"), holds_data(object.kind)),
+    let (sentence, destructive, kind) = match difference.change {
+        Change::Added if object.kind == ObjectKind::Table => (
+            format!("adds {object}{}", table_parts(&object, after)),
+            false,
+            SchemaChangeKind::Adds,
+        ),
+        Change::Added => (format!("adds {object}"), false, SchemaChangeKind::Adds),
+        Change::Removed => (format!("drops {object}"), holds_data(object.kind), SchemaChangeKind::Drops),
         Change::Changed {
             attribute,
             expected,
@@ -99,13 +120,15 @@ fn describe(difference: Difference, after: &Snapshot) -> SchemaChange {
                     actual.as_deref().unwrap_or("not set")
                 )
             };
-            (sentence, narrows)
+            (sentence, narrows, SchemaChangeKind::Changes)
         }
     };
     SchemaChange {
         sentence,
         destructive,
         object,
+        kind,
+        renamed_from: None,
     }
 }
 

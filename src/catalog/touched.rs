@@ -158,6 +158,22 @@ impl Tracker {
 
     /// What to read again after `script` ran, relative to the snapshot taken before it.
     pub async fn scope(&self, client: &Client, before: &Snapshot, script: Option<&Script>) -> Result<Scope, tokio_postgres::Error> {
+        self.scope_of(client, before, script, true).await
+    }
+
+    /// As `scope`, between two statements of a transaction still open (the lint's observed
+    /// run): no VACUUM of the triggers' table, which cannot run in one.
+    pub async fn scope_in_transaction(&self, client: &Client, before: &Snapshot) -> Result<Scope, tokio_postgres::Error> {
+        self.scope_of(client, before, None, false).await
+    }
+
+    async fn scope_of(
+        &self,
+        client: &Client,
+        before: &Snapshot,
+        script: Option<&Script>,
+        vacuum: bool,
+    ) -> Result<Scope, tokio_postgres::Error> {
         let Some(mut queries) = self.queries().filter(|_| !self.lost.load(Ordering::Relaxed)) else {
             return Ok(Scope::full());
         };
@@ -176,7 +192,7 @@ impl Tracker {
                 return Ok(Scope::full());
             }
         };
-        if self.collected.fetch_add(1, Ordering::Relaxed) % VACUUM_EVERY == VACUUM_EVERY - 1 {
+        if self.collected.fetch_add(1, Ordering::Relaxed) % VACUUM_EVERY == VACUUM_EVERY - 1 && vacuum {
             // Not worth failing the gate over: the next read is only slower.
             let _ = client.batch_execute("VACUUM dbgate_internal.touched").await;
         }

@@ -13,6 +13,7 @@ mod compare;
 pub mod database_tests;
 pub mod expectations;
 pub mod history;
+pub mod lint;
 mod migrated;
 pub mod outcome;
 mod reapply;
@@ -62,6 +63,8 @@ pub struct Options {
     /// `--changed-only`: the migrations whose rollbacks are proved (new and edited ones); the
     /// others are replayed only. `None`: every migration is proved.
     pub prove_only: Option<Vec<std::path::PathBuf>>,
+    /// `[lint]`, and which migrations are linted.
+    pub lint: lint::LintOptions,
 }
 
 impl Options {
@@ -343,6 +346,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         position,
     };
     chain.reverse(&mut results, reverse, current).await?;
+    chain.lint(&mut results, stopped.as_ref()).await;
     if let Some(watch) = chain.server.take() {
         chain.warnings.extend(watch.finish(&mut results).await);
     }
@@ -460,6 +464,7 @@ fn new_result(migration: &Migration) -> MigrationResult {
         irreversible: false,
         checks: Vec::new(),
         schema_changes: Vec::new(),
+        lint: Vec::new(),
     }
 }
 

@@ -133,6 +133,9 @@ pub struct MigrationResult {
     /// What it does to the schema, in words: for the migrations a pull request adds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schema_changes: Vec<crate::catalog::SchemaChange>,
+    /// What the lint found at its statements (allowed ones too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lint: Vec<super::lint::LintFinding>,
 }
 
 impl MigrationResult {
@@ -167,10 +170,13 @@ pub enum CheckKind {
     Edited,
     /// It is new, and sorts before the base's newest migration (listed only then).
     OutOfOrder,
+    /// What it locks, rewrites and breaks, observed on a copy with rows (listed for the
+    /// migrations linted: a pull request's new ones, or all with no base).
+    Lint,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 7] = [
+    pub const ALL: [CheckKind; 8] = [
         CheckKind::Replay,
         CheckKind::Rollback,
         CheckKind::Reapply,
@@ -178,11 +184,15 @@ impl CheckKind {
         CheckKind::Server,
         CheckKind::Edited,
         CheckKind::OutOfOrder,
+        CheckKind::Lint,
     ];
 
     /// A check listed only for a migration it has something to say about.
     pub fn only_when_relevant(self) -> bool {
-        matches!(self, CheckKind::Server | CheckKind::Edited | CheckKind::OutOfOrder)
+        matches!(
+            self,
+            CheckKind::Server | CheckKind::Edited | CheckKind::OutOfOrder | CheckKind::Lint
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -194,6 +204,7 @@ impl CheckKind {
             CheckKind::Server => "server",
             CheckKind::Edited => "edited",
             CheckKind::OutOfOrder => "out of order",
+            CheckKind::Lint => "lint",
         }
     }
 
@@ -206,6 +217,9 @@ impl CheckKind {
             CheckKind::Server => "the migration and its rollback leave the server outside their database as it was",
             CheckKind::Edited => "a migration the base branch has is unchanged",
             CheckKind::OutOfOrder => "a new migration sorts after every migration the base branch has",
+            CheckKind::Lint => {
+                "what the migration locks, rewrites and breaks, observed on a copy of the database with rows, passes the lint rules"
+            }
         }
     }
 }

@@ -48,7 +48,7 @@ impl Chain<'_> {
         Ok(snapshot)
     }
 
-    async fn rebuild_state(&mut self, n: usize) -> Result<Snapshot, String> {
+    pub(super) async fn rebuild_state(&mut self, n: usize) -> Result<Snapshot, String> {
         let role_words = self.baseline.role_words.clone();
         let may_drop = move |role: &str| role_words.as_ref().is_none_or(|names| names.names(role));
         let rule = RoleRule {

@@ -235,6 +235,18 @@ fn render_warnings(out: &mut String, migration: &MigrationResult, style: Style) 
             );
         }
     }
+    // A lint finding a `-- dbgate:allow` comment allows: said, with the comment's reason.
+    for finding in migration.lint.iter().filter(|f| f.allowed.is_some()) {
+        let reason = finding.allowed.as_ref().map(|a| a.reason.as_str()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "        allowed (lint): {}: {}: {} (allowed: {})",
+            finding.location,
+            finding.rule.id(),
+            continued(&finding.message),
+            continued(reason)
+        );
+    }
 }
 
 fn render_check(out: &mut String, check: &CheckResult, style: Style) {

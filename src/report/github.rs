@@ -62,7 +62,8 @@ pub fn annotations(report: &Report) -> String {
 }
 
 /// `key=value` lines for `GITHUB_OUTPUT`.
-pub fn outputs(report: &Report, junit: Option<&Path>, json: Option<&Path>) -> String {
+/// `paths`: the JUnit, JSON and SARIF files written, if they were.
+pub fn outputs(report: &Report, paths: [Option<&Path>; 3]) -> String {
     let verdict = match report.verdict {
         super::Verdict::Passed => "passed",
         super::Verdict::Failed => "failed",
@@ -80,7 +81,7 @@ pub fn outputs(report: &Report, junit: Option<&Path>, json: Option<&Path>) -> St
         s.warnings,
         report.tests.len()
     );
-    for (key, path) in [("junit-path", junit), ("json-path", json)] {
+    for (key, path) in ["junit-path", "json-path", "sarif-path"].into_iter().zip(paths) {
         if let Some(path) = path {
             let _ = writeln!(out, "{key}={}", path.display());
         }

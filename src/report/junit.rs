@@ -82,8 +82,12 @@ pub fn render(report: &Report) -> Result<String, quick_xml::Error> {
             .iter()
             .filter_map(|migration| {
                 let check = migration.checks.iter().find(|c| c.kind == kind)?;
-                Some(check_case(&migration.file.display().to_string(), check))
+                Some(match kind {
+                    CheckKind::Lint => lint_cases(migration, check),
+                    _ => vec![check_case(&migration.file.display().to_string(), check)],
+                })
             })
+            .flatten()
             .collect::<Vec<_>>();
         // A server or history check is listed only for a migration it has something to say about.
         if kind.only_when_relevant() && cases.is_empty() {
@@ -225,6 +229,60 @@ fn check_case(migration: &str, check: &CheckResult) -> Case {
         outcome,
         output,
     }
+}
+
+/// The lint's cases for one migration: one per finding (failed when it is an error not
+/// allowed), one per allow comment that cannot be read, and one for the migration when it was
+/// linted with no finding or could not be.
+fn lint_cases(migration: &super::MigrationResult, check: &CheckResult) -> Vec<Case> {
+    let file = migration.file.display().to_string();
+    let mut cases: Vec<Case> = migration
+        .lint
+        .iter()
+        .map(|finding| {
+            let failure = finding.failure();
+            let (outcome, output) = match (&finding.allowed, finding.severity) {
+                (Some(allowed), _) => (
+                    CaseOutcome::Passed,
+                    format!("allowed at {}: {}\n", allowed.location, allowed.reason),
+                ),
+                (None, crate::checks::lint::Severity::Error) => (
+                    CaseOutcome::Failed {
+                        kind: finding.rule.id().to_string(),
+                        message: failure.located_message(),
+                        text: failure_text(std::slice::from_ref(&failure)),
+                    },
+                    String::new(),
+                ),
+                (None, _) => (CaseOutcome::Passed, format!("warning: {}\n", failure.located_message())),
+            };
+            Case {
+                name: format!("{} at {}", finding.rule.id(), finding.location),
+                classname: format!("dbgate.lint.{}", finding.rule.id()),
+                time_ms: 0,
+                file: finding.location.file.display().to_string(),
+                line: Some(finding.location.line),
+                outcome,
+                output,
+            }
+        })
+        .collect();
+    let from_findings: Vec<String> = migration.lint.iter().map(|f| f.failure().located_message()).collect();
+    let others: Vec<Failure> = check
+        .failures
+        .iter()
+        .filter(|f| !from_findings.contains(&f.located_message()))
+        .cloned()
+        .collect();
+    for failure in others {
+        let mut case = check_case(&file, &CheckResult::failed(CheckKind::Lint, 0, None, vec![failure]));
+        case.name = format!("{} at {}", file, case.line.unwrap_or(1));
+        cases.push(case);
+    }
+    if cases.is_empty() || check.status == Status::NotChecked {
+        cases.push(check_case(&file, check));
+    }
+    cases
 }
 
 /// A database test's case: a smoke test file, a pgTAP assertion, an RLS cell, an expectation.

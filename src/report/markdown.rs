@@ -122,6 +122,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
     }
 
     render_warnings(&mut out, report, max_failures);
+    render_allowed(&mut out, report, max_failures);
 
     out.push_str("### Migrations\n\n| | Migration | Rollback | Time | Checks |\n|---|---|---|---:|---|\n");
     for migration in &report.migrations {
@@ -279,6 +280,36 @@ fn render_warnings(out: &mut String, report: &Report, max: usize) {
     out.push('\n');
 }
 
+/// Lint findings a `-- dbgate:allow` comment allows, with its reason: a reviewer sees what was
+/// waved through, and why.
+fn render_allowed(out: &mut String, report: &Report, max: usize) {
+    let allowed: Vec<_> = report
+        .migrations
+        .iter()
+        .flat_map(|m| &m.lint)
+        .filter(|f| f.allowed.is_some())
+        .collect();
+    if allowed.is_empty() {
+        return;
+    }
+    out.push_str("### Allowed by `-- dbgate:allow`\n\n");
+    for finding in allowed.iter().take(max) {
+        let reason = finding.allowed.as_ref().map(|a| a.reason.as_str()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "- {} {}: {} (allowed: {})",
+            code(&finding.location.to_string()),
+            code(finding.rule.id()),
+            text(&finding.message),
+            text(reason)
+        );
+    }
+    if allowed.len() > max {
+        let _ = writeln!(out, "- …and {} more, in the JSON and SARIF reports", allowed.len() - max);
+    }
+    out.push('\n');
+}
+
 fn render_check(out: &mut String, check: &CheckResult, max: usize, shown: &mut usize, hidden: &mut usize) {
     if let Some(headline) = &check.headline {
         let _ = writeln!(out, "{}\n", text(headline));
@@ -420,6 +451,7 @@ mod tests {
                 irreversible: false,
                 checks: vec![check],
                 schema_changes: Vec::new(),
+                lint: Vec::new(),
             }],
             tests: Vec::new(),
             rls_coverage: None,

@@ -8,6 +8,7 @@ pub mod list;
 pub mod markdown;
 mod paths;
 mod sanitize;
+pub mod sarif;
 
 use std::path::PathBuf;
 

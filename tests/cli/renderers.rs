@@ -38,7 +38,14 @@ fn job_summary() {
 #[test]
 fn annotations_and_step_outputs() {
     let report = mixed();
-    let outputs = github::outputs(&report, Some(Path::new("out/junit.xml")), Some(Path::new("out/report.json")));
+    let outputs = github::outputs(
+        &report,
+        [
+            Some(Path::new("out/junit.xml")),
+            Some(Path::new("out/report.json")),
+            Some(Path::new("out/dbgate.sarif")),
+        ],
+    );
     insta::assert_snapshot!(format!("{}\n--- outputs\n{outputs}", github::annotations(&report)));
 }
 

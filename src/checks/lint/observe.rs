@@ -1,0 +1,459 @@
+//! Watching a migration run, statement by statement: after each one, the locks its transaction
+//! holds on relations that existed before the migration (`pg_locks` of its own backend), the
+//! tables and indexes it rewrote (`pg_class.relfilenode` changed), the tables it scanned whole
+//! (`pg_stat_xact_user_tables.seq_scan` grew), the `lock_timeout` in force, and what it did to
+//! the schema (the catalog difference the checks compute). What the rules read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use pg_query::NodeEnum;
+use tokio_postgres::Client;
+
+use crate::catalog::{Catalog, SchemaChange, Snapshot, Tracker};
+use crate::execute::run_statements;
+use crate::script::{Script, Statement, StatementKind};
+
+/// A relation that existed before the migration.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    /// As the catalog names it: `public.users`.
+    pub name: String,
+    /// Its schema and name as they are (unquoted), to match a statement's names.
+    pub schema: String,
+    pub relname: String,
+    pub kind: RelationKind,
+    /// For an index: its table.
+    pub table: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    Table,
+    Index,
+    MaterializedView,
+}
+
+impl RelationKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::Index => "index",
+            RelationKind::MaterializedView => "materialized view",
+        }
+    }
+}
+
+/// The statement that failed in the observed run.
+#[derive(Debug, Clone)]
+pub struct Failed {
+    pub statement: usize,
+    pub message: String,
+    pub sqlstate: Option<String>,
+}
+
+/// A migration as the rules see it.
+pub struct Migration<'a> {
+    pub script: &'a Script,
+    pub statements: &'a [Statement],
+    /// Each statement's parse tree (none when the grammar did not read it).
+    pub nodes: Vec<Option<NodeEnum>>,
+    /// The relations that existed before the migration, by oid.
+    pub existing: BTreeMap<u32, Relation>,
+    /// The schema before the migration.
+    pub before: &'a Snapshot,
+    /// Whether all its statements ran in one transaction (dbgate's, rolled back).
+    pub in_transaction: bool,
+    /// Whether its tables held generated rows while it ran.
+    pub with_rows: bool,
+    /// The tables the generator put rows in.
+    pub filled: Vec<String>,
+    /// The tables the generator could not fill, with why.
+    pub left_empty: Vec<(String, String)>,
+    /// The statement that failed in the observed run, if one did.
+    pub failed: Option<Failed>,
+    /// The replay ran it without a failure (a failure here is then the rows' doing).
+    pub replay_passed: bool,
+    /// `[migrations] lock_timeout`: production's migrations run with one.
+    pub lock_timeout_configured: bool,
+}
+
+impl Migration<'_> {
+    pub fn node(&self, statement: usize) -> Option<&NodeEnum> {
+        self.nodes.get(statement)?.as_ref()
+    }
+
+    /// A table (or partitioned table) that existed before the migration.
+    pub fn existing_table(&self, oid: u32) -> Option<&Relation> {
+        self.existing.get(&oid).filter(|r| r.kind == RelationKind::Table)
+    }
+
+    /// The existing relation of `kind` a statement names: of those with its name (and schema,
+    /// when written), the one the statement locked, else the only one.
+    pub fn existing_named(&self, seen: &Seen, range: &pg_query::protobuf::RangeVar, kind: RelationKind) -> Option<(u32, &Relation)> {
+        let matching: Vec<(u32, &Relation)> = self
+            .existing
+            .iter()
+            .filter(|(_, r)| r.kind == kind && r.relname == range.relname && (range.schemaname.is_empty() || r.schema == range.schemaname))
+            .map(|(oid, r)| (*oid, r))
+            .collect();
+        let locked = matching.iter().find(|(oid, _)| seen.locks.iter().any(|(locked, _)| locked == oid));
+        match (locked, matching.as_slice()) {
+            (Some(found), _) => Some(*found),
+            (None, [only]) => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// The location of a statement in its file.
+    pub fn location(&self, statement: usize) -> crate::failure::Location {
+        self.script.location(self.statements[statement].range.start)
+    }
+
+    /// The statement's text, trimmed to its first line for a message.
+    pub fn first_line(&self, statement: usize) -> String {
+        let text = &self.script.source[self.statements[statement].range.clone()];
+        let line = text.lines().next().unwrap_or_default().trim();
+        if line.chars().count() > 80 {
+            format!("{}...", line.chars().take(77).collect::<String>())
+        } else {
+            line.to_string()
+        }
+    }
+
+    /// Whether the object existed before the migration.
+    pub fn existed(&self, object: &crate::object::ObjectId) -> bool {
+        self.before.objects.contains_key(object)
+    }
+}
+
+/// What one statement was seen to do.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub statement: usize,
+    /// Statements with the same number ran in one transaction.
+    pub transaction: usize,
+    /// Whether its locks could be read (a statement that runs outside any transaction
+    /// releases them before dbgate can look).
+    pub locks_seen: bool,
+    /// Locks taken by this statement on relations that existed before the migration: (oid, mode).
+    pub locks: Vec<(u32, String)>,
+    /// Existing relations it rewrote.
+    pub rewritten: Vec<u32>,
+    /// Existing tables it read whole.
+    pub scanned: Vec<u32>,
+    /// The session's lock_timeout when it ran ("0": none).
+    pub lock_timeout: String,
+    /// What it did to the schema; `None` when that could not be read.
+    pub changes: Option<Vec<SchemaChange>>,
+}
+
+impl Seen {
+    /// The existing relations it took ACCESS EXCLUSIVE on.
+    pub fn access_exclusive(&self) -> impl Iterator<Item = u32> + '_ {
+        self.locks
+            .iter()
+            .filter(|(_, mode)| mode == "AccessExclusiveLock")
+            .map(|(oid, _)| *oid)
+    }
+
+    pub fn changes(&self) -> &[SchemaChange] {
+        self.changes.as_deref().unwrap_or_default()
+    }
+}
+
+/// The relations in the users' schemas, by oid.
+pub async fn existing(client: &Client) -> Result<BTreeMap<u32, Relation>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT c.oid::bigint, c.relkind::text, format('%I.%I', n.nspname, c.relname), i.indrelid::bigint,
+                    n.nspname::text, c.relname::text
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_index i ON i.indexrelid = c.oid
+             WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbgate_internal')
+               AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let kind = match row.get::<_, &str>(1) {
+                "r" | "p" => RelationKind::Table,
+                "m" => RelationKind::MaterializedView,
+                _ => RelationKind::Index,
+            };
+            let relation = Relation {
+                name: row.get(2),
+                kind,
+                table: row.get::<_, Option<i64>>(3).map(|oid| oid as u32),
+                schema: row.get(4),
+                relname: row.get(5),
+            };
+            (row.get::<_, i64>(0) as u32, relation)
+        })
+        .collect())
+}
+
+/// One look at the session's locks, files, scans and lock_timeout.
+#[derive(Debug, Default, Clone)]
+struct Look {
+    locks: BTreeSet<(u32, String)>,
+    files: BTreeMap<u32, String>,
+    scans: BTreeMap<u32, i64>,
+    lock_timeout: String,
+}
+
+const LOOK: &str = "SELECT 'lock', l.relation::bigint, l.mode FROM pg_locks l
+  WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation'
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.relation = ANY($1)
+UNION ALL SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid = ANY($1)
+UNION ALL SELECT 'scan', s.relid::bigint, s.seq_scan::text FROM pg_stat_xact_user_tables s WHERE s.relid = ANY($1)
+UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
+
+async fn look(client: &Client, oids: &[u32]) -> Result<Look, tokio_postgres::Error> {
+    let mut look = Look::default();
+    for row in client.query(LOOK, &[&oids]).await? {
+        let (what, oid, value) = (row.get::<_, &str>(0), row.get::<_, i64>(1) as u32, row.get::<_, String>(2));
+        match what {
+            "lock" => {
+                look.locks.insert((oid, value));
+            }
+            "file" => {
+                look.files.insert(oid, value);
+            }
+            "scan" => {
+                look.scans.insert(oid, value.parse().unwrap_or(0));
+            }
+            _ => look.lock_timeout = value,
+        }
+    }
+    Ok(look)
+}
+
+/// What changed between two looks around one statement.
+fn seen_between(statement: usize, transaction: usize, before: &Look, after: &Look, locks_seen: bool) -> Seen {
+    Seen {
+        statement,
+        transaction,
+        locks_seen,
+        locks: after.locks.difference(&before.locks).cloned().collect(),
+        rewritten: after
+            .files
+            .iter()
+            .filter(|(oid, file)| before.files.get(oid).is_some_and(|was| was != *file))
+            .map(|(oid, _)| *oid)
+            .collect(),
+        scanned: after
+            .scans
+            .iter()
+            .filter(|(oid, n)| before.scans.get(oid).is_some_and(|was| *n > was))
+            .map(|(oid, _)| *oid)
+            .collect(),
+        lock_timeout: before.lock_timeout.clone(),
+        changes: None,
+    }
+}
+
+/// The lint's own database: its session and what reads its catalog.
+pub struct Watcher<'a> {
+    pub client: &'a Client,
+    pub catalog: &'a Catalog,
+    pub tracker: &'a Tracker,
+    pub timeout: Duration,
+}
+
+/// How an observed run ended.
+pub struct Observed {
+    pub seen: Vec<Seen>,
+    pub failed: Option<Failed>,
+    /// The connection is gone.
+    pub lost: bool,
+}
+
+impl Watcher<'_> {
+    /// Runs the statements inside the transaction the caller opened, looking after each one;
+    /// `snapshot` follows the schema. Stops at the first statement that fails (the
+    /// transaction is aborted); the caller rolls back.
+    pub async fn in_transaction(&self, script: &Script, statements: &[Statement], oids: &[u32], snapshot: &mut Snapshot) -> Observed {
+        let mut observed = Observed {
+            seen: Vec::new(),
+            failed: None,
+            lost: false,
+        };
+        let Ok(mut before) = self.guarded(oids, None).await else {
+            return observed;
+        };
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(error) = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, _| {}).await {
+                observed.lost = matches!(error, crate::execute::ScriptError::ConnectionLost(_));
+                observed.failed = Some(failed(index, error.failure()));
+                return observed;
+            }
+            let mut changes = None;
+            match self.guarded(oids, Some((snapshot, &mut changes))).await {
+                Ok(after) => {
+                    let mut seen = seen_between(index, 0, &before, &after, true);
+                    seen.changes = changes;
+                    observed.seen.push(seen);
+                    before = after;
+                }
+                Err(()) => observed.seen.push(Seen {
+                    statement: index,
+                    lock_timeout: before.lock_timeout.clone(),
+                    ..Seen::default()
+                }),
+            }
+        }
+        observed
+    }
+
+    /// Runs the statements of a migration that runs outside a transaction, in place: each in a
+    /// transaction of dbgate's, where the statement may run in one, so that its locks can be
+    /// read before they are released; the file's own BEGIN ... COMMIT as written.
+    pub async fn in_place(&self, script: &Script, statements: &[Statement], oids: &[u32], snapshot: &mut Snapshot) -> Observed {
+        let mut observed = Observed {
+            seen: Vec::new(),
+            failed: None,
+            lost: false,
+        };
+        let Ok(mut before) = self.plain_look(oids).await else {
+            return observed;
+        };
+        let mut in_block = false;
+        let mut transaction = 0;
+        for (index, statement) in statements.iter().enumerate() {
+            let text = script.source[statement.range.clone()].trim_start().to_ascii_uppercase();
+            let wrap = !in_block && !matches!(statement.kind, StatementKind::NoTransaction(_)) && !statement.kind.controls_transaction();
+            if statement.kind == StatementKind::TransactionBoundary {
+                let starts = ["BEGIN", "START"].iter().any(|w| text.starts_with(w));
+                in_block = starts;
+                transaction += 1;
+            }
+            if wrap {
+                transaction += 1;
+                if self.client.batch_execute("BEGIN").await.is_err() {
+                    observed.lost = true;
+                    return observed;
+                }
+            }
+            if let Err(error) = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, _| {}).await {
+                observed.lost = matches!(error, crate::execute::ScriptError::ConnectionLost(_));
+                observed.failed = Some(failed(index, error.failure()));
+                if wrap || in_block {
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                }
+                return observed;
+            }
+            let locks_seen = wrap || in_block;
+            let mut seen = if in_block {
+                // Inside the file's own transaction: read in a savepoint, never committing it.
+                let mut changes = None;
+                let after = self
+                    .guarded(oids, Some((&mut *snapshot, &mut changes)))
+                    .await
+                    .unwrap_or_else(|()| before.clone());
+                let mut seen = seen_between(index, transaction, &before, &after, locks_seen);
+                seen.changes = changes;
+                before = after;
+                seen
+            } else {
+                let after = self.plain_look(oids).await.unwrap_or_else(|()| before.clone());
+                let mut seen = seen_between(index, transaction, &before, &after, locks_seen);
+                if wrap && self.client.batch_execute("COMMIT").await.is_err() {
+                    observed.lost = true;
+                    return observed;
+                }
+                seen.changes = self.changes(snapshot).await.ok();
+                // Outside a transaction the locks are gone after each statement.
+                before = Look {
+                    locks: BTreeSet::new(),
+                    ..after
+                };
+                seen
+            };
+            seen.statement = index;
+        }
+        observed
+    }
+
+    /// A look, and the schema's changes, inside a savepoint: a read a migration's role may not
+    /// make (`SET ROLE` to one without rights) must not abort the migration's transaction.
+    async fn guarded(&self, oids: &[u32], changes: Option<(&mut Snapshot, &mut Option<Vec<SchemaChange>>)>) -> Result<Look, ()> {
+        self.client.batch_execute("SAVEPOINT dbgate_lint").await.map_err(|_| ())?;
+        let looked = look(self.client, oids).await;
+        let mut read_ok = true;
+        if let (Ok(_), Some((snapshot, slot))) = (&looked, changes) {
+            match self.changes_in_transaction(snapshot).await {
+                Ok(found) => *slot = Some(found),
+                Err(_) => read_ok = false,
+            }
+        }
+        let end = if looked.is_ok() && read_ok {
+            "RELEASE SAVEPOINT dbgate_lint"
+        } else {
+            "ROLLBACK TO SAVEPOINT dbgate_lint; RELEASE SAVEPOINT dbgate_lint"
+        };
+        self.client.batch_execute(end).await.map_err(|_| ())?;
+        looked.map_err(|_| ())
+    }
+
+    async fn plain_look(&self, oids: &[u32]) -> Result<Look, ()> {
+        look(self.client, oids).await.map_err(|_| ())
+    }
+
+    async fn changes_in_transaction(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {
+        let scope = self.tracker.scope_in_transaction(self.client, snapshot).await?;
+        let undo = self.catalog.update_in_transaction(self.client, snapshot, &scope).await?;
+        let before = snapshot.earlier(&[&undo]);
+        Ok(crate::catalog::summarize(&before, snapshot))
+    }
+
+    /// What the last statement did to the schema, outside a transaction.
+    pub async fn changes(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {
+        let scope = self.tracker.scope(self.client, snapshot, None).await?;
+        let undo = self.catalog.update(self.client, snapshot, &scope).await?;
+        let before = snapshot.earlier(&[&undo]);
+        Ok(crate::catalog::summarize(&before, snapshot))
+    }
+}
+
+fn failed(statement: usize, failure: &crate::failure::Failure) -> Failed {
+    Failed {
+        statement,
+        message: failure.message.clone(),
+        sqlstate: failure.sqlstate.clone(),
+    }
+}
+
+/// The tables a statement names (`schema.table` as written, unquoted parts), from its parse
+/// tree: the ones the row generator fills.
+pub fn named_tables(node: &NodeEnum) -> Vec<(Option<String>, String)> {
+    let mut names = Vec::new();
+    for (child, _, _, _) in node.nodes() {
+        if let pg_query::NodeRef::RangeVar(range) = child {
+            let schema = (!range.schemaname.is_empty()).then(|| range.schemaname.clone());
+            let name = (schema, range.relname.clone());
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// The parse tree of each statement (none for one the grammar does not read, or too long to).
+pub fn parse(script: &Script, statements: &[Statement]) -> Vec<Option<NodeEnum>> {
+    statements
+        .iter()
+        .map(|statement| {
+            let text = &script.source[statement.range.clone()];
+            if text.len() > 1 << 20 {
+                return None;
+            }
+            let parsed = pg_query::parse(text, pg_query::ParserOptions::DEFAULT).ok()?;
+            parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone()
+        })
+        .collect()
+}

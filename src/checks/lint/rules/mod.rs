@@ -1,0 +1,283 @@
+//! The lint rules: one file each, every one judged on what a statement was seen to do in a copy
+//! of the database with rows (the locks its transaction took, the tables it rewrote or scanned,
+//! the objects it dropped or renamed), not guessed from its text. Each rule has a stable id, a
+//! one-line summary, a why and a fix; `dbgate rules` and the README list them.
+
+mod constraint_without_not_valid;
+mod create_index_without_concurrently;
+mod drop_column;
+mod drop_index_without_concurrently;
+mod drop_table;
+mod drop_type;
+mod exclusive_lock_held;
+mod fails_with_rows;
+mod lock_timeout_missing;
+mod narrowing_type_change;
+mod not_null_without_default;
+mod reindex_without_concurrently;
+mod rename_column;
+mod rename_table;
+mod set_not_null_scan;
+mod table_rewrite;
+mod unique_without_using_index;
+
+use serde::{Deserialize, Serialize};
+
+use super::observe::{Migration, Seen};
+
+/// Every rule, by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    CreateIndexWithoutConcurrently,
+    DropIndexWithoutConcurrently,
+    ReindexWithoutConcurrently,
+    ExclusiveLockHeld,
+    LockTimeoutMissing,
+    TableRewrite,
+    SetNotNullScan,
+    ConstraintWithoutNotValid,
+    UniqueWithoutUsingIndex,
+    DropTable,
+    DropColumn,
+    DropType,
+    RenameTable,
+    RenameColumn,
+    NarrowingTypeChange,
+    NotNullWithoutDefault,
+    FailsWithRows,
+}
+
+/// What a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Locks that block the running application.
+    Locking,
+    /// Rewrites and full scans under a lock.
+    Rewrite,
+    /// Changes the running application breaks on.
+    Breaking,
+}
+
+impl Category {
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Locking => "locking",
+            Category::Rewrite => "rewrites and scans",
+            Category::Breaking => "breaking changes",
+        }
+    }
+}
+
+/// How a finding of a rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Off,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "off" => Some(Severity::Off),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Off => "off",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A rule's words: the one-line summary, why it matters, and how to fix it.
+pub struct Words {
+    pub summary: &'static str,
+    pub why: &'static str,
+    pub fix: &'static str,
+}
+
+/// One thing a rule found at one statement.
+pub struct Hit {
+    /// The statement it is about (index in the migration's statements).
+    pub statement: usize,
+    /// One sentence, naming the object.
+    pub message: String,
+    /// The object, as the catalog names it ("table public.users").
+    pub object: Option<crate::object::ObjectId>,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 17] = [
+        Rule::CreateIndexWithoutConcurrently,
+        Rule::DropIndexWithoutConcurrently,
+        Rule::ReindexWithoutConcurrently,
+        Rule::ExclusiveLockHeld,
+        Rule::LockTimeoutMissing,
+        Rule::TableRewrite,
+        Rule::SetNotNullScan,
+        Rule::ConstraintWithoutNotValid,
+        Rule::UniqueWithoutUsingIndex,
+        Rule::DropTable,
+        Rule::DropColumn,
+        Rule::DropType,
+        Rule::RenameTable,
+        Rule::RenameColumn,
+        Rule::NarrowingTypeChange,
+        Rule::NotNullWithoutDefault,
+        Rule::FailsWithRows,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::CreateIndexWithoutConcurrently => "create-index-without-concurrently",
+            Rule::DropIndexWithoutConcurrently => "drop-index-without-concurrently",
+            Rule::ReindexWithoutConcurrently => "reindex-without-concurrently",
+            Rule::ExclusiveLockHeld => "exclusive-lock-held",
+            Rule::LockTimeoutMissing => "lock-timeout-missing",
+            Rule::TableRewrite => "table-rewrite",
+            Rule::SetNotNullScan => "set-not-null-scan",
+            Rule::ConstraintWithoutNotValid => "constraint-without-not-valid",
+            Rule::UniqueWithoutUsingIndex => "unique-without-using-index",
+            Rule::DropTable => "drop-table",
+            Rule::DropColumn => "drop-column",
+            Rule::DropType => "drop-type",
+            Rule::RenameTable => "rename-table",
+            Rule::RenameColumn => "rename-column",
+            Rule::NarrowingTypeChange => "narrowing-type-change",
+            Rule::NotNullWithoutDefault => "not-null-without-default",
+            Rule::FailsWithRows => "fails-with-rows",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|rule| rule.id() == id)
+    }
+
+    pub fn category(self) -> Category {
+        match self {
+            Rule::CreateIndexWithoutConcurrently
+            | Rule::DropIndexWithoutConcurrently
+            | Rule::ReindexWithoutConcurrently
+            | Rule::ExclusiveLockHeld
+            | Rule::LockTimeoutMissing => Category::Locking,
+            Rule::TableRewrite | Rule::SetNotNullScan | Rule::ConstraintWithoutNotValid | Rule::UniqueWithoutUsingIndex => {
+                Category::Rewrite
+            }
+            Rule::DropTable
+            | Rule::DropColumn
+            | Rule::DropType
+            | Rule::RenameTable
+            | Rule::RenameColumn
+            | Rule::NarrowingTypeChange
+            | Rule::NotNullWithoutDefault
+            | Rule::FailsWithRows => Category::Breaking,
+        }
+    }
+
+    /// The severity for a pull request's new migrations, as a careful team would set it: what
+    /// blocks or breaks production is an error; what only holds a lock longer than it needs
+    /// to, or may be deliberate, is a warning. With no base every finding is a warning.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Rule::ExclusiveLockHeld
+            | Rule::LockTimeoutMissing
+            | Rule::SetNotNullScan
+            | Rule::ConstraintWithoutNotValid
+            | Rule::UniqueWithoutUsingIndex
+            | Rule::FailsWithRows => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    pub fn words(self) -> Words {
+        match self {
+            Rule::CreateIndexWithoutConcurrently => create_index_without_concurrently::WORDS,
+            Rule::DropIndexWithoutConcurrently => drop_index_without_concurrently::WORDS,
+            Rule::ReindexWithoutConcurrently => reindex_without_concurrently::WORDS,
+            Rule::ExclusiveLockHeld => exclusive_lock_held::WORDS,
+            Rule::LockTimeoutMissing => lock_timeout_missing::WORDS,
+            Rule::TableRewrite => table_rewrite::WORDS,
+            Rule::SetNotNullScan => set_not_null_scan::WORDS,
+            Rule::ConstraintWithoutNotValid => constraint_without_not_valid::WORDS,
+            Rule::UniqueWithoutUsingIndex => unique_without_using_index::WORDS,
+            Rule::DropTable => drop_table::WORDS,
+            Rule::DropColumn => drop_column::WORDS,
+            Rule::DropType => drop_type::WORDS,
+            Rule::RenameTable => rename_table::WORDS,
+            Rule::RenameColumn => rename_column::WORDS,
+            Rule::NarrowingTypeChange => narrowing_type_change::WORDS,
+            Rule::NotNullWithoutDefault => not_null_without_default::WORDS,
+            Rule::FailsWithRows => fails_with_rows::WORDS,
+        }
+    }
+
+    /// What the rule finds in one migration's observed run.
+    pub fn check(self, migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
+        match self {
+            Rule::CreateIndexWithoutConcurrently => create_index_without_concurrently::check(migration, seen),
+            Rule::DropIndexWithoutConcurrently => drop_index_without_concurrently::check(migration, seen),
+            Rule::ReindexWithoutConcurrently => reindex_without_concurrently::check(migration, seen),
+            Rule::ExclusiveLockHeld => exclusive_lock_held::check(migration, seen),
+            Rule::LockTimeoutMissing => lock_timeout_missing::check(migration, seen),
+            Rule::TableRewrite => table_rewrite::check(migration, seen),
+            Rule::SetNotNullScan => set_not_null_scan::check(migration, seen),
+            Rule::ConstraintWithoutNotValid => constraint_without_not_valid::check(migration, seen),
+            Rule::UniqueWithoutUsingIndex => unique_without_using_index::check(migration, seen),
+            Rule::DropTable => drop_table::check(migration, seen),
+            Rule::DropColumn => drop_column::check(migration, seen),
+            Rule::DropType => drop_type::check(migration, seen),
+            Rule::RenameTable => rename_table::check(migration, seen),
+            Rule::RenameColumn => rename_column::check(migration, seen),
+            Rule::NarrowingTypeChange => narrowing_type_change::check(migration, seen),
+            Rule::NotNullWithoutDefault => not_null_without_default::check(migration, seen),
+            Rule::FailsWithRows => fails_with_rows::check(migration, seen),
+        }
+    }
+}
+
+/// The objects of `kinds` that existed before the migration and a statement dropped.
+fn dropped(migration: &Migration, seen: &[Seen], kinds: &[crate::catalog::ObjectKind], verb: &str) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for s in seen {
+        for change in s.changes() {
+            if change.kind == crate::catalog::SchemaChangeKind::Drops
+                && kinds.contains(&change.object.kind)
+                && migration.existed(&change.object)
+            {
+                hits.push(Hit {
+                    statement: s.statement,
+                    message: format!("{verb} {}", change.object),
+                    object: Some(change.object.clone()),
+                });
+            }
+        }
+    }
+    hits
+}
+
+/// The objects of `kind` that existed before the migration and a statement renamed.
+fn renamed(migration: &Migration, seen: &[Seen], kind: crate::catalog::ObjectKind) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for s in seen {
+        for change in s.changes() {
+            let Some(from) = change.renamed_from.as_ref() else { continue };
+            if change.kind == crate::catalog::SchemaChangeKind::Renames && from.kind == kind && migration.existed(from) {
+                hits.push(Hit {
+                    statement: s.statement,
+                    message: format!("renames existing {from} to {}", change.object.name),
+                    object: Some(change.object.clone()),
+                });
+            }
+        }
+    }
+    hits
+}
