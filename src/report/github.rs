@@ -39,9 +39,14 @@ pub fn annotations(report: &Report) -> String {
                 annotate("error", title.clone(), &failure.location, &failure.message);
             }
             for warning in &check.warnings {
+                let kind = warning.kind.name();
                 annotate(
                     "warning",
-                    format!("{title} ({})", warning.kind.name()),
+                    if kind == check.kind.name() {
+                        title.clone()
+                    } else {
+                        format!("{title} ({kind})")
+                    },
                     &warning.location,
                     &warning.message,
                 );

@@ -30,7 +30,7 @@ fn a_supabase_project_passes_on_plain_postgres_with_the_preset() {
     ] {
         assert!(xml.contains(name), "JUnit lacks {name}:\n{xml}");
     }
-    assert_eq!(xml.matches("<testcase ").count(), 3 * 4 + 1 + 11 + 7 + 5, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 3 * 5 + 1 + 11 + 7 + 5, "{xml}");
 }
 
 #[test]

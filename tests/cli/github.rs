@@ -488,6 +488,7 @@ fn the_action_s_check_step_runs_the_gate_as_its_inputs_say() {
             .env("INPUT_COMMENT", "false")
             .env("INPUT_JUNIT_PATH", p("junit.xml"))
             .env("INPUT_JSON_PATH", p("report.json"))
+            .env("INPUT_SARIF_PATH", p("dbgate.sarif"))
             .env("INPUT_FAIL_ON", "never")
             .output()
             .unwrap(),

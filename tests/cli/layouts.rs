@@ -35,14 +35,16 @@ layout_passes! {
     diesel_folders_pass: "layout-diesel", "3", ["2024-01-15-093000_create_teams/up.sql", "2024-02-01-080000_add_player_number/up.sql"];
     dbmate_sections_and_transaction_false_pass: "layout-dbmate", "3", ["20240102000000_create_tasks.sql", "20240103000000_index_tasks_project.sql", "no transaction: `transaction:false`"];
     flyway_dotted_versions_order_numerically: "layout-flyway", "4", ["V1__create_regions.sql", "V1.1__create_stores.sql", "V1.2__create_products.sql", "V1.10__add_product_store.sql"];
-    supabase_migrations_without_rollbacks_replay: "layout-supabase", "3", ["20240105103000_create_profiles.sql", "replay (no rollback)", "20240107120000_posts_rls.sql"];
+    supabase_migrations_without_rollbacks_replay: "layout-supabase", "3", ["20240105103000_create_profiles.sql", "replay, lint (no rollback)", "20240107120000_posts_rls.sql"];
     concurrently_is_detected_and_runs_without_a_transaction: "non-transactional", "2", ["002_index_events_created.sql", "no transaction: CREATE INDEX CONCURRENTLY at line 1"];
 }
 
 #[test]
 fn supabase_migrations_without_rollbacks_skip_the_rollback_checks_not_pass_them() {
     let out = Dbgate::fixture("layout-supabase").args(["check"]).run();
-    out.stdout_has("3 checks passed, 0 failed, 0 warnings, 9 skipped");
+    out.stdout_has("6 checks passed, 0 failed, 1 warning, 9 skipped");
+    // ENABLE ROW LEVEL SECURITY takes ACCESS EXCLUSIVE on a table an earlier migration made.
+    out.stdout_has("20240107120000_posts_rls.sql:1:1: lock-timeout-missing: takes ACCESS EXCLUSIVE on existing table public.posts");
 }
 
 #[test]

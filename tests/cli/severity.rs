@@ -49,13 +49,17 @@ fn differences_that_change_no_behaviour_are_warnings_in_every_report() {
     );
     out.stdout_has("the default of column public.message.sent_at differs after 004_drop_recent_rollback.sql only in a timestamp frozen");
     out.stdout_has("the definition of view public.item_view lists the same columns in another order after 005_drop_item_b_rollback.sql (a SELECT * expanded in its tables' new column order)");
-    out.stdout_has("PASSED 20 checks passed, 0 failed, 8 warnings, 0 skipped, in");
+    // The lint's 5 checks; its 5 warnings (lock-timeout-missing, drop-column), warnings with no base.
+    out.stdout_has("PASSED 25 checks passed, 0 failed, 13 warnings, 0 skipped, in");
+    out.stdout_has("002_drop_updated_at.sql:1:1: drop-column: drops existing column public.message.updated_at");
     assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
 
     let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(p("report.json")).unwrap()).unwrap();
     assert_eq!(report["verdict"], "passed");
-    assert_eq!(report["summary"]["warnings"], 8);
-    let found = warnings(&report);
+    // 8 differences that change no behaviour, and the lint's 5.
+    assert_eq!(report["summary"]["warnings"], 13);
+    let found: Vec<_> = warnings(&report).into_iter().filter(|w| w.2 != "lint").collect();
+    assert_eq!(found.len(), 8, "{found:#?}");
     let kinds: std::collections::BTreeSet<&str> = found.iter().map(|w| w.2.as_str()).collect();
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
@@ -92,10 +96,10 @@ fn differences_that_change_no_behaviour_are_warnings_in_every_report() {
     // The job summary lists them; the annotations are warnings on the rollback file.
     let summary = fs::read_to_string(p("summary.md")).unwrap();
     assert!(summary.contains("### Warnings"), "{summary}");
-    assert!(summary.contains("20 checks passed, 0 failed, 8 warnings, 0 skipped"), "{summary}");
+    assert!(summary.contains("25 checks passed, 0 failed, 13 warnings, 0 skipped"), "{summary}");
     out.stdout_has("::warning file=migrations/002_drop_updated_at_rollback.sql,line=1,col=1,title=dbgate rollback%3A migrations/002_drop_updated_at.sql (column order)::columns of public.message");
     assert!(!out.stdout.contains("::error"), "{}", out.stdout);
-    assert!(fs::read_to_string(p("output.txt")).unwrap().contains("warnings=8\n"));
+    assert!(fs::read_to_string(p("output.txt")).unwrap().contains("warnings=13\n"));
 }
 
 #[test]
@@ -264,5 +268,16 @@ fn look_alikes_of_harmless_differences_fail_and_a_directive_inside_a_string_is_d
     ));
     let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["summary"]["ignored"], 0);
-    assert_eq!(report["summary"]["warnings"], 0);
+    // None but the lint's (a lock_timeout missing before the ALTER of an existing table).
+    let lint = report["migrations"][1]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "lint")
+        .unwrap();
+    assert_eq!(
+        lint["warnings"][0]["message"].as_str().unwrap(),
+        "lock-timeout-missing: takes ACCESS EXCLUSIVE on existing table public.t with no lock_timeout set"
+    );
+    assert_eq!(report["summary"]["warnings"], 1);
 }

@@ -125,6 +125,14 @@ const PROBE: std::time::Duration = std::time::Duration::from_secs(10);
 /// Why the lint's own database stopped following the migrations.
 struct Stopped(String);
 
+/// What the pull request's migrations linted so far made: to the ones after them, new, not
+/// existing (production has never had them).
+#[derive(Default)]
+struct BranchMade {
+    relations: std::collections::BTreeSet<u32>,
+    objects: std::collections::BTreeSet<ObjectId>,
+}
+
 impl Chain<'_> {
     /// Lints the migrations the options name, each in its result.
     pub(super) async fn lint(&mut self, results: &mut [MigrationResult], forward: Option<&super::Stop>) {
@@ -143,8 +151,26 @@ impl Chain<'_> {
         if let Some(stop @ (super::Stop::ConnectionLost(_) | super::Stop::RebuildFailed(_))) = forward {
             return not_checked(results, stop.to_string());
         }
-        if let Err(why) = crate::execute::within(self.client(), PROBE, self.client().simple_query("SELECT 1")).await {
-            return not_checked(results, format!("the server did not answer before the lint: {why}"));
+        // The chain's own session may be gone with the database a failed rebuild left; a new
+        // one, with a deadline, says whether the server answers.
+        let probe = async {
+            let client = crate::execute::connect_own(&self.session.config).await?;
+            client.simple_query("SELECT 1").await.map(|_| ())
+        };
+        match tokio::time::timeout(PROBE, probe).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                return not_checked(
+                    results,
+                    format!("the server did not answer before the lint: {}", crate::execute::describe(&error)),
+                )
+            }
+            Err(_) => {
+                return not_checked(
+                    results,
+                    format!("the server did not answer before the lint, within {} s", PROBE.as_secs()),
+                )
+            }
         }
         let started = Instant::now();
         let mut snapshot = match self.rebuild_state(first).await {
@@ -153,8 +179,11 @@ impl Chain<'_> {
         };
         let mut stopped: Option<Stopped> = None;
         let mut left_empty: Vec<String> = Vec::new();
-        for index in first..=last {
-            let migration = &self.migrations[index];
+        // With no base every migration is judged as deployed alone; with one, the branch's new
+        // migrations are deployed together.
+        let mut made = options.only.is_some().then(BranchMade::default);
+        let migrations = self.migrations;
+        for (index, migration) in migrations.iter().enumerate().take(last + 1).skip(first) {
             let lint = linted.contains(&index);
             if let Some(Stopped(why)) = &stopped {
                 if lint {
@@ -172,7 +201,7 @@ impl Chain<'_> {
                 .checks
                 .iter()
                 .any(|c| c.kind == CheckKind::Replay && c.status == Status::Passed);
-            match self.lint_one(migration, &mut snapshot, replay_passed).await {
+            match self.lint_one(migration, &mut snapshot, replay_passed, made.as_mut()).await {
                 Ok(linted) => {
                     results[index].checks.push(linted.check);
                     results[index].lint = linted.findings;
@@ -229,7 +258,13 @@ impl Chain<'_> {
     }
 
     /// Observes one migration, then runs it for real.
-    async fn lint_one(&self, migration: &Migration, snapshot: &mut Snapshot, replay_passed: bool) -> Result<Linted, Stopped> {
+    async fn lint_one(
+        &self,
+        migration: &Migration,
+        snapshot: &mut Snapshot,
+        replay_passed: bool,
+        mut made: Option<&mut BranchMade>,
+    ) -> Result<Linted, Stopped> {
         let options = &self.options.lint;
         let started = Instant::now();
         let script = &migration.up;
@@ -239,8 +274,13 @@ impl Chain<'_> {
         };
         let client = self.client();
         let lost = |what: &str, e: &tokio_postgres::Error| Stopped(format!("the lint's database {what}: {}", crate::execute::describe(e)));
-        let existing = observe::existing(client).await.map_err(|e| lost("could not be read", &e))?;
+        let mut existing = observe::existing(client).await.map_err(|e| lost("could not be read", &e))?;
+        let there_before: std::collections::BTreeSet<u32> = existing.keys().copied().collect();
+        if let Some(made) = &made {
+            existing.retain(|oid, _| !made.relations.contains(oid));
+        }
         let oids: Vec<u32> = existing.keys().copied().collect();
+        let no_objects = std::collections::BTreeSet::new();
         let nodes = observe::parse(script, statements);
         let (allows, failures) = allow::read(script, statements);
         let before = snapshot.clone();
@@ -296,6 +336,7 @@ impl Chain<'_> {
             nodes,
             existing,
             before: &before,
+            branch_made: made.as_ref().map_or(&no_objects, |m| &m.objects),
             in_transaction,
             with_rows,
             filled: filled.iter().filter(|f| f.rows > 0).map(|f| f.table.clone()).collect(),
@@ -335,7 +376,7 @@ impl Chain<'_> {
                 });
             }
         }
-        findings.sort_by(|a, b| (a.location.line, a.location.column, a.rule).cmp(&(b.location.line, b.location.column, b.rule)));
+        findings.sort_by_key(|f| (f.location.line, f.location.column, f.rule));
         // The real run: the next migration starts from the schema this one leaves.
         let mut stop = None;
         if in_transaction {
@@ -352,8 +393,27 @@ impl Chain<'_> {
             // Its one run was the real one: the lint's database stops where it failed.
             stop = Some(format!("the lint's run of {} failed: {}", script.path.display(), failed.message));
         }
+        if let Some(made) = made.as_mut() {
+            let added = snapshot.objects.keys().filter(|id| !before.objects.contains_key(*id));
+            made.objects.extend(added.map(|id| (**id).clone()));
+            if let Ok(now) = observe::existing(client).await {
+                made.relations.extend(now.keys().filter(|oid| !there_before.contains(oid)));
+            }
+        }
+        let mut check = lint_check(&findings, failures, &allows, &used, started);
+        if let (Some(failed), false, Status::Passed) = (&seen_failure, replay_passed, check.status) {
+            // It fails without any rows (the replay says why): what comes after the failing
+            // statement was never seen.
+            let line = script.location(statements[failed.statement].range.start).line;
+            let warnings = std::mem::take(&mut check.warnings);
+            check = CheckResult::not_checked(
+                CheckKind::Lint,
+                format!("it fails at line {line}, as the replay says: the statements after it were not observed"),
+            );
+            check.warnings = warnings;
+        }
         Ok(Linted {
-            check: lint_check(&findings, failures, &allows, &used, started),
+            check,
             findings,
             left_empty,
             stop,

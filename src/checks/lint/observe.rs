@@ -62,6 +62,9 @@ pub struct Migration<'a> {
     pub existing: BTreeMap<u32, Relation>,
     /// The schema before the migration.
     pub before: &'a Snapshot,
+    /// Objects an earlier migration of the same pull request made: production has never had
+    /// them, so nothing running uses them and their tables are empty.
+    pub branch_made: &'a std::collections::BTreeSet<crate::object::ObjectId>,
     /// Whether all its statements ran in one transaction (dbgate's, rolled back).
     pub in_transaction: bool,
     /// Whether its tables held generated rows while it ran.
@@ -123,7 +126,7 @@ impl Migration<'_> {
 
     /// Whether the object existed before the migration.
     pub fn existed(&self, object: &crate::object::ObjectId) -> bool {
-        self.before.objects.contains_key(object)
+        self.before.objects.contains_key(object) && !self.branch_made.contains(object)
     }
 }
 
