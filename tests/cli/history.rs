@@ -27,7 +27,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// A repository whose main branch has migrations 001-003 (each with a rollback), checked out
 /// on a branch `feature` made from it.
-fn on_a_branch() -> TempRepo {
+pub(crate) fn on_a_branch() -> TempRepo {
     let repo = TempRepo::new();
     git(repo.path(), &["init", "-q"]);
     repo.migrations(&[
@@ -44,7 +44,7 @@ fn on_a_branch() -> TempRepo {
     repo
 }
 
-fn commit(repo: &TempRepo, message: &str) {
+pub(crate) fn commit(repo: &TempRepo, message: &str) {
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-q", "-m", message]);
 }

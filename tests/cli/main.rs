@@ -13,6 +13,7 @@ mod github;
 mod history;
 mod hostile;
 mod incremental;
+mod lint;
 mod layouts;
 mod providers;
 mod recovery;

@@ -377,6 +377,7 @@ impl Watcher<'_> {
                 seen
             };
             seen.statement = index;
+            observed.seen.push(seen);
         }
         observed
     }
