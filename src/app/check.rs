@@ -91,6 +91,14 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
     if let Compared::Yes(history) = &history {
         options.lint.only = Some(history.new.clone());
     }
+    // The security advisors: on for a Supabase project, over the schemas its API exposes.
+    options.lint.advisors = supabase_preset;
+    if let Some(expect) = &settings.expectations {
+        if let Some(exposed) = &expect.section.exposed_schemas {
+            options.lint.exposed_schemas = exposed.clone();
+        }
+        options.lint.rls_expected = expect.section.rls_on_all_tables.as_ref().is_some_and(|on| *on.get_ref());
+    }
     let work = Arc::new(Work {
         discovery,
         history,

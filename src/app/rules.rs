@@ -1,5 +1,6 @@
 //! `dbgate rules`: every lint rule with its id, what it finds, why it matters, how to fix it,
-//! and its severity for a pull request's new migrations (with no base, a warning at most).
+//! and its severity for a pull request's new migrations (with no base, a warning at most; the
+//! security advisors only under the Supabase preset unless dbgate.toml sets them).
 
 use crate::checks::lint::{Rule, Severity};
 
@@ -17,11 +18,14 @@ pub fn rules() -> String {
         let words = rule.words();
         let severity = rule.default_severity();
         let no_base = severity.min(Severity::Warning);
-        let levels = if no_base == severity {
+        let mut levels = if no_base == severity {
             severity.name().to_string()
         } else {
             format!("{} ({} with no base)", severity.name(), no_base.name())
         };
+        if rule.category() == crate::checks::lint::Category::Security {
+            levels = format!("{levels} under the Supabase preset; else off");
+        }
         text.push_str(&format!("\n  {}  [{levels}]\n", rule.id()));
         text.push_str(&format!("    {}\n", words.summary));
         text.push_str(&format!("    why: {}\n", words.why));

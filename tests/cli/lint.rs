@@ -33,7 +33,11 @@ fn json_of(path: &std::path::Path) -> serde_json::Value {
 #[test]
 fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
     let repo = TempRepo::from_fixture("lint-rules");
-    let (json, sarif, junit) = (repo.path().join("report.json"), repo.path().join("lint.sarif"), repo.path().join("junit.xml"));
+    let (json, sarif, junit) = (
+        repo.path().join("report.json"),
+        repo.path().join("lint.sarif"),
+        repo.path().join("junit.xml"),
+    );
     let out = Dbgate::at(repo.path())
         .args(["check", "--json"])
         .arg(&json)
@@ -83,8 +87,12 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
         Vec::<&(String, u64, String, bool)>::new(),
         "unexpected findings"
     );
-    assert_eq!(expected.difference(&found).collect::<Vec<_>>(), Vec::<&(String, u64, String, bool)>::new(), "missing findings");
-    // Every rule has a case here.
+    assert_eq!(
+        expected.difference(&found).collect::<Vec<_>>(),
+        Vec::<&(String, u64, String, bool)>::new(),
+        "missing findings"
+    );
+    // Every rule but the security advisors (their own test below) has a case here.
     let rules: BTreeSet<&str> = expected.iter().map(|(_, _, rule, _)| rule.as_str()).collect();
     assert_eq!(rules.len(), 17, "{rules:?}");
 
@@ -102,19 +110,25 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
     // JUnit: a `dbgate lint` suite, a case per finding at its line (22), and one for each of
     // the 13 migrations linted without one.
     let xml = fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="35" failures="0""#), "{xml}");
+    assert!(
+        xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="35" failures="0""#),
+        "{xml}"
+    );
     assert!(
         xml.contains(r#"<testcase name="drop-table at migrations/026_drop_table.sql:2:1" classname="dbgate.lint.drop-table" time="0.000" file="migrations/026_drop_table.sql" line="2">"#),
         "{xml}"
     );
-    assert!(xml.contains("allowed at migrations/034_allowed.sql:2:1: the column moved to the audit table in release 2.3"), "{xml}");
+    assert!(
+        xml.contains("allowed at migrations/034_allowed.sql:2:1: the column moved to the audit table in release 2.3"),
+        "{xml}"
+    );
 
     // SARIF 2.1.0, valid against its schema, with every rule and a result per finding.
     let text = fs::read_to_string(&sarif).unwrap();
     validate_sarif(&sarif);
     let log: serde_json::Value = serde_json::from_str(&text).unwrap();
     let run = &log["runs"][0];
-    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 17);
+    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 28);
     assert_eq!(run["results"].as_array().unwrap().len(), expected.len());
     insta::assert_snapshot!("sarif_lint_rules", normalize(&text));
 }
@@ -151,11 +165,18 @@ fn a_base_makes_breaking_and_locking_findings_errors_and_an_allow_comment_lets_o
     let out = Dbgate::at(repo.path()).args(["check", "--base", "main"]).run();
     out.code(1);
     out.stdout_has("lint           FAILED");
-    out.stdout_has("migrations/004_drop_orders_id.sql:2:1: create-index-without-concurrently: CREATE INDEX users_email on existing table public.users");
+    out.stdout_has(
+        "migrations/004_drop_orders_id.sql:2:1: create-index-without-concurrently: CREATE INDEX users_email on existing table public.users",
+    );
     out.stdout_has("why: CREATE INDEX holds a SHARE lock on the table for the whole build");
     out.stdout_has("fix: CREATE INDEX CONCURRENTLY");
     // The base's own migrations are not linted.
-    assert_eq!(out.stdout.matches(", lint").count() + out.stdout.matches("lint  ").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches(", lint").count() + out.stdout.matches("lint  ").count(),
+        1,
+        "{}",
+        out.stdout
+    );
 
     // The near miss: the same statement, allowed with a reason.
     repo.write(
@@ -172,10 +193,21 @@ fn a_base_makes_breaking_and_locking_findings_errors_and_an_allow_comment_lets_o
 fn severities_set_in_dbgate_toml_win_and_lint_can_be_turned_off() {
     let repo = TempRepo::new();
     repo.migrations(&[
-        ("001_a", "CREATE TABLE a (id int, v text);\nCREATE TABLE b (id int);\n", "DROP TABLE b;\nDROP TABLE a;\n"),
-        ("002_b", "SET LOCAL lock_timeout = '1s';\nDROP TABLE b;\nCREATE INDEX a_v ON a (v);\n", "CREATE TABLE b (id int);\nDROP INDEX a_v;\n"),
+        (
+            "001_a",
+            "CREATE TABLE a (id int, v text);\nCREATE TABLE b (id int);\n",
+            "DROP TABLE b;\nDROP TABLE a;\n",
+        ),
+        (
+            "002_b",
+            "SET LOCAL lock_timeout = '1s';\nDROP TABLE b;\nCREATE INDEX a_v ON a (v);\n",
+            "CREATE TABLE b (id int);\nDROP INDEX a_v;\n",
+        ),
     ]);
-    repo.write("dbgate.toml", "[lint]\ndrop-table = \"error\"\ncreate-index-without-concurrently = \"off\"\n");
+    repo.write(
+        "dbgate.toml",
+        "[lint]\ndrop-table = \"error\"\ncreate-index-without-concurrently = \"off\"\n",
+    );
     let out = Dbgate::at(repo.path()).arg("check").run();
     out.code(1);
     out.stdout_has("migrations/002_b.sql:2:1: drop-table: drops existing table public.b");
@@ -192,10 +224,22 @@ fn a_lint_setting_dbgate_cannot_take_is_a_config_error_at_its_line() {
     let repo = TempRepo::new();
     repo.migrations(&[("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")]);
     for (toml, says) in [
-        ("[lint]\nrows = 20\ndrop-tables = \"error\"\n", "dbgate.toml: line 3, [lint] drop-tables: no rule of dbgate's has this id (`dbgate rules` lists them"),
-        ("[lint]\ndrop-table = \"fatal\"\n", "dbgate.toml: line 2, [lint] drop-table: must be \"error\", \"warning\" or \"off\", not \"fatal\""),
-        ("[lint]\nrows = -1\n", "dbgate.toml: line 2, [lint] rows: must be a whole number from 0 to 1000000"),
-        ("[lint]\nenabled = \"yes\"\n", "dbgate.toml: line 2, [lint] enabled: must be true or false"),
+        (
+            "[lint]\nrows = 20\ndrop-tables = \"error\"\n",
+            "dbgate.toml: line 3, [lint] drop-tables: no rule of dbgate's has this id (`dbgate rules` lists them",
+        ),
+        (
+            "[lint]\ndrop-table = \"fatal\"\n",
+            "dbgate.toml: line 2, [lint] drop-table: must be \"error\", \"warning\" or \"off\", not \"fatal\"",
+        ),
+        (
+            "[lint]\nrows = -1\n",
+            "dbgate.toml: line 2, [lint] rows: must be a whole number from 0 to 1000000",
+        ),
+        (
+            "[lint]\nenabled = \"yes\"\n",
+            "dbgate.toml: line 2, [lint] enabled: must be true or false",
+        ),
     ] {
         repo.write("dbgate.toml", toml);
         let out = Dbgate::at(repo.path()).arg("check").run();
@@ -264,4 +308,57 @@ fn dbgate_rules_lists_every_rule_with_why_and_fix() {
     let out = Dbgate::at(std::env::temp_dir()).arg("rules").run();
     out.code(0);
     insta::assert_snapshot!("rules", out.stdout);
+}
+
+#[test]
+fn the_security_advisors_fire_on_a_supabase_project_and_stay_silent_on_their_near_misses() {
+    let repo = TempRepo::from_fixture("lint-advisors");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    let expected: BTreeSet<(String, u64, String, bool)> = [
+        ("20240101000001_rls_off.sql", 1, "rls-disabled"),
+        ("20240101000003_no_policy.sql", 1, "rls-without-policy"),
+        ("20240101000004_policy_rls_off.sql", 1, "rls-disabled"),
+        ("20240101000004_policy_rls_off.sql", 1, "policy-without-rls"),
+        ("20240101000004_policy_rls_off.sql", 1, "lock-timeout-missing"),
+        ("20240101000005_definer_view.sql", 1, "security-definer-view"),
+        ("20240101000007_definer_function.sql", 1, "security-definer-function"),
+        ("20240101000009_mutable_search_path.sql", 1, "function-search-path-mutable"),
+        ("20240101000011_auth_users_view.sql", 1, "auth-users-exposed"),
+        ("20240101000012_always_true.sql", 3, "policy-always-true"),
+        ("20240101000013_foreign_key_without_index.sql", 1, "foreign-key-without-index"),
+        ("20240101000014_no_primary_key.sql", 1, "table-without-primary-key"),
+        ("20240101000015_extension_in_public.sql", 1, "extension-in-public"),
+    ]
+    .into_iter()
+    .map(|(file, line, rule)| (file.to_string(), line, rule.to_string(), false))
+    .collect();
+    // The near misses (RLS on with a policy and an indexed key, a security_invoker view, a
+    // definer function nobody may call, a trigger function, a SELECT USING (true), an extension
+    // in a schema of its own, a table in a schema the API does not expose) stay silent; each
+    // advisory is said once, by the migration that made it true.
+    assert_eq!(findings(&json_of(&json)), expected);
+    out.stdout_has("20240101000012_always_true.sql:3:1: policy-always-true: policy posts_edit on public.posts lets the API's roles update every row: its condition is always true");
+    out.stdout_has("20240101000007_definer_function.sql:1:1: security-definer-function: function public.promote(uid uuid) is SECURITY DEFINER and the API's roles may execute it");
+
+    // `[expect] rls_on_all_tables` reports a table with RLS off; the advisor does not again.
+    repo.write("dbgate.toml", "[expect]\nrls_on_all_tables = true\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    out.stdout_has("table public.open_table has row level security disabled (rls_on_all_tables = true)");
+    assert!(!out.stdout.contains("rls-disabled"), "{}", out.stdout);
+}
+
+#[test]
+fn the_security_advisors_are_off_outside_the_supabase_preset_unless_dbgate_toml_sets_them() {
+    let repo = TempRepo::new();
+    repo.migrations(&[("001_a", "CREATE TABLE a (v text);\n", "DROP TABLE a;\n")]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    assert!(!out.stdout.contains("table-without-primary-key"), "{}", out.stdout);
+    repo.write("dbgate.toml", "[lint]\ntable-without-primary-key = \"warning\"\n");
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("migrations/001_a.sql:1:1: table-without-primary-key: table public.a has no primary key");
 }

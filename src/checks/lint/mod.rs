@@ -9,6 +9,7 @@
 //! the schema it left. A migration that cannot run in a transaction (CREATE INDEX CONCURRENTLY,
 //! its own BEGIN and COMMIT) is observed in its one real run, without rows.
 
+pub mod advisors;
 pub mod allow;
 pub mod observe;
 pub mod rows;
@@ -40,6 +41,14 @@ pub struct LintOptions {
     pub configured: BTreeMap<Rule, Severity>,
     /// The migrations a pull request adds, by file: the ones linted. `None` (no base): all.
     pub only: Option<Vec<PathBuf>>,
+    /// The schemas the API exposes (`[expect] exposed_schemas`), which the security advisors
+    /// look at.
+    pub exposed_schemas: Vec<String>,
+    /// The security advisors are on unless dbgate.toml sets them (the Supabase preset).
+    pub advisors: bool,
+    /// `[expect] rls_on_all_tables = true` reports a table with RLS off: the advisor does not
+    /// report it again.
+    pub rls_expected: bool,
 }
 
 impl Default for LintOptions {
@@ -49,6 +58,9 @@ impl Default for LintOptions {
             rows: DEFAULT_ROWS,
             configured: BTreeMap::new(),
             only: None,
+            exposed_schemas: vec!["public".to_string()],
+            advisors: false,
+            rls_expected: false,
         }
     }
 }
@@ -60,6 +72,12 @@ impl LintOptions {
     /// migrations, and a warning at most with no base (a mature repo's years-old DROP COLUMN
     /// must not fail a local run).
     pub fn severity(&self, rule: Rule) -> Severity {
+        if rule == Rule::RlsDisabled && self.rls_expected {
+            return Severity::Off;
+        }
+        if rule.category() == Category::Security && !self.advisors && !self.configured.contains_key(&rule) {
+            return Severity::Off;
+        }
         if let Some(severity) = self.configured.get(&rule) {
             return *severity;
         }
@@ -182,6 +200,7 @@ impl Chain<'_> {
         // With no base every migration is judged as deployed alone; with one, the branch's new
         // migrations are deployed together.
         let mut made = options.only.is_some().then(BranchMade::default);
+        let mut advisors = self.start_advisors().await;
         let migrations = self.migrations;
         for (index, migration) in migrations.iter().enumerate().take(last + 1).skip(first) {
             let lint = linted.contains(&index);
@@ -195,13 +214,22 @@ impl Chain<'_> {
                 if let Err(why) = self.lint_replay(migration, &mut snapshot).await {
                     stopped = Some(why);
                 }
+                // What an older migration made true is not a newer one's doing.
+                if let Some(known) = advisors.as_mut() {
+                    known.said = advisors::read(self.client(), &known.rules, &known.exposed)
+                        .await
+                        .unwrap_or_default();
+                }
                 continue;
             }
             let replay_passed = results[index]
                 .checks
                 .iter()
                 .any(|c| c.kind == CheckKind::Replay && c.status == Status::Passed);
-            match self.lint_one(migration, &mut snapshot, replay_passed, made.as_mut()).await {
+            match self
+                .lint_one(migration, &mut snapshot, replay_passed, made.as_mut(), advisors.as_mut())
+                .await
+            {
                 Ok(linted) => {
                     results[index].checks.push(linted.check);
                     results[index].lint = linted.findings;
@@ -224,6 +252,47 @@ impl Chain<'_> {
             if linted.len() == 1 { "" } else { "s" },
             started.elapsed().as_millis()
         ));
+    }
+
+    /// The advisors enabled, and what they say before the first migration linted; `None` when
+    /// none is enabled or they cannot be read (said in a note).
+    async fn start_advisors(&mut self) -> Option<advisors::Known> {
+        let options = &self.options.lint;
+        let rules: Vec<Rule> = Rule::ALL
+            .into_iter()
+            .filter(|r| r.advisor_query().is_some() && options.severity(*r) != Severity::Off)
+            .collect();
+        if rules.is_empty() {
+            return None;
+        }
+        let exposed = options.exposed_schemas.clone();
+        match advisors::read(self.client(), &rules, &exposed).await {
+            Ok(said) => Some(advisors::Known { rules, exposed, said }),
+            Err(error) => {
+                self.notes.push(format!(
+                    "lint: the security advisors could not read the catalog ({}): not checked",
+                    crate::execute::describe(&error)
+                ));
+                None
+            }
+        }
+    }
+
+    /// What the advisors say now that they did not before, placed at the statements that made
+    /// the objects.
+    async fn advise(&self, known: &mut advisors::Known, seen: &[observe::Seen]) -> Vec<advisors::Advisory> {
+        let Ok(now) = advisors::read(self.client(), &known.rules, &known.exposed).await else {
+            return Vec::new();
+        };
+        let new: Vec<advisors::Advisory> = now
+            .difference(&known.said)
+            .map(|advised| advisors::Advisory {
+                statement: advisors::place(&advised.object, seen),
+                advised: advised.clone(),
+            })
+            .collect();
+        known.said = now;
+        new
     }
 
     /// Runs a migration that is not linted in the lint's database, unchecked.
@@ -264,6 +333,7 @@ impl Chain<'_> {
         snapshot: &mut Snapshot,
         replay_passed: bool,
         mut made: Option<&mut BranchMade>,
+        mut advisors: Option<&mut advisors::Known>,
     ) -> Result<Linted, Stopped> {
         let options = &self.options.lint;
         let started = Instant::now();
@@ -329,6 +399,34 @@ impl Chain<'_> {
             .filter_map(|f| f.left_empty.as_ref().map(|why| (f.table.clone(), why.clone())))
             .map(|(table, why)| format!("{table} was left empty in the copy for {}: {why}", script.path.display()))
             .collect();
+        // The real run: the next migration starts from the schema this one leaves.
+        let mut stop = None;
+        if in_transaction {
+            if let Err(error) = run_script(client, script, self.options.migration_timeout).await {
+                stop = Some(format!(
+                    "the lint's replay of {} failed: {}",
+                    script.path.display(),
+                    error.failure().located_message()
+                ));
+            } else if let Err(Stopped(why)) = self.lint_read(snapshot).await {
+                stop = Some(why);
+            }
+        } else if let Some(failed) = &observed.failed {
+            // Its one run was the real one: the lint's database stops where it failed.
+            stop = Some(format!("the lint's run of {} failed: {}", script.path.display(), failed.message));
+        }
+        if let Some(made) = made.as_mut() {
+            let added = snapshot.objects.keys().filter(|id| !before.objects.contains_key(*id));
+            made.objects.extend(added.map(|id| (**id).clone()));
+            if let Ok(now) = observe::existing(client).await {
+                made.relations.extend(now.keys().filter(|oid| !there_before.contains(oid)));
+            }
+        }
+        // The advisors: what the schema now breaks that it did not before this migration.
+        let advisories = match (stop.is_none(), advisors.as_mut()) {
+            (true, Some(known)) => self.advise(known, &observed.seen).await,
+            _ => Vec::new(),
+        };
         let seen_failure = observed.failed.clone();
         let view = observe::Migration {
             script,
@@ -347,6 +445,7 @@ impl Chain<'_> {
             failed: observed.failed,
             replay_passed,
             lock_timeout_configured: self.options.lock_timeout.is_some(),
+            advisories,
         };
         let mut findings = Vec::new();
         let mut used = vec![false; allows.len()];
@@ -377,29 +476,6 @@ impl Chain<'_> {
             }
         }
         findings.sort_by_key(|f| (f.location.line, f.location.column, f.rule));
-        // The real run: the next migration starts from the schema this one leaves.
-        let mut stop = None;
-        if in_transaction {
-            if let Err(error) = run_script(client, script, self.options.migration_timeout).await {
-                stop = Some(format!(
-                    "the lint's replay of {} failed: {}",
-                    script.path.display(),
-                    error.failure().located_message()
-                ));
-            } else if let Err(Stopped(why)) = self.lint_read(snapshot).await {
-                stop = Some(why);
-            }
-        } else if let Some(failed) = &seen_failure {
-            // Its one run was the real one: the lint's database stops where it failed.
-            stop = Some(format!("the lint's run of {} failed: {}", script.path.display(), failed.message));
-        }
-        if let Some(made) = made.as_mut() {
-            let added = snapshot.objects.keys().filter(|id| !before.objects.contains_key(*id));
-            made.objects.extend(added.map(|id| (**id).clone()));
-            if let Ok(now) = observe::existing(client).await {
-                made.relations.extend(now.keys().filter(|oid| !there_before.contains(oid)));
-            }
-        }
         let mut check = lint_check(&findings, failures, &allows, &used, started);
         if let (Some(failed), false, Status::Passed) = (&seen_failure, replay_passed, check.status) {
             // It fails without any rows (the replay says why): what comes after the failing

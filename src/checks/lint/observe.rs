@@ -79,6 +79,8 @@ pub struct Migration<'a> {
     pub replay_passed: bool,
     /// `[migrations] lock_timeout`: production's migrations run with one.
     pub lock_timeout_configured: bool,
+    /// What the security advisors say this migration made true.
+    pub advisories: Vec<super::advisors::Advisory>,
 }
 
 impl Migration<'_> {

@@ -3,6 +3,7 @@
 //! the objects it dropped or renamed), not guessed from its text. Each rule has a stable id, a
 //! one-line summary, a why and a fix; `dbgate rules` and the README list them.
 
+mod auth_users_exposed;
 mod constraint_without_not_valid;
 mod create_index_without_concurrently;
 mod drop_column;
@@ -10,15 +11,25 @@ mod drop_index_without_concurrently;
 mod drop_table;
 mod drop_type;
 mod exclusive_lock_held;
+mod extension_in_public;
 mod fails_with_rows;
+mod foreign_key_without_index;
+mod function_search_path_mutable;
 mod lock_timeout_missing;
 mod narrowing_type_change;
 mod not_null_without_default;
+mod policy_always_true;
+mod policy_without_rls;
 mod reindex_without_concurrently;
 mod rename_column;
 mod rename_table;
+mod rls_disabled;
+mod rls_without_policy;
+mod security_definer_function;
+mod security_definer_view;
 mod set_not_null_scan;
 mod table_rewrite;
+mod table_without_primary_key;
 mod unique_without_using_index;
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +57,17 @@ pub enum Rule {
     NarrowingTypeChange,
     NotNullWithoutDefault,
     FailsWithRows,
+    RlsDisabled,
+    RlsWithoutPolicy,
+    PolicyWithoutRls,
+    SecurityDefinerView,
+    SecurityDefinerFunction,
+    FunctionSearchPathMutable,
+    AuthUsersExposed,
+    PolicyAlwaysTrue,
+    ForeignKeyWithoutIndex,
+    TableWithoutPrimaryKey,
+    ExtensionInPublic,
 }
 
 /// What a rule is about.
@@ -58,6 +80,8 @@ pub enum Category {
     Rewrite,
     /// Changes the running application breaks on.
     Breaking,
+    /// What the schema exposes through the API's schemas (Supabase's splinter advisors).
+    Security,
 }
 
 impl Category {
@@ -66,6 +90,7 @@ impl Category {
             Category::Locking => "locking",
             Category::Rewrite => "rewrites and scans",
             Category::Breaking => "breaking changes",
+            Category::Security => "security advisors",
         }
     }
 }
@@ -116,7 +141,7 @@ pub struct Hit {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 28] = [
         Rule::CreateIndexWithoutConcurrently,
         Rule::DropIndexWithoutConcurrently,
         Rule::ReindexWithoutConcurrently,
@@ -134,6 +159,17 @@ impl Rule {
         Rule::NarrowingTypeChange,
         Rule::NotNullWithoutDefault,
         Rule::FailsWithRows,
+        Rule::RlsDisabled,
+        Rule::RlsWithoutPolicy,
+        Rule::PolicyWithoutRls,
+        Rule::SecurityDefinerView,
+        Rule::SecurityDefinerFunction,
+        Rule::FunctionSearchPathMutable,
+        Rule::AuthUsersExposed,
+        Rule::PolicyAlwaysTrue,
+        Rule::ForeignKeyWithoutIndex,
+        Rule::TableWithoutPrimaryKey,
+        Rule::ExtensionInPublic,
     ];
 
     pub fn id(self) -> &'static str {
@@ -155,6 +191,17 @@ impl Rule {
             Rule::NarrowingTypeChange => "narrowing-type-change",
             Rule::NotNullWithoutDefault => "not-null-without-default",
             Rule::FailsWithRows => "fails-with-rows",
+            Rule::RlsDisabled => "rls-disabled",
+            Rule::RlsWithoutPolicy => "rls-without-policy",
+            Rule::PolicyWithoutRls => "policy-without-rls",
+            Rule::SecurityDefinerView => "security-definer-view",
+            Rule::SecurityDefinerFunction => "security-definer-function",
+            Rule::FunctionSearchPathMutable => "function-search-path-mutable",
+            Rule::AuthUsersExposed => "auth-users-exposed",
+            Rule::PolicyAlwaysTrue => "policy-always-true",
+            Rule::ForeignKeyWithoutIndex => "foreign-key-without-index",
+            Rule::TableWithoutPrimaryKey => "table-without-primary-key",
+            Rule::ExtensionInPublic => "extension-in-public",
         }
     }
 
@@ -180,6 +227,7 @@ impl Rule {
             | Rule::NarrowingTypeChange
             | Rule::NotNullWithoutDefault
             | Rule::FailsWithRows => Category::Breaking,
+            _ => Category::Security,
         }
     }
 
@@ -194,6 +242,15 @@ impl Rule {
             | Rule::ConstraintWithoutNotValid
             | Rule::UniqueWithoutUsingIndex
             | Rule::FailsWithRows => Severity::Warning,
+            // splinter's ERROR level.
+            Rule::RlsDisabled | Rule::PolicyWithoutRls | Rule::SecurityDefinerView | Rule::AuthUsersExposed => Severity::Error,
+            Rule::RlsWithoutPolicy
+            | Rule::SecurityDefinerFunction
+            | Rule::FunctionSearchPathMutable
+            | Rule::PolicyAlwaysTrue
+            | Rule::ForeignKeyWithoutIndex
+            | Rule::TableWithoutPrimaryKey
+            | Rule::ExtensionInPublic => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -217,7 +274,36 @@ impl Rule {
             Rule::NarrowingTypeChange => narrowing_type_change::WORDS,
             Rule::NotNullWithoutDefault => not_null_without_default::WORDS,
             Rule::FailsWithRows => fails_with_rows::WORDS,
+            Rule::RlsDisabled => rls_disabled::WORDS,
+            Rule::RlsWithoutPolicy => rls_without_policy::WORDS,
+            Rule::PolicyWithoutRls => policy_without_rls::WORDS,
+            Rule::SecurityDefinerView => security_definer_view::WORDS,
+            Rule::SecurityDefinerFunction => security_definer_function::WORDS,
+            Rule::FunctionSearchPathMutable => function_search_path_mutable::WORDS,
+            Rule::AuthUsersExposed => auth_users_exposed::WORDS,
+            Rule::PolicyAlwaysTrue => policy_always_true::WORDS,
+            Rule::ForeignKeyWithoutIndex => foreign_key_without_index::WORDS,
+            Rule::TableWithoutPrimaryKey => table_without_primary_key::WORDS,
+            Rule::ExtensionInPublic => extension_in_public::WORDS,
         }
+    }
+
+    /// For a security advisor: its query over the catalog.
+    pub fn advisor_query(self) -> Option<&'static str> {
+        Some(match self {
+            Rule::RlsDisabled => rls_disabled::QUERY,
+            Rule::RlsWithoutPolicy => rls_without_policy::QUERY,
+            Rule::PolicyWithoutRls => policy_without_rls::QUERY,
+            Rule::SecurityDefinerView => security_definer_view::QUERY,
+            Rule::SecurityDefinerFunction => security_definer_function::QUERY,
+            Rule::FunctionSearchPathMutable => function_search_path_mutable::QUERY,
+            Rule::AuthUsersExposed => auth_users_exposed::QUERY,
+            Rule::PolicyAlwaysTrue => policy_always_true::QUERY,
+            Rule::ForeignKeyWithoutIndex => foreign_key_without_index::QUERY,
+            Rule::TableWithoutPrimaryKey => table_without_primary_key::QUERY,
+            Rule::ExtensionInPublic => extension_in_public::QUERY,
+            _ => return None,
+        })
     }
 
     /// What the rule finds in one migration's observed run.
@@ -240,6 +326,17 @@ impl Rule {
             Rule::NarrowingTypeChange => narrowing_type_change::check(migration, seen),
             Rule::NotNullWithoutDefault => not_null_without_default::check(migration, seen),
             Rule::FailsWithRows => fails_with_rows::check(migration, seen),
+            Rule::RlsDisabled => rls_disabled::check(migration, seen),
+            Rule::RlsWithoutPolicy => rls_without_policy::check(migration, seen),
+            Rule::PolicyWithoutRls => policy_without_rls::check(migration, seen),
+            Rule::SecurityDefinerView => security_definer_view::check(migration, seen),
+            Rule::SecurityDefinerFunction => security_definer_function::check(migration, seen),
+            Rule::FunctionSearchPathMutable => function_search_path_mutable::check(migration, seen),
+            Rule::AuthUsersExposed => auth_users_exposed::check(migration, seen),
+            Rule::PolicyAlwaysTrue => policy_always_true::check(migration, seen),
+            Rule::ForeignKeyWithoutIndex => foreign_key_without_index::check(migration, seen),
+            Rule::TableWithoutPrimaryKey => table_without_primary_key::check(migration, seen),
+            Rule::ExtensionInPublic => extension_in_public::check(migration, seen),
         }
     }
 }
@@ -280,4 +377,19 @@ fn renamed(migration: &Migration, seen: &[Seen], kind: crate::catalog::ObjectKin
         }
     }
     hits
+}
+
+/// A security advisor's findings that this migration made true, worded by `message` (the
+/// object and the advisor's detail).
+fn advised(migration: &Migration, rule: Rule, message: impl Fn(&crate::object::ObjectId, &str) -> String) -> Vec<Hit> {
+    migration
+        .advisories
+        .iter()
+        .filter(|a| a.advised.rule == rule)
+        .map(|a| Hit {
+            statement: a.statement,
+            message: message(&a.advised.object, &a.advised.detail),
+            object: Some(a.advised.object.clone()),
+        })
+        .collect()
 }
