@@ -5,8 +5,10 @@
           its own transaction, all through one psql session (\\i); no checking at all
   script  the same work with one `psql -1 -f` process per file; still no checking
   naive   the gate teams write by hand: pg_dump --schema-only before and after, diffed as text
-  dbgate  `dbgate check` (replay, every round trip, the full rollback chain), on the same server
-          through the url provider; and once with the local provider, for time to first statement
+  dbgate  `dbgate check` (replay, every round trip, the full rollback chain, and the lint of every
+          migration: the repos have no git base), on the same server through the url provider;
+          again with `[lint] enabled = false`, for the lint's own share; and once with the local
+          provider, for time to first statement
 
 Usage: python3 bench/bench.py [--sizes 10,100,1000] [--ddl full|small] [--naive-full 200] [--naive-windows 5]
                               [--naive-window 10] [--dbgate PATH] [--out FILE]
@@ -263,7 +265,13 @@ def main():
             g, report, rss = run_dbgate_measured(args.dbgate, work, ["--provider", "url", "--database-url", server.url()])
             gl, report_local, _ = run_dbgate_measured(args.dbgate, work, ["--provider", "local", "--pg-bin", str(bindir)])
             assert report["verdict"] == "passed" and report_local["verdict"] == "passed"
-            row = dict(n=n, migrations=m, floor=f, script=s, naive=nv_total, naive_measured=nv_done, dbgate=g, dbgate_local=gl,
+            # The same run without the lint: what the lint itself costs.
+            (work / "dbgate.toml").write_text("[lint]\nenabled = false\n")
+            server.fresh("b_gate")
+            g_off, report_off, _ = run_dbgate_measured(args.dbgate, work, ["--provider", "url", "--database-url", server.url()])
+            (work / "dbgate.toml").unlink()
+            assert report_off["verdict"] == "passed"
+            row = dict(n=n, migrations=m, floor=f, script=s, naive=nv_total, naive_measured=nv_done, dbgate=g, dbgate_no_lint=g_off, dbgate_local=gl,
                        first_statement_ms=report_local.get("first_statement_ms"), peak_rss_mb=rss)
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -273,13 +281,14 @@ def main():
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2))
     print()
-    print("| N | SQL floor | plain script | naive gate | dbgate | dbgate / floor | script / dbgate | naive / dbgate | dbgate ms per migration | first statement (local) | dbgate peak RSS |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| N | SQL floor | plain script | naive gate | dbgate | dbgate / floor | script / dbgate | naive / dbgate | dbgate ms per migration | first statement (local) | dbgate peak RSS | dbgate, lint off | the lint's share |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         naive_note = "" if r["naive_measured"] == r["migrations"] else f" ({r['naive_measured']} measured in windows, rest interpolated)"
         print(f"| {r['n']} | {r['floor']:.2f} s | {r['script']:.2f} s | {r['naive']:.1f} s{naive_note} | {r['dbgate']:.2f} s | "
               f"{r['dbgate']/r['floor']:.1f}x | {r['script']/r['dbgate']:.1f}x | {r['naive']/r['dbgate']:.0f}x | "
-              f"{1000*r['dbgate']/r['migrations']:.1f} | {r['first_statement_ms']} ms | {r['peak_rss_mb']:.1f} MB |")
+              f"{1000*r['dbgate']/r['migrations']:.1f} | {r['first_statement_ms']} ms | {r['peak_rss_mb']:.1f} MB | "
+              f"{r['dbgate_no_lint']:.2f} s | {100*(r['dbgate']-r['dbgate_no_lint'])/r['dbgate']:.0f}% |")
 
 if __name__ == "__main__":
     main()

@@ -477,6 +477,32 @@ impl Snapshot {
         }
     }
 
+    /// The objects one update changed, as they were before it and as they are now: enough to
+    /// put that update into words (`summarize`) without copying the whole snapshot. The objects
+    /// it read again unchanged are left out.
+    pub fn changed_by(&self, undo: &Undo) -> (Snapshot, Snapshot) {
+        let (mut before, mut after) = (Snapshot::default(), Snapshot::default());
+        for (id, was) in &undo.0 {
+            let now = self.objects.get(id);
+            if now == was.as_ref() {
+                continue;
+            }
+            if let Some(was) = was {
+                if !before.objects.contains_key(id) {
+                    before.fingerprint = before.fingerprint.wrapping_add(object_hash(id, was));
+                    before.objects.insert(id.clone(), was.clone());
+                }
+            }
+            if let Some(now) = now {
+                if !after.objects.contains_key(id) {
+                    after.fingerprint = after.fingerprint.wrapping_add(object_hash(id, now));
+                    after.objects.insert(id.clone(), now.clone());
+                }
+            }
+        }
+        (before, after)
+    }
+
     /// The snapshot as it was before the updates that `undos` came from, newest first; as far
     /// as comparing goes (objects only). Copies the snapshot: for wording a difference.
     pub fn earlier(&self, undos: &[&Undo]) -> Snapshot {

@@ -71,6 +71,8 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
         ("031_narrowing.sql", 2, "table-rewrite", false),
         ("032_not_null_without_default.sql", 2, "not-null-without-default", false),
         ("033_fails_with_rows.sql", 2, "fails-with-rows", false),
+        // Observed again without the rows, the same statement rewrites the table.
+        ("033_fails_with_rows.sql", 2, "table-rewrite", false),
         ("034_allowed.sql", 3, "drop-column", true),
     ]
     .into_iter()
@@ -104,14 +106,14 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
     out.stdout_has("033_fails_with_rows.sql:2:1: fails-with-rows: fails on tables with rows (dbgate put rows in public.accounts, public.items): invalid input syntax for type integer: \"label_1\"");
     out.stdout_has("allowed (lint): migrations/034_allowed.sql:3:1: drop-column: drops existing column public.accounts.created_at (allowed: the column moved to the audit table in release 2.3)");
     // The replay's verdicts do not change: the lint works in a database of its own.
-    out.stdout_has("PASSED 68 checks passed, 0 failed, 21 warnings, 102 skipped");
+    out.stdout_has("PASSED 68 checks passed, 0 failed, 22 warnings, 102 skipped");
     assert!(!out.stdout.contains("left empty"), "{}", out.stdout);
 
-    // JUnit: a `dbgate lint` suite, a case per finding at its line (22), and one for each of
+    // JUnit: a `dbgate lint` suite, a case per finding at its line (23), and one for each of
     // the 13 migrations linted without one.
     let xml = fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="35" failures="0""#),
+        xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="36" failures="0""#),
         "{xml}"
     );
     assert!(
@@ -187,6 +189,17 @@ fn a_base_makes_breaking_and_locking_findings_errors_and_an_allow_comment_lets_o
     out.code(0);
     out.stdout_has("allowed (lint): migrations/004_drop_orders_id.sql:3:1: create-index-without-concurrently: CREATE INDEX users_email on existing table public.users");
     out.stdout_has("(allowed: users has 40 rows in production)");
+
+    // With a base, an allow naming no rule fails the migration's lint at its line.
+    repo.write(
+        "migrations/004_drop_orders_id.sql",
+        "ALTER TABLE users ADD COLUMN email text;\n-- dbgate:allow create-index-without-concurency users has 40 rows\nCREATE INDEX users_email ON users (email);\n",
+    );
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "main"]).run();
+    out.code(1);
+    out.stdout_has(
+        "migrations/004_drop_orders_id.sql:2:1: -- dbgate:allow names 'create-index-without-concurency', which is no rule of dbgate's",
+    );
 }
 
 #[test]
@@ -259,10 +272,11 @@ fn an_allow_comment_dbgate_cannot_read_fails_at_its_line_and_one_that_allows_not
             "ALTER TABLE a DROP COLUMN v;\n",
         ),
     ]);
+    // With no base, a warning, as every finding is.
     let out = Dbgate::at(repo.path()).arg("check").run();
-    out.code(1);
-    out.stdout_has("migrations/002_b.sql:1:1: -- dbgate:allow names 'drop-tabel', which is no rule of dbgate's (`dbgate rules` lists them); it allows nothing until it is fixed");
-    out.stdout_has("migrations/002_b.sql:3:1: -- dbgate:allow drop-table needs a reason after the rule id (the report shows it); it allows nothing until it has one");
+    out.code(0);
+    out.stdout_has("warning (lint): migrations/002_b.sql:1:1: -- dbgate:allow names 'drop-tabel', which is no rule of dbgate's (`dbgate rules` lists them); it allows nothing until it is fixed");
+    out.stdout_has("warning (lint): migrations/002_b.sql:3:1: -- dbgate:allow drop-table needs a reason after the rule id (the report shows it); it allows nothing until it has one");
     out.stdout_has("warning (lint): migrations/002_b.sql:5:1: -- dbgate:allow drop-column allows nothing here: the rule found nothing at this statement");
 }
 
@@ -361,4 +375,39 @@ fn the_security_advisors_are_off_outside_the_supabase_preset_unless_dbgate_toml_
     let out = Dbgate::at(repo.path()).arg("check").run();
     out.code(0);
     out.stdout_has("migrations/001_a.sql:1:1: table-without-primary-key: table public.a has no primary key");
+}
+
+#[test]
+fn the_lint_never_changes_the_gate_s_verdict_and_sees_past_a_statement_that_fails_on_rows() {
+    let repo = TempRepo::new();
+    // No rollbacks: the reapply of 002 would draw new ids in the replay itself.
+    for (name, sql) in [
+        ("001_roles", "CREATE TABLE roles (id serial PRIMARY KEY, name text NOT NULL UNIQUE);\nCREATE TABLE spare (id int);\nCREATE TABLE notes (body text);\n"),
+        // The observed run draws from the sequence and is rolled back: the real run after it
+        // must draw what the replay drew.
+        ("002_seed", "INSERT INTO roles (name) VALUES ('admin'), ('member');\n"),
+        (
+            "003_rename_first",
+            "UPDATE roles SET name = 'owner' WHERE id = 1;\nDO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM roles WHERE name = 'owner') THEN RAISE EXCEPTION 'role 1 missing'; END IF; END $$;\n",
+        ),
+        // A savepoint of the migration's own, in the tool's transaction.
+        (
+            "004_savepoint",
+            "SET LOCAL lock_timeout = '5s';\nSAVEPOINT sp;\nALTER TABLE roles ADD COLUMN x int;\nROLLBACK TO SAVEPOINT sp;\nALTER TABLE roles ADD COLUMN y int;\n",
+        ),
+        // The first ALTER fails on the generated rows; the statements after it are still seen.
+        (
+            "005_fails_then_drops",
+            "SET LOCAL lock_timeout = '5s';\nALTER TABLE notes ALTER COLUMN body TYPE varchar(6);\nDROP TABLE spare;\n",
+        ),
+    ] {
+        repo.write(&format!("migrations/{name}.sql"), sql);
+    }
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    assert!(!out.stdout.contains("not checked"), "{}", out.stdout);
+    assert!(!out.stdout.contains("rebuilt"), "{}", out.stdout);
+    out.stdout_has("migrations/005_fails_then_drops.sql:2:1: fails-with-rows: fails on tables with rows");
+    out.stdout_has("migrations/005_fails_then_drops.sql:2:1: narrowing-type-change: narrows the type of column public.notes.body from text to character varying(6)");
+    out.stdout_has("migrations/005_fails_then_drops.sql:3:1: drop-table: drops existing table public.spare");
 }

@@ -75,6 +75,8 @@ pub struct Migration<'a> {
     pub left_empty: Vec<(String, String)>,
     /// The statement that failed in the observed run, if one did.
     pub failed: Option<Failed>,
+    /// It failed again without the rows: the rows are not why.
+    pub failed_without_rows: bool,
     /// The replay ran it without a failure (a failure here is then the rows' doing).
     pub replay_passed: bool,
     /// `[migrations] lock_timeout`: production's migrations run with one.
@@ -273,6 +275,8 @@ pub struct Watcher<'a> {
 pub struct Observed {
     pub seen: Vec<Seen>,
     pub failed: Option<Failed>,
+    /// Observed again without rows, it failed too.
+    pub failed_without_rows: bool,
     /// The connection is gone.
     pub lost: bool,
 }
@@ -285,6 +289,7 @@ impl Watcher<'_> {
         let mut observed = Observed {
             seen: Vec::new(),
             failed: None,
+            failed_without_rows: false,
             lost: false,
         };
         let Ok(mut before) = self.guarded(oids, None).await else {
@@ -321,6 +326,7 @@ impl Watcher<'_> {
         let mut observed = Observed {
             seen: Vec::new(),
             failed: None,
+            failed_without_rows: false,
             lost: false,
         };
         let Ok(mut before) = self.plain_look(oids).await else {
@@ -412,16 +418,16 @@ impl Watcher<'_> {
     async fn changes_in_transaction(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {
         let scope = self.tracker.scope_in_transaction(self.client, snapshot).await?;
         let undo = self.catalog.update_in_transaction(self.client, snapshot, &scope).await?;
-        let before = snapshot.earlier(&[&undo]);
-        Ok(crate::catalog::summarize(&before, snapshot))
+        let (before, after) = snapshot.changed_by(&undo);
+        Ok(crate::catalog::summarize(&before, &after))
     }
 
     /// What the last statement did to the schema, outside a transaction.
     pub async fn changes(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {
         let scope = self.tracker.scope(self.client, snapshot, None).await?;
         let undo = self.catalog.update(self.client, snapshot, &scope).await?;
-        let before = snapshot.earlier(&[&undo]);
-        Ok(crate::catalog::summarize(&before, snapshot))
+        let (before, after) = snapshot.changed_by(&undo);
+        Ok(crate::catalog::summarize(&before, &after))
     }
 }
 
@@ -433,9 +439,29 @@ fn failed(statement: usize, failure: &crate::failure::Failure) -> Failed {
     }
 }
 
-/// The tables a statement names (`schema.table` as written, unquoted parts), from its parse
-/// tree: the ones the row generator fills.
+/// The tables a statement names where their rows change what it does (`schema.table` as
+/// written, unquoted parts), from its parse tree: the ones the row generator fills. An ALTER
+/// TABLE (and the tables its new foreign keys point to), an index build, a statement that reads
+/// or moves rows. Not a CREATE TABLE's foreign key targets, a DROP, a view, a policy, a grant:
+/// rows change nothing there.
 pub fn named_tables(node: &NodeEnum) -> Vec<(Option<String>, String)> {
+    let rows_matter = matches!(
+        node,
+        NodeEnum::AlterTableStmt(_)
+            | NodeEnum::IndexStmt(_)
+            | NodeEnum::InsertStmt(_)
+            | NodeEnum::UpdateStmt(_)
+            | NodeEnum::DeleteStmt(_)
+            | NodeEnum::MergeStmt(_)
+            | NodeEnum::SelectStmt(_)
+            | NodeEnum::CreateTableAsStmt(_)
+            | NodeEnum::CopyStmt(_)
+            | NodeEnum::ClusterStmt(_)
+            | NodeEnum::VacuumStmt(_)
+    );
+    if !rows_matter {
+        return Vec::new();
+    }
     let mut names = Vec::new();
     for (child, _, _, _) in node.nodes() {
         if let pg_query::NodeRef::RangeVar(range) = child {

@@ -25,8 +25,9 @@ pub struct Filled {
     pub left_empty: Option<String>,
 }
 
-/// The tables `names` name (as written: schema and name, unquoted) and the tables their
-/// foreign keys point to, resolved as the session resolves names: tables only, by oid.
+/// The tables `names` name (as written: schema and name, unquoted) and the tables their NOT
+/// NULL foreign keys point to (a nullable key is left NULL: its parent needs no rows), resolved
+/// as the session resolves names: tables only, by oid; at most `MOST_TABLES`, nearest first.
 pub async fn tables_to_fill(client: &Client, names: &[(Option<String>, String)]) -> Result<Vec<u32>, tokio_postgres::Error> {
     let written: Vec<String> = names
         .iter()
@@ -37,18 +38,25 @@ pub async fn tables_to_fill(client: &Client, names: &[(Option<String>, String)])
         .collect();
     let rows = client
         .query(
-            "WITH RECURSIVE wanted(oid) AS (
-               SELECT c.oid FROM unnest($1::text[]) AS n(name)
+            "WITH RECURSIVE wanted(oid, depth) AS (
+               SELECT c.oid, 0 FROM unnest($1::text[]) AS n(name)
                JOIN pg_class c ON c.oid = to_regclass(n.name) WHERE c.relkind IN ('r', 'p')
                UNION
-               SELECT k.confrelid FROM pg_constraint k JOIN wanted w ON k.conrelid = w.oid WHERE k.contype = 'f'
+               SELECT k.confrelid, w.depth + 1 FROM pg_constraint k JOIN wanted w ON k.conrelid = w.oid
+               WHERE k.contype = 'f' AND w.depth < $2
+                 AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey) AND a.attnotnull)
              )
-             SELECT oid::bigint FROM wanted",
-            &[&written],
+             SELECT oid::bigint FROM wanted GROUP BY oid ORDER BY min(depth), oid LIMIT $3",
+            &[&written, &MOST_DEPTH, &MOST_TABLES],
         )
         .await?;
     Ok(rows.iter().map(|row| row.get::<_, i64>(0) as u32).collect())
 }
+
+/// How far along NOT NULL foreign keys the generator goes, and how many tables it fills for one
+/// migration at most: a long chain of keys would otherwise fill the whole schema for each.
+const MOST_DEPTH: i32 = 8;
+const MOST_TABLES: i64 = 64;
 
 struct Column {
     name: String,
@@ -200,7 +208,11 @@ fn insert(table: &Table, names: &BTreeMap<u32, &str>, rows: u32, attempt: Attemp
     let mut joins = Vec::new();
     let mut from_parent: BTreeMap<&str, String> = BTreeMap::new();
     for (index, (own, parent, theirs)) in table.foreign_keys.iter().enumerate() {
-        let Some(parent_name) = names.get(parent).filter(|_| *parent != 0) else {
+        let Some(parent_name) = names.get(parent) else {
+            // A parent not filled (its key is nullable, or it is too far): the key stays NULL.
+            for mine in own {
+                from_parent.entry(mine.as_str()).or_insert_with(|| "NULL".to_string());
+            }
             continue;
         };
         // A key to the table itself finds no rows yet: left to NULL.

@@ -12,7 +12,11 @@ pub const WORDS: Words = Words {
 
 pub fn check(migration: &Migration, _seen: &[Seen]) -> Vec<Hit> {
     let Some(failed) = &migration.failed else { return Vec::new() };
-    if !migration.replay_passed || !migration.with_rows || not_null_without_default::covers(migration, failed.statement) {
+    if !migration.replay_passed
+        || !migration.with_rows
+        || migration.failed_without_rows
+        || not_null_without_default::covers(migration, failed.statement)
+    {
         return Vec::new();
     }
     let filled = migration.filled.join(", ");

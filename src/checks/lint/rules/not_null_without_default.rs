@@ -31,8 +31,13 @@ pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
             });
         }
     }
-    // The statement that failed on the rows is not in `seen` (nothing after it ran).
-    if let Some(failed) = &migration.failed {
+    // The statement that failed on the rows is not in `seen` when it was not observed again
+    // without them.
+    if let Some(failed) = migration
+        .failed
+        .as_ref()
+        .filter(|f| !seen.iter().any(|s| s.statement == f.statement))
+    {
         let at_failure = Seen {
             statement: failed.statement,
             ..Seen::default()
