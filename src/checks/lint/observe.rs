@@ -203,7 +203,7 @@ pub async fn existing(client: &Client) -> Result<BTreeMap<u32, Relation>, tokio_
         .collect())
 }
 
-/// One look at the session's locks, files, scans and lock_timeout.
+/// One look at the session's locks, and at the files and scans of what it has locked.
 #[derive(Debug, Default, Clone)]
 struct Look {
     locks: BTreeSet<(u32, String)>,
@@ -212,16 +212,36 @@ struct Look {
     lock_timeout: String,
 }
 
-const LOOK: &str = "SELECT 'lock', l.relation::bigint, l.mode FROM pg_locks l
+impl Look {
+    /// Takes in what `other` saw of files and scans, keeping the rest.
+    fn learn(&mut self, other: &Look) {
+        self.files.extend(other.files.iter().map(|(oid, file)| (*oid, file.clone())));
+        self.scans.extend(other.scans.iter().map(|(oid, n)| (*oid, *n)));
+    }
+}
+
+/// The locks of the session's own backend on existing relations and, for those alone, their
+/// files and whole-table scans in this transaction: a relation no lock is held on was neither
+/// rewritten nor scanned. (`pg_stat_get_xact_numscans` is what `pg_stat_xact_user_tables`
+/// shows, without computing it for every table.)
+const LOOK: &str = "WITH mine AS (
+  SELECT l.relation, l.mode FROM pg_locks l
   WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation'
     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.relation = ANY($1)
-UNION ALL SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid = ANY($1)
-UNION ALL SELECT 'scan', s.relid::bigint, s.seq_scan::text FROM pg_stat_xact_user_tables s WHERE s.relid = ANY($1)
+)
+SELECT 'lock', relation::bigint, mode FROM mine
+UNION ALL SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid IN (SELECT relation FROM mine)
+UNION ALL SELECT 'scan', r.oid::bigint, pg_stat_get_xact_numscans(r.oid)::text FROM (SELECT DISTINCT relation AS oid FROM mine) r
 UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
 
-async fn look(client: &Client, oids: &[u32]) -> Result<Look, tokio_postgres::Error> {
+/// The files and scans of every existing relation: what the looks compare with, taken once.
+const EVERYTHING: &str = "SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid = ANY($1)
+UNION ALL SELECT 'scan', c.oid::bigint, pg_stat_get_xact_numscans(c.oid)::text FROM pg_class c WHERE c.oid = ANY($1)
+UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
+
+async fn look(client: &Client, query: &str, oids: &[u32]) -> Result<Look, tokio_postgres::Error> {
     let mut look = Look::default();
-    for row in client.query(LOOK, &[&oids]).await? {
+    for row in client.query(query, &[&oids]).await? {
         let (what, oid, value) = (row.get::<_, &str>(0), row.get::<_, i64>(1) as u32, row.get::<_, String>(2));
         match what {
             "lock" => {
@@ -239,8 +259,9 @@ async fn look(client: &Client, oids: &[u32]) -> Result<Look, tokio_postgres::Err
     Ok(look)
 }
 
-/// What changed between two looks around one statement.
-fn seen_between(statement: usize, transaction: usize, before: &Look, after: &Look, locks_seen: bool) -> Seen {
+/// What one statement did, between the look before it (its locks and lock_timeout), what was
+/// known of files and scans, and the look after it.
+fn seen_between(statement: usize, transaction: usize, before: &Look, known: &Look, after: &Look, locks_seen: bool) -> Seen {
     Seen {
         statement,
         transaction,
@@ -249,13 +270,13 @@ fn seen_between(statement: usize, transaction: usize, before: &Look, after: &Loo
         rewritten: after
             .files
             .iter()
-            .filter(|(oid, file)| before.files.get(oid).is_some_and(|was| was != *file))
+            .filter(|(oid, file)| known.files.get(oid).is_some_and(|was| was != *file))
             .map(|(oid, _)| *oid)
             .collect(),
         scanned: after
             .scans
             .iter()
-            .filter(|(oid, n)| before.scans.get(oid).is_some_and(|was| *n > was))
+            .filter(|(oid, n)| **n > known.scans.get(oid).copied().unwrap_or(0))
             .map(|(oid, _)| *oid)
             .collect(),
         lock_timeout: before.lock_timeout.clone(),
@@ -281,19 +302,76 @@ pub struct Observed {
     pub lost: bool,
 }
 
-impl Watcher<'_> {
-    /// Runs the statements inside the transaction the caller opened, looking after each one;
-    /// `snapshot` follows the schema. Stops at the first statement that fails (the
-    /// transaction is aborted); the caller rolls back.
-    pub async fn in_transaction(&self, script: &Script, statements: &[Statement], oids: &[u32], snapshot: &mut Snapshot) -> Observed {
-        let mut observed = Observed {
+impl Observed {
+    fn new() -> Observed {
+        Observed {
             seen: Vec::new(),
             failed: None,
             failed_without_rows: false,
             lost: false,
-        };
-        let Ok(mut before) = self.guarded(oids, None).await else {
+        }
+    }
+}
+
+/// Whether what a statement did to the schema is worth a catalog read right after it: it may
+/// drop, rename or change what exists (or run code that may), or, for the advisors' places,
+/// make anything. A statement that only makes things is read with the next one that is read.
+pub fn read_after(node: Option<&NodeEnum>, advisors: bool) -> bool {
+    match node {
+        Some(
+            NodeEnum::InsertStmt(_)
+            | NodeEnum::UpdateStmt(_)
+            | NodeEnum::DeleteStmt(_)
+            | NodeEnum::MergeStmt(_)
+            | NodeEnum::CopyStmt(_)
+            | NodeEnum::VariableSetStmt(_)
+            | NodeEnum::VariableShowStmt(_)
+            | NodeEnum::TransactionStmt(_)
+            | NodeEnum::LockStmt(_)
+            | NodeEnum::VacuumStmt(_)
+            | NodeEnum::ClusterStmt(_)
+            | NodeEnum::ReindexStmt(_)
+            | NodeEnum::CommentStmt(_)
+            | NodeEnum::NotifyStmt(_),
+        ) => false,
+        Some(
+            NodeEnum::CreateStmt(_)
+            | NodeEnum::IndexStmt(_)
+            | NodeEnum::ViewStmt(_)
+            | NodeEnum::CreateFunctionStmt(_)
+            | NodeEnum::CreatePolicyStmt(_)
+            | NodeEnum::CreateTrigStmt(_)
+            | NodeEnum::CreateSeqStmt(_)
+            | NodeEnum::CreateEnumStmt(_)
+            | NodeEnum::CompositeTypeStmt(_)
+            | NodeEnum::CreateDomainStmt(_)
+            | NodeEnum::CreateSchemaStmt(_)
+            | NodeEnum::CreateExtensionStmt(_)
+            | NodeEnum::GrantStmt(_),
+        ) => advisors,
+        _ => true,
+    }
+}
+
+impl Watcher<'_> {
+    /// Runs the statements inside the transaction the caller opened, looking after each one;
+    /// `snapshot` follows the schema, read after the statements `read` marks. Stops at the
+    /// first statement that fails (the transaction is aborted); the caller rolls back.
+    pub async fn in_transaction(
+        &self,
+        script: &Script,
+        statements: &[Statement],
+        oids: &[u32],
+        read: &[bool],
+        snapshot: &mut Snapshot,
+    ) -> Observed {
+        let mut observed = Observed::new();
+        let Ok(mut known) = self.guarded(EVERYTHING, oids, None).await else {
             return observed;
+        };
+        let mut before = Look {
+            lock_timeout: known.lock_timeout.clone(),
+            ..Look::default()
         };
         for (index, statement) in statements.iter().enumerate() {
             if let Err(error) = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, _| {}).await {
@@ -302,11 +380,13 @@ impl Watcher<'_> {
                 return observed;
             }
             let mut changes = None;
-            match self.guarded(oids, Some((snapshot, &mut changes))).await {
+            let wanted = read.get(index).copied().unwrap_or(true).then_some((&mut *snapshot, &mut changes));
+            match self.guarded(LOOK, oids, wanted).await {
                 Ok(after) => {
-                    let mut seen = seen_between(index, 0, &before, &after, true);
+                    let mut seen = seen_between(index, 0, &before, &known, &after, true);
                     seen.changes = changes;
                     observed.seen.push(seen);
+                    known.learn(&after);
                     before = after;
                 }
                 Err(()) => observed.seen.push(Seen {
@@ -323,20 +403,20 @@ impl Watcher<'_> {
     /// transaction of dbgate's, where the statement may run in one, so that its locks can be
     /// read before they are released; the file's own BEGIN ... COMMIT as written.
     pub async fn in_place(&self, script: &Script, statements: &[Statement], oids: &[u32], snapshot: &mut Snapshot) -> Observed {
-        let mut observed = Observed {
-            seen: Vec::new(),
-            failed: None,
-            failed_without_rows: false,
-            lost: false,
-        };
-        let Ok(mut before) = self.plain_look(oids).await else {
+        let mut observed = Observed::new();
+        let Ok(mut known) = self.plain_look(EVERYTHING, oids).await else {
             return observed;
+        };
+        let mut before = Look {
+            lock_timeout: known.lock_timeout.clone(),
+            ..Look::default()
         };
         let mut in_block = false;
         let mut transaction = 0;
         for (index, statement) in statements.iter().enumerate() {
             let text = script.source[statement.range.clone()].trim_start().to_ascii_uppercase();
-            let wrap = !in_block && !matches!(statement.kind, StatementKind::NoTransaction(_)) && !statement.kind.controls_transaction();
+            let can_wrap = !matches!(statement.kind, StatementKind::NoTransaction(_)) && !statement.kind.controls_transaction();
+            let wrap = !in_block && can_wrap;
             if statement.kind == StatementKind::TransactionBoundary {
                 let starts = ["BEGIN", "START"].iter().any(|w| text.starts_with(w));
                 in_block = starts;
@@ -348,6 +428,8 @@ impl Watcher<'_> {
                     observed.lost = true;
                     return observed;
                 }
+                // A transaction of its own counts its scans from nothing.
+                known.scans.clear();
             }
             if let Err(error) = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, _| {}).await {
                 observed.lost = matches!(error, crate::execute::ScriptError::ConnectionLost(_));
@@ -362,21 +444,29 @@ impl Watcher<'_> {
                 // Inside the file's own transaction: read in a savepoint, never committing it.
                 let mut changes = None;
                 let after = self
-                    .guarded(oids, Some((&mut *snapshot, &mut changes)))
+                    .guarded(LOOK, oids, Some((&mut *snapshot, &mut changes)))
                     .await
                     .unwrap_or_else(|()| before.clone());
-                let mut seen = seen_between(index, transaction, &before, &after, locks_seen);
+                let mut seen = seen_between(index, transaction, &before, &known, &after, locks_seen);
                 seen.changes = changes;
+                known.learn(&after);
                 before = after;
                 seen
             } else {
-                let after = self.plain_look(oids).await.unwrap_or_else(|()| before.clone());
-                let mut seen = seen_between(index, transaction, &before, &after, locks_seen);
+                // A statement that holds no lock dbgate can see (it ran outside any
+                // transaction): every file is looked at, for a VACUUM FULL, say.
+                let query = if wrap { LOOK } else { EVERYTHING };
+                let after = self.plain_look(query, oids).await.unwrap_or_else(|()| before.clone());
+                let mut seen = seen_between(index, transaction, &before, &known, &after, locks_seen);
+                if !wrap {
+                    seen.scanned.clear();
+                }
                 if wrap && self.client.batch_execute("COMMIT").await.is_err() {
                     observed.lost = true;
                     return observed;
                 }
                 seen.changes = self.changes(snapshot).await.ok();
+                known.learn(&after);
                 // Outside a transaction the locks are gone after each statement.
                 before = Look {
                     locks: BTreeSet::new(),
@@ -392,9 +482,31 @@ impl Watcher<'_> {
 
     /// A look, and the schema's changes, inside a savepoint: a read a migration's role may not
     /// make (`SET ROLE` to one without rights) must not abort the migration's transaction.
-    async fn guarded(&self, oids: &[u32], changes: Option<(&mut Snapshot, &mut Option<Vec<SchemaChange>>)>) -> Result<Look, ()> {
+    async fn guarded(
+        &self,
+        query: &str,
+        oids: &[u32],
+        changes: Option<(&mut Snapshot, &mut Option<Vec<SchemaChange>>)>,
+    ) -> Result<Look, ()> {
+        let Some(changes) = changes else {
+            // The look alone: the three sent together, one round trip.
+            let (begun, looked, released) = futures_util::join!(
+                self.client.batch_execute("SAVEPOINT dbgate_lint"),
+                look(self.client, query, oids),
+                self.client.batch_execute("RELEASE SAVEPOINT dbgate_lint")
+            );
+            begun.map_err(|_| ())?;
+            if looked.is_err() || released.is_err() {
+                let _ = self
+                    .client
+                    .batch_execute("ROLLBACK TO SAVEPOINT dbgate_lint; RELEASE SAVEPOINT dbgate_lint")
+                    .await;
+            }
+            return looked.map_err(|_| ());
+        };
+        let changes = Some(changes);
         self.client.batch_execute("SAVEPOINT dbgate_lint").await.map_err(|_| ())?;
-        let looked = look(self.client, oids).await;
+        let looked = look(self.client, query, oids).await;
         let mut read_ok = true;
         if let (Ok(_), Some((snapshot, slot))) = (&looked, changes) {
             match self.changes_in_transaction(snapshot).await {
@@ -411,8 +523,8 @@ impl Watcher<'_> {
         looked.map_err(|_| ())
     }
 
-    async fn plain_look(&self, oids: &[u32]) -> Result<Look, ()> {
-        look(self.client, oids).await.map_err(|_| ())
+    async fn plain_look(&self, query: &str, oids: &[u32]) -> Result<Look, ()> {
+        look(self.client, query, oids).await.map_err(|_| ())
     }
 
     async fn changes_in_transaction(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {

@@ -288,6 +288,8 @@ impl Chain<'_> {
         let oids: Vec<u32> = existing.keys().copied().collect();
         let nodes = observe::parse(script, statements);
         let (allows, allow_failures) = allow::read(script, statements);
+        let advising = advisors.is_some();
+        let read: Vec<bool> = nodes.iter().map(|node| observe::read_after(node.as_ref(), advising)).collect();
         let watcher = Watcher {
             client,
             catalog: &self.session.catalog,
@@ -323,7 +325,9 @@ impl Chain<'_> {
                     let _ = client.batch_execute("ROLLBACK; BEGIN").await;
                 }
             }
-            let mut observed = watcher.in_transaction(script, statements, &oids, &mut snapshot.clone()).await;
+            let mut observed = watcher
+                .in_transaction(script, statements, &oids, &read, &mut snapshot.clone())
+                .await;
             if !observed.lost {
                 let _ = client.batch_execute("ROLLBACK").await;
             }
@@ -333,7 +337,9 @@ impl Chain<'_> {
             if let (Some(failed), false, true) = (&observed.failed, observed.lost, on_rows) {
                 let failed = failed.clone();
                 client.batch_execute("BEGIN").await.map_err(|e| lost("did not answer", &e))?;
-                let again = watcher.in_transaction(script, statements, &oids, &mut snapshot.clone()).await;
+                let again = watcher
+                    .in_transaction(script, statements, &oids, &read, &mut snapshot.clone())
+                    .await;
                 if !again.lost {
                     let _ = client.batch_execute("ROLLBACK").await;
                 }
