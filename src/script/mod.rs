@@ -264,6 +264,20 @@ pub fn quote_ident(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
+/// A name as the catalog prints it (`quote_ident`): bare when it reads back the same, quoted
+/// otherwise. Keywords are not known here, so `"user"` prints bare; for messages, not for SQL.
+pub fn ident(text: &str) -> String {
+    let bare = text.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if bare {
+        text.to_string()
+    } else {
+        quote_ident(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

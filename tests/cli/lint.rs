@@ -74,6 +74,14 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
         // Observed again without the rows, the same statement rewrites the table.
         ("033_fails_with_rows.sql", 2, "table-rewrite", false),
         ("034_allowed.sql", 3, "drop-column", true),
+        // A partitioned table: its partitions' scan counts, its column said once, ON ONLY silent.
+        ("036_partitioned_changes.sql", 5, "set-not-null-scan", false),
+        ("036_partitioned_changes.sql", 6, "drop-column", false),
+        // The table's file is kept, its index is built again (observed).
+        ("037_collation_rebuilds_index.sql", 2, "table-rewrite", false),
+        // An index built by a DO block, seen in the catalog and its lock.
+        ("038_index_in_a_do_block.sql", 2, "create-index-without-concurrently", false),
+        ("039_block_comment_allow.sql", 3, "drop-column", true),
     ]
     .into_iter()
     .map(|(file, line, rule, allowed)| (file.to_string(), line, rule.to_string(), allowed))
@@ -81,9 +89,10 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
     let report = json_of(&json);
     let found = findings(&report);
     // Exactly these: each near miss (003 a new table, 004/006/008 CONCURRENTLY, 010 a comment
-    // after the lock, 013/014 a binary-coercible type change, 016 a constant default, 018-020
-    // SET NOT NULL after a validated check, 019 VALIDATE, 024/025 USING INDEX, SET LOCAL
-    // lock_timeout everywhere else) stays silent.
+    // after the lock, 013/014 a binary-coercible type change, which keeps its index's file too,
+    // 016 a constant default, 018-020 SET NOT NULL after a validated check, 019 VALIDATE,
+    // 024/025 USING INDEX, 035 a new partitioned table, SET LOCAL lock_timeout everywhere else)
+    // stays silent.
     assert_eq!(
         found.difference(&expected).collect::<Vec<_>>(),
         Vec::<&(String, u64, String, bool)>::new(),
@@ -106,14 +115,14 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
     out.stdout_has("033_fails_with_rows.sql:2:1: fails-with-rows: fails on tables with rows (dbgate put rows in public.accounts, public.items): invalid input syntax for type integer: \"label_1\"");
     out.stdout_has("allowed (lint): migrations/034_allowed.sql:3:1: drop-column: drops existing column public.accounts.created_at (allowed: the column moved to the audit table in release 2.3)");
     // The replay's verdicts do not change: the lint works in a database of its own.
-    out.stdout_has("PASSED 68 checks passed, 0 failed, 22 warnings, 102 skipped");
+    out.stdout_has("PASSED 78 checks passed, 0 failed, 26 warnings, 117 skipped");
     assert!(!out.stdout.contains("left empty"), "{}", out.stdout);
 
-    // JUnit: a `dbgate lint` suite, a case per finding at its line (23), and one for each of
-    // the 13 migrations linted without one.
+    // JUnit: a `dbgate lint` suite, a case per finding at its line (28), and one for each of
+    // the 14 migrations linted without one.
     let xml = fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="36" failures="0""#),
+        xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="42" failures="0""#),
         "{xml}"
     );
     assert!(
@@ -295,13 +304,22 @@ fn the_row_generator_fills_hard_tables_or_says_why_it_could_not() {
              CREATE TABLE tree (id int PRIMARY KEY, parent_id int REFERENCES tree (id), name text NOT NULL UNIQUE);\n\
              CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL CHECK (email LIKE '%_@_%'), status text NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'active')));\n\
              CREATE UNIQUE INDEX people_email ON people (lower(email));\n\
-             CREATE TABLE odd (id int PRIMARY KEY, code text NOT NULL CHECK (code ~ '^[A-Z]{3}$'));\n",
-            "DROP TABLE odd, people, tree, child, parent;\nDROP DOMAIN positive;\nDROP TYPE color;\n",
+             CREATE TABLE odd (id int PRIMARY KEY, code text NOT NULL CHECK (code ~ '^[A-Z]{3}$'));\n\
+             CREATE TABLE chain (id int PRIMARY KEY, up int NOT NULL REFERENCES chain (id), span int4range NOT NULL, flag boolean NOT NULL UNIQUE);\n\
+             CREATE SCHEMA app;\nCREATE TABLE app.t (v int);\nCREATE TABLE public.t (v int);\n",
+            "DROP TABLE odd, people, tree, child, parent, chain, app.t, public.t;\nDROP SCHEMA app;\nDROP DOMAIN positive;\nDROP TYPE color;\n",
         ),
         ("002_child", "SET LOCAL lock_timeout = '1s';\nALTER TABLE child ADD COLUMN x int NOT NULL;\n", "SELECT 1;\n"),
         ("003_tree", "SET LOCAL lock_timeout = '1s';\nALTER TABLE tree ADD COLUMN x int NOT NULL;\n", "SELECT 1;\n"),
         ("004_people", "SET LOCAL lock_timeout = '1s';\nALTER TABLE people ADD COLUMN x int NOT NULL;\n", "SELECT 1;\n"),
         ("005_odd", "SET LOCAL lock_timeout = '1s';\nALTER TABLE odd ADD COLUMN x int NOT NULL;\n", "SELECT 1;\n"),
+        ("006_chain", "SET LOCAL lock_timeout = '1s';\nALTER TABLE chain ADD COLUMN x int NOT NULL;\n", "SELECT 1;\n"),
+        // The table the statement names is the one the migration's own search_path finds.
+        (
+            "007_search_path",
+            "SET LOCAL lock_timeout = '1s';\nSET LOCAL search_path = app;\nALTER TABLE t ADD COLUMN x int NOT NULL;\n",
+            "SELECT 1;\n",
+        ),
     ]);
     let out = Dbgate::at(repo.path()).arg("check").run();
     // Composite foreign keys (parents first), enum and domain columns, a self-reference,
@@ -315,6 +333,10 @@ fn the_row_generator_fills_hard_tables_or_says_why_it_could_not() {
     // A CHECK the generator cannot satisfy: the table is left empty, and the report says why.
     out.stdout_has("migrations/005_odd.sql:2:1: not-null-without-default: adds NOT NULL column x without a default to existing table public.odd: it fails on a table with rows (dbgate could not put rows in the table to show it: ");
     out.stdout_has("note: lint: public.odd was left empty in the copy for migrations/005_odd.sql: new row for relation \"odd\" violates check constraint \"odd_code_check\"");
+    // A NOT NULL key to the table itself (each row points at itself), a range, a UNIQUE
+    // boolean (one row alone): filled.
+    out.stdout_has("migrations/006_chain.sql:2:1: not-null-without-default: adds NOT NULL column x without a default to existing table public.chain: it fails on a table with rows (observed: ");
+    out.stdout_has("migrations/007_search_path.sql:3:1: not-null-without-default: adds NOT NULL column x without a default to existing table app.t: it fails on a table with rows (observed: ");
 }
 
 #[test]
@@ -344,6 +366,8 @@ fn the_security_advisors_fire_on_a_supabase_project_and_stay_silent_on_their_nea
         ("20240101000013_foreign_key_without_index.sql", 1, "foreign-key-without-index"),
         ("20240101000014_no_primary_key.sql", 1, "table-without-primary-key"),
         ("20240101000015_extension_in_public.sql", 1, "extension-in-public"),
+        // A foreign key written in its CREATE TABLE is said at that statement.
+        ("20240101000017_inline_foreign_keys.sql", 3, "foreign-key-without-index"),
     ]
     .into_iter()
     .map(|(file, line, rule)| (file.to_string(), line, rule.to_string(), false))

@@ -71,7 +71,15 @@ pub fn place(object: &ObjectId, seen: &[Seen]) -> usize {
             .iter()
             .any(|c| is_it(&c.object) && c.kind == crate::catalog::SchemaChangeKind::Adds)
     });
-    made.or_else(|| seen.iter().rev().find(|s| s.changes().iter().any(|c| is_it(&c.object))))
+    let placed = made
+        .or_else(|| seen.iter().rev().find(|s| s.changes().iter().any(|c| is_it(&c.object))))
         .or_else(|| seen.iter().rev().find(|s| s.changes().iter().any(|c| part_of_it(&c.object))))
-        .map_or(0, |s| s.statement)
+        .map(|s| s.statement);
+    // A part made with its table (a foreign key written in the CREATE TABLE) is said with the
+    // table: where the table was made or last changed.
+    let owner = || {
+        let (_, table) = object.name.split_once(" on ")?;
+        Some(place(&ObjectId::new(ObjectKind::Table, table), seen))
+    };
+    placed.or_else(owner).unwrap_or(0)
 }

@@ -28,7 +28,13 @@ pub fn read(script: &Script, statements: &[Statement]) -> (Vec<Allow>, Vec<Failu
     };
     let mut allows = Vec::new();
     let mut failures = Vec::new();
-    for token in tokens.iter().filter(|t| t.token() == pg_query::protobuf::Token::SqlComment) {
+    let comment = |t: &&pg_query::protobuf::ScanToken| {
+        matches!(
+            t.token(),
+            pg_query::protobuf::Token::SqlComment | pg_query::protobuf::Token::CComment
+        )
+    };
+    for token in tokens.iter().filter(comment) {
         let offset = body.start + token.start as usize;
         let comment = &text[token.start as usize..token.end as usize];
         let Some(rest) = directive(comment) else { continue };
@@ -73,9 +79,13 @@ pub fn read(script: &Script, statements: &[Statement]) -> (Vec<Allow>, Vec<Failu
     (allows, failures)
 }
 
-/// What follows `dbgate:allow` in a comment, if it is one.
+/// What follows `dbgate:allow` in a comment (`--` or `/* */`), if it is one.
 fn directive(comment: &str) -> Option<&str> {
-    let rest = comment.strip_prefix("--")?.trim_start();
+    let rest = match comment.strip_prefix("/*") {
+        Some(block) => block.strip_suffix("*/").unwrap_or(block).trim(),
+        None => comment.strip_prefix("--")?,
+    }
+    .trim_start();
     if rest.len() < WORD.len() || !rest[..WORD.len()].eq_ignore_ascii_case(WORD) {
         return None;
     }
@@ -100,5 +110,9 @@ mod tests {
         assert_eq!(directive("-- dbgate:allowed drop-table x"), None);
         assert_eq!(directive("-- dbgate:allow"), Some(""));
         assert_eq!(directive("-- allow drop-table"), None);
+        assert_eq!(
+            directive("/* dbgate:allow drop-table gone since v2 */"),
+            Some("drop-table gone since v2")
+        );
     }
 }

@@ -25,6 +25,10 @@ pub struct Relation {
     pub kind: RelationKind,
     /// For an index: its table.
     pub table: Option<u32>,
+    /// For a partition: its partitioned table.
+    pub parent: Option<u32>,
+    /// A partitioned table (its rows are in its partitions).
+    pub partitioned: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +116,39 @@ impl Migration<'_> {
         }
     }
 
+    /// The relation and the partitioned tables above it, nearest first.
+    pub fn and_ancestors(&self, oid: u32) -> Vec<u32> {
+        let mut chain = vec![oid];
+        while let Some(parent) = chain.last().and_then(|o| self.existing.get(o)).and_then(|r| r.parent) {
+            if chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+        }
+        chain
+    }
+
+    /// Whether a change to a part of a partition only follows the same change to its
+    /// partitioned table in the same statement (a column dropped from all partitions at once).
+    pub fn follows_parent(&self, change: &crate::catalog::SchemaChange, changes: &[crate::catalog::SchemaChange]) -> bool {
+        let Some((table, part)) = change.object.name.rsplit_once('.') else {
+            return false;
+        };
+        let Some(parent) = self
+            .existing
+            .values()
+            .find(|r| r.name == table)
+            .and_then(|r| r.parent)
+            .and_then(|p| self.existing.get(&p))
+        else {
+            return false;
+        };
+        let parents = format!("{}.{part}", parent.name);
+        changes
+            .iter()
+            .any(|c| c.kind == change.kind && c.object.kind == change.object.kind && c.object.name == parents)
+    }
+
     /// The location of a statement in its file.
     pub fn location(&self, statement: usize) -> crate::failure::Location {
         self.script.location(self.statements[statement].range.start)
@@ -147,6 +184,9 @@ pub struct Seen {
     pub locks: Vec<(u32, String)>,
     /// Existing relations it rewrote.
     pub rewritten: Vec<u32>,
+    /// Existing relations it locked that are gone after it: dropped, or rebuilt under a new
+    /// oid (an index an ALTER COLUMN ... TYPE builds again).
+    pub gone: Vec<u32>,
     /// Existing tables it read whole.
     pub scanned: Vec<u32>,
     /// The session's lock_timeout when it ran ("0": none).
@@ -174,7 +214,8 @@ pub async fn existing(client: &Client) -> Result<BTreeMap<u32, Relation>, tokio_
     let rows = client
         .query(
             "SELECT c.oid::bigint, c.relkind::text, format('%I.%I', n.nspname, c.relname), i.indrelid::bigint,
-                    n.nspname::text, c.relname::text
+                    n.nspname::text, c.relname::text,
+                    (SELECT h.inhparent::bigint FROM pg_inherits h WHERE h.inhrelid = c.oid AND c.relispartition)
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_index i ON i.indexrelid = c.oid
              WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm')
@@ -197,6 +238,8 @@ pub async fn existing(client: &Client) -> Result<BTreeMap<u32, Relation>, tokio_
                 table: row.get::<_, Option<i64>>(3).map(|oid| oid as u32),
                 schema: row.get(4),
                 relname: row.get(5),
+                parent: row.get::<_, Option<i64>>(6).map(|oid| oid as u32),
+                partitioned: row.get::<_, &str>(1) == "p",
             };
             (row.get::<_, i64>(0) as u32, relation)
         })
@@ -209,14 +252,30 @@ struct Look {
     locks: BTreeSet<(u32, String)>,
     files: BTreeMap<u32, String>,
     scans: BTreeMap<u32, i64>,
+    /// Locked relations that are gone but whose file another relation took over (an index an
+    /// ALTER TABLE made again over the same storage): nothing was built.
+    kept: BTreeSet<u32>,
     lock_timeout: String,
 }
 
 impl Look {
-    /// Takes in what `other` saw of files and scans, keeping the rest.
+    /// Takes in what `other` saw of files and scans, keeping the rest; a relation it saw gone
+    /// is forgotten.
     fn learn(&mut self, other: &Look) {
         self.files.extend(other.files.iter().map(|(oid, file)| (*oid, file.clone())));
         self.scans.extend(other.scans.iter().map(|(oid, n)| (*oid, *n)));
+        for (oid, _) in &other.locks {
+            if !other.files.contains_key(oid) {
+                self.files.remove(oid);
+            }
+        }
+    }
+
+    /// Every relation's file as last seen, in the order of `oids` (0 when not seen).
+    fn files_of(&self, oids: &[u32]) -> Vec<u32> {
+        oids.iter()
+            .map(|oid| self.files.get(oid).and_then(|f| f.parse().ok()).unwrap_or(0))
+            .collect()
     }
 }
 
@@ -232,16 +291,20 @@ const LOOK: &str = "WITH mine AS (
 SELECT 'lock', relation::bigint, mode FROM mine
 UNION ALL SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid IN (SELECT relation FROM mine)
 UNION ALL SELECT 'scan', r.oid::bigint, pg_stat_get_xact_numscans(r.oid)::text FROM (SELECT DISTINCT relation AS oid FROM mine) r
+UNION ALL SELECT 'kept', k.o::bigint, '' FROM unnest($1::oid[], $2::oid[]) AS k(o, f)
+  WHERE k.o IN (SELECT relation FROM mine) AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = k.o)
+    AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relfilenode = k.f AND k.f <> 0)
 UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
 
 /// The files and scans of every existing relation: what the looks compare with, taken once.
 const EVERYTHING: &str = "SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid = ANY($1)
 UNION ALL SELECT 'scan', c.oid::bigint, pg_stat_get_xact_numscans(c.oid)::text FROM pg_class c WHERE c.oid = ANY($1)
-UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
+UNION ALL SELECT 'setting', 0, current_setting('lock_timeout') WHERE $2::oid[] IS NOT NULL";
 
-async fn look(client: &Client, query: &str, oids: &[u32]) -> Result<Look, tokio_postgres::Error> {
+/// One look; `files` are the relations' files as last known, in the order of `oids`.
+async fn look(client: &Client, query: &str, oids: &[u32], files: &[u32]) -> Result<Look, tokio_postgres::Error> {
     let mut look = Look::default();
-    for row in client.query(query, &[&oids]).await? {
+    for row in client.query(query, &[&oids, &files]).await? {
         let (what, oid, value) = (row.get::<_, &str>(0), row.get::<_, i64>(1) as u32, row.get::<_, String>(2));
         match what {
             "lock" => {
@@ -252,6 +315,9 @@ async fn look(client: &Client, query: &str, oids: &[u32]) -> Result<Look, tokio_
             }
             "scan" => {
                 look.scans.insert(oid, value.parse().unwrap_or(0));
+            }
+            "kept" => {
+                look.kept.insert(oid);
             }
             _ => look.lock_timeout = value,
         }
@@ -278,6 +344,14 @@ fn seen_between(statement: usize, transaction: usize, before: &Look, known: &Loo
             .iter()
             .filter(|(oid, n)| **n > known.scans.get(oid).copied().unwrap_or(0))
             .map(|(oid, _)| *oid)
+            .collect(),
+        gone: after
+            .locks
+            .iter()
+            .map(|(oid, _)| *oid)
+            .filter(|oid| !after.files.contains_key(oid) && known.files.contains_key(oid) && !after.kept.contains(oid))
+            .collect::<BTreeSet<u32>>()
+            .into_iter()
             .collect(),
         lock_timeout: before.lock_timeout.clone(),
         changes: None,
@@ -366,7 +440,7 @@ impl Watcher<'_> {
         snapshot: &mut Snapshot,
     ) -> Observed {
         let mut observed = Observed::new();
-        let Ok(mut known) = self.guarded(EVERYTHING, oids, None).await else {
+        let Ok(mut known) = self.guarded(EVERYTHING, (oids, &[]), None).await else {
             return observed;
         };
         let mut before = Look {
@@ -381,7 +455,8 @@ impl Watcher<'_> {
             }
             let mut changes = None;
             let wanted = read.get(index).copied().unwrap_or(true).then_some((&mut *snapshot, &mut changes));
-            match self.guarded(LOOK, oids, wanted).await {
+            let files = known.files_of(oids);
+            match self.guarded(LOOK, (oids, &files), wanted).await {
                 Ok(after) => {
                     let mut seen = seen_between(index, 0, &before, &known, &after, true);
                     seen.changes = changes;
@@ -404,7 +479,7 @@ impl Watcher<'_> {
     /// read before they are released; the file's own BEGIN ... COMMIT as written.
     pub async fn in_place(&self, script: &Script, statements: &[Statement], oids: &[u32], snapshot: &mut Snapshot) -> Observed {
         let mut observed = Observed::new();
-        let Ok(mut known) = self.plain_look(EVERYTHING, oids).await else {
+        let Ok(mut known) = self.plain_look(EVERYTHING, oids, &[]).await else {
             return observed;
         };
         let mut before = Look {
@@ -443,8 +518,9 @@ impl Watcher<'_> {
             let mut seen = if in_block {
                 // Inside the file's own transaction: read in a savepoint, never committing it.
                 let mut changes = None;
+                let files = known.files_of(oids);
                 let after = self
-                    .guarded(LOOK, oids, Some((&mut *snapshot, &mut changes)))
+                    .guarded(LOOK, (oids, &files), Some((&mut *snapshot, &mut changes)))
                     .await
                     .unwrap_or_else(|()| before.clone());
                 let mut seen = seen_between(index, transaction, &before, &known, &after, locks_seen);
@@ -456,7 +532,8 @@ impl Watcher<'_> {
                 // A statement that holds no lock dbgate can see (it ran outside any
                 // transaction): every file is looked at, for a VACUUM FULL, say.
                 let query = if wrap { LOOK } else { EVERYTHING };
-                let after = self.plain_look(query, oids).await.unwrap_or_else(|()| before.clone());
+                let files = known.files_of(oids);
+                let after = self.plain_look(query, oids, &files).await.unwrap_or_else(|()| before.clone());
                 let mut seen = seen_between(index, transaction, &before, &known, &after, locks_seen);
                 if !wrap {
                     seen.scanned.clear();
@@ -485,14 +562,14 @@ impl Watcher<'_> {
     async fn guarded(
         &self,
         query: &str,
-        oids: &[u32],
+        (oids, files): (&[u32], &[u32]),
         changes: Option<(&mut Snapshot, &mut Option<Vec<SchemaChange>>)>,
     ) -> Result<Look, ()> {
         let Some(changes) = changes else {
             // The look alone: the three sent together, one round trip.
             let (begun, looked, released) = futures_util::join!(
                 self.client.batch_execute("SAVEPOINT dbgate_lint"),
-                look(self.client, query, oids),
+                look(self.client, query, oids, files),
                 self.client.batch_execute("RELEASE SAVEPOINT dbgate_lint")
             );
             begun.map_err(|_| ())?;
@@ -506,7 +583,7 @@ impl Watcher<'_> {
         };
         let changes = Some(changes);
         self.client.batch_execute("SAVEPOINT dbgate_lint").await.map_err(|_| ())?;
-        let looked = look(self.client, query, oids).await;
+        let looked = look(self.client, query, oids, files).await;
         let mut read_ok = true;
         if let (Ok(_), Some((snapshot, slot))) = (&looked, changes) {
             match self.changes_in_transaction(snapshot).await {
@@ -523,8 +600,8 @@ impl Watcher<'_> {
         looked.map_err(|_| ())
     }
 
-    async fn plain_look(&self, query: &str, oids: &[u32]) -> Result<Look, ()> {
-        look(self.client, query, oids).await.map_err(|_| ())
+    async fn plain_look(&self, query: &str, oids: &[u32], files: &[u32]) -> Result<Look, ()> {
+        look(self.client, query, oids, files).await.map_err(|_| ())
     }
 
     async fn changes_in_transaction(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {

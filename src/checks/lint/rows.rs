@@ -5,8 +5,8 @@
 //! foreign keys from the parent's rows, identity, serial and generated columns left to the
 //! server. A table whose constraints the values do not satisfy (a CHECK, a trigger that raises)
 //! is tried again with the columns' own defaults where they have one (a CHECK usually admits
-//! its column's default), then with its nullable columns empty too, then left empty with the
-//! server's reason.
+//! its column's default), then with its nullable columns empty too, then with one row alone,
+//! then left empty with the server's reason.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,29 +25,28 @@ pub struct Filled {
     pub left_empty: Option<String>,
 }
 
-/// The tables `names` name (as written: schema and name, unquoted) and the tables their NOT
-/// NULL foreign keys point to (a nullable key is left NULL: its parent needs no rows), resolved
-/// as the session resolves names: tables only, by oid; at most `MOST_TABLES`, nearest first.
+/// The tables `names` name (schema and name as the parser read them) and the tables their NOT
+/// NULL foreign keys point to (a nullable key is left NULL: its parent needs no rows): tables
+/// only, by oid; at most `MOST_TABLES`, nearest first. A name without a schema is every user
+/// table of that name: the statement may run under a search_path the migration sets itself.
 pub async fn tables_to_fill(client: &Client, names: &[(Option<String>, String)]) -> Result<Vec<u32>, tokio_postgres::Error> {
-    let written: Vec<String> = names
-        .iter()
-        .map(|(schema, name)| match schema {
-            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
-            None => quote_ident(name),
-        })
-        .collect();
+    let schemas: Vec<Option<String>> = names.iter().map(|(schema, _)| schema.clone()).collect();
+    let tables: Vec<String> = names.iter().map(|(_, name)| name.clone()).collect();
     let rows = client
         .query(
             "WITH RECURSIVE wanted(oid, depth) AS (
-               SELECT c.oid, 0 FROM unnest($1::text[]) AS n(name)
-               JOIN pg_class c ON c.oid = to_regclass(n.name) WHERE c.relkind IN ('r', 'p')
+               SELECT c.oid, 0 FROM unnest($1::text[], $4::text[]) AS n(schema, name)
+               JOIN pg_class c ON c.relname = n.name JOIN pg_namespace ns ON ns.oid = c.relnamespace
+               WHERE c.relkind IN ('r', 'p')
+                 AND (ns.nspname = n.schema OR (n.schema IS NULL AND ns.nspname NOT IN ('pg_catalog', 'information_schema')
+                      AND ns.nspname NOT LIKE 'pg\\_%'))
                UNION
                SELECT k.confrelid, w.depth + 1 FROM pg_constraint k JOIN wanted w ON k.conrelid = w.oid
                WHERE k.contype = 'f' AND w.depth < $2
                  AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey) AND a.attnotnull)
              )
              SELECT oid::bigint FROM wanted GROUP BY oid ORDER BY min(depth), oid LIMIT $3",
-            &[&written, &MOST_DEPTH, &MOST_TABLES],
+            &[&schemas, &MOST_DEPTH, &MOST_TABLES, &tables],
         )
         .await?;
     Ok(rows.iter().map(|row| row.get::<_, i64>(0) as u32).collect())
@@ -137,7 +136,13 @@ pub async fn fill(client: &Client, oids: &[u32], rows: u32) -> Result<Vec<Filled
             left_empty: None,
         };
         let mut why = String::new();
-        for attempt in [Attempt::Generated, Attempt::Defaults, Attempt::NullsToo] {
+        // Last of all one row alone: a UNIQUE boolean or a CHECK (x IN (1, 2)) takes one.
+        for (attempt, rows) in [
+            (Attempt::Generated, rows),
+            (Attempt::Defaults, rows),
+            (Attempt::NullsToo, rows),
+            (Attempt::NullsToo, 1),
+        ] {
             let sql = insert(table, &names, rows, attempt);
             client.batch_execute("SAVEPOINT dbgate_rows").await?;
             match client.execute(sql.as_str(), &[]).await {
@@ -215,7 +220,7 @@ fn insert(table: &Table, names: &BTreeMap<u32, &str>, rows: u32, attempt: Attemp
             }
             continue;
         };
-        // A key to the table itself finds no rows yet: left to NULL.
+        // A column an earlier key already gives keeps that key's value.
         if own.iter().any(|c| from_parent.contains_key(c.as_str())) {
             continue;
         }
@@ -230,7 +235,12 @@ fn insert(table: &Table, names: &BTreeMap<u32, &str>, rows: u32, attempt: Attemp
         }
         for (mine, their) in own.iter().zip(theirs) {
             let value = if names.get(parent).copied() == Some(table.name.as_str()) {
-                "NULL".to_string()
+                // A key to the table itself: each row points at itself, when the value of the
+                // column it points at is dbgate's to make.
+                match table.columns.iter().find(|c| &c.name == their && !c.server_filled) {
+                    Some(column) => value_of(column, &table.name),
+                    None => "NULL".to_string(),
+                }
             } else {
                 format!("{alias}.{}", quote_ident(their))
             };
@@ -311,6 +321,16 @@ fn value_of(column: &Column, table: &str) -> String {
         (_, "I") if base == "cidr" => "set_masklen(INET '10.0.0.0' + g, 32)::cidr".to_string(),
         (_, "I") => "INET '10.0.0.0' + g".to_string(),
         (_, "A") => "'{}'".to_string(),
+        (_, "R") => match base {
+            "int4range" => "int4range(g::int, g::int + 1)".to_string(),
+            "int8range" => "int8range(g, g + 1)".to_string(),
+            "numrange" => "numrange(g, g + 1)".to_string(),
+            "daterange" => "daterange(DATE '2000-01-01' + g::int, DATE '2000-01-01' + g::int + 1)".to_string(),
+            "tsrange" | "tstzrange" => {
+                format!("{base}(TIMESTAMP '2000-01-01' + g * INTERVAL '1 minute', TIMESTAMP '2000-01-01' + (g + 1) * INTERVAL '1 minute')")
+            }
+            _ => "NULL".to_string(),
+        },
         (_, "G") if base == "point" => "point(g, g)".to_string(),
         (_, "V") => "g::bit(32)".to_string(),
         _ => match base {

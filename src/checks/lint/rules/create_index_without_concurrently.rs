@@ -5,6 +5,7 @@ use pg_query::NodeEnum;
 
 use super::super::observe::{Migration, RelationKind, Seen};
 use super::{Hit, Words};
+use crate::catalog::{ObjectKind, SchemaChangeKind};
 
 pub const WORDS: Words = Words {
     summary: "an index built without CONCURRENTLY on an existing table",
@@ -15,33 +16,65 @@ pub const WORDS: Words = Words {
 pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
     let mut hits = Vec::new();
     for s in seen {
-        let Some(NodeEnum::IndexStmt(index)) = migration.node(s.statement) else {
-            continue;
-        };
-        if index.concurrent {
-            continue;
-        }
-        let Some(range) = index.relation.as_ref() else { continue };
-        let Some((oid, table)) = migration.existing_named(s, range, RelationKind::Table) else {
-            continue;
+        let (oid, table, name) = match migration.node(s.statement) {
+            Some(NodeEnum::IndexStmt(index)) => {
+                // ON ONLY builds nothing: the first step of indexing a partitioned table.
+                let Some(range) = index.relation.as_ref().filter(|r| r.inh) else {
+                    continue;
+                };
+                if index.concurrent {
+                    continue;
+                }
+                let Some((oid, table)) = migration.existing_named(s, range, RelationKind::Table) else {
+                    continue;
+                };
+                (oid, table, index.idxname.clone())
+            }
+            // Code (a DO block, a function) that built an index on an existing table: seen in
+            // the catalog and the lock it took.
+            Some(NodeEnum::DoStmt(_) | NodeEnum::SelectStmt(_) | NodeEnum::CallStmt(_)) | None => {
+                let built = s.changes().iter().find_map(|c| {
+                    let on = c.object.name.split_once(" on ")?.1;
+                    (c.kind == SchemaChangeKind::Adds && c.object.kind == ObjectKind::Index).then_some((c, on))
+                });
+                let Some((change, on)) = built else { continue };
+                let Some((oid, table)) = migration
+                    .existing
+                    .iter()
+                    .find(|(_, r)| r.name == on && r.kind == RelationKind::Table)
+                else {
+                    continue;
+                };
+                if !s.locks.iter().any(|(locked, mode)| locked == oid && mode == "ShareLock") {
+                    continue;
+                }
+                let name = change.object.name.split(" on ").next().unwrap_or_default().to_string();
+                (*oid, table, name)
+            }
+            _ => continue,
         };
         let lock = if s.locks.iter().any(|(locked, mode)| *locked == oid && mode == "ShareLock") {
             " (SHARE lock observed)"
         } else {
             ""
         };
-        let name = if index.idxname.is_empty() {
+        let name = if name.is_empty() {
             String::new()
         } else {
-            format!(" {}", index.idxname)
+            format!(" {}", crate::script::ident(&name))
+        };
+        let partitioned = if table.partitioned {
+            "; it is partitioned, where CONCURRENTLY is refused: CREATE INDEX ... ON ONLY it, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION"
+        } else {
+            ""
         };
         hits.push(Hit {
             statement: s.statement,
             message: format!(
-                "CREATE INDEX{name} on existing table {} without CONCURRENTLY blocks writes to it while the index builds{lock}",
+                "CREATE INDEX{name} on existing table {} without CONCURRENTLY blocks writes to it while the index builds{lock}{partitioned}",
                 table.name
             ),
-            object: Some(crate::object::ObjectId::new(crate::object::ObjectKind::Table, table.name.clone())),
+            object: Some(crate::object::ObjectId::new(ObjectKind::Table, table.name.clone())),
         });
     }
     hits

@@ -27,7 +27,7 @@ pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
             let of_dropped_table = tables_dropped
                 .iter()
                 .any(|t| column.name.strip_prefix(t).is_some_and(|rest| rest.starts_with('.')));
-            if of_dropped_table {
+            if of_dropped_table || migration.follows_parent(change, s.changes()) {
                 continue;
             }
             hits.push(Hit {

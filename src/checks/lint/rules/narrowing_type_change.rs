@@ -19,6 +19,7 @@ pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
                 && change.destructive
                 && change.object.kind == ObjectKind::Column
                 && migration.existed(&change.object)
+                && !migration.follows_parent(change, s.changes())
             {
                 hits.push(Hit {
                     statement: s.statement,

@@ -21,7 +21,8 @@ pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
             hits.push(Hit {
                 statement,
                 message: format!(
-                    "adds NOT NULL column {column} without a default to existing table {table}{}",
+                    "adds NOT NULL column {} without a default to existing table {table}{}",
+                    crate::script::ident(&column),
                     observed(migration, statement, &table)
                 ),
                 object: Some(crate::object::ObjectId::new(
@@ -46,7 +47,8 @@ pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
             hits.push(Hit {
                 statement,
                 message: format!(
-                    "adds NOT NULL column {column} without a default to existing table {table}{}",
+                    "adds NOT NULL column {} without a default to existing table {table}{}",
+                    crate::script::ident(&column),
                     observed(migration, statement, &table)
                 ),
                 object: Some(crate::object::ObjectId::new(

@@ -5,12 +5,15 @@
 use pg_query::protobuf::AlterTableType;
 use pg_query::NodeEnum;
 
-use super::super::observe::{Migration, Seen};
+use std::collections::BTreeMap;
+
+use super::super::observe::{Migration, RelationKind, Seen};
 use super::super::tree;
 use super::{Hit, Words};
+use crate::catalog::{ObjectId, ObjectKind, SchemaChangeKind};
 
 pub const WORDS: Words = Words {
-    summary: "an existing table rewritten",
+    summary: "an existing table rewritten, or its indexes rebuilt",
     why: "a rewrite copies every row into a new file under ACCESS EXCLUSIVE: no query reads or writes the table until it ends, and it needs twice the table's disk space",
     fix: "add the column without the default and backfill in batches, or add a new column, backfill it, and swap; a binary-coercible type change (varchar(n) to a longer varchar or text) does not rewrite",
 };
@@ -21,16 +24,71 @@ pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
         if matches!(migration.node(s.statement), Some(NodeEnum::TruncateStmt(_))) {
             continue;
         }
+        // A partitioned table's rows are rewritten in its partitions: said once, of the table
+        // the statement names, with the partitions.
+        let mut rewritten: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
         for oid in &s.rewritten {
             let Some(table) = migration.existing_table(*oid) else { continue };
+            let top = *migration.and_ancestors(*oid).last().unwrap_or(oid);
+            let partitions = rewritten.entry(top).or_default();
+            if top != *oid {
+                partitions.push(table.name.as_str());
+            }
+        }
+        for (top, partitions) in &rewritten {
+            let Some(table) = migration.existing_table(*top) else { continue };
+            let parts = match partitions.as_slice() {
+                [] => String::new(),
+                [one] => format!(", in its partition {one}"),
+                many => format!(", in its partitions {}", many.join(", ")),
+            };
             hits.push(Hit {
                 statement: s.statement,
                 message: format!(
-                    "{} existing table {} (observed: its file was rewritten)",
+                    "{} existing table {}{parts} (observed: its file was rewritten)",
                     cause(migration, s),
                     table.name
                 ),
-                object: Some(crate::object::ObjectId::new(crate::object::ObjectKind::Table, table.name.clone())),
+                object: Some(ObjectId::new(ObjectKind::Table, table.name.clone())),
+            });
+        }
+        // An ALTER that keeps the table's file but builds its indexes again (a type change the
+        // table can keep, a collation change) holds ACCESS EXCLUSIVE while they build. REINDEX
+        // and DROP INDEX have rules of their own.
+        if !matches!(migration.node(s.statement), Some(NodeEnum::AlterTableStmt(_))) {
+            continue;
+        }
+        let dropped: Vec<&str> = s
+            .changes()
+            .iter()
+            .filter(|c| c.kind == SchemaChangeKind::Drops && c.object.kind == ObjectKind::Index)
+            .map(|c| c.object.name.as_str())
+            .collect();
+        for oid in s.rewritten.iter().chain(&s.gone) {
+            let Some(index) = migration.existing.get(oid).filter(|r| r.kind == RelationKind::Index) else {
+                continue;
+            };
+            let Some(table_oid) = index.table.filter(|t| !s.rewritten.contains(t)) else {
+                continue;
+            };
+            let Some(table) = migration.existing_table(table_oid) else {
+                continue;
+            };
+            if dropped
+                .iter()
+                .any(|d| d.split(" on ").next() == Some(index.relname.as_str()) || d.starts_with(&format!("{} on", index.name)))
+            {
+                continue;
+            }
+            hits.push(Hit {
+                statement: s.statement,
+                message: format!(
+                    "{} index {} of existing table {} under ACCESS EXCLUSIVE (observed: the index was built again; the table's file was kept)",
+                    cause(migration, s).replace(" rewrites", " rebuilds"),
+                    crate::script::ident(&index.relname),
+                    table.name
+                ),
+                object: Some(ObjectId::new(ObjectKind::Table, table.name.clone())),
             });
         }
     }
