@@ -209,19 +209,31 @@ impl Seen {
     }
 }
 
-/// The relations in the users' schemas, by oid.
-pub async fn existing(client: &Client) -> Result<BTreeMap<u32, Relation>, tokio_postgres::Error> {
+/// The relations in the users' schemas, by oid: those named `names` (in any schema), with
+/// their indexes and partitions at any depth; every one when `names` is `None`.
+pub async fn existing(client: &Client, names: Option<&[String]>) -> Result<BTreeMap<u32, Relation>, tokio_postgres::Error> {
     let rows = client
         .query(
-            "SELECT c.oid::bigint, c.relkind::text, format('%I.%I', n.nspname, c.relname), i.indrelid::bigint,
+            "WITH RECURSIVE reach(oid) AS (
+               SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm') AND ($1::text[] IS NULL OR c.relname = ANY($1))
+               UNION
+               -- The table of an index named (REINDEX INDEX, DROP INDEX).
+               SELECT i.indrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = ANY($1)
+               UNION
+               SELECT below.oid FROM reach r JOIN (
+                 SELECT indrelid AS up, indexrelid AS oid FROM pg_index
+                 UNION ALL SELECT inhparent, inhrelid FROM pg_inherits
+               ) below ON below.up = r.oid
+             )
+             SELECT c.oid::bigint, c.relkind::text, format('%I.%I', n.nspname, c.relname), i.indrelid::bigint,
                     n.nspname::text, c.relname::text,
                     (SELECT h.inhparent::bigint FROM pg_inherits h WHERE h.inhrelid = c.oid AND c.relispartition)
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_index i ON i.indexrelid = c.oid
-             WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm')
+             WHERE c.oid IN (SELECT oid FROM reach) AND c.relkind IN ('r', 'p', 'i', 'I', 'm')
                AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbgate_internal')
                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
-            &[],
+            &[&names],
         )
         .await?;
     Ok(rows
@@ -270,13 +282,6 @@ impl Look {
             }
         }
     }
-
-    /// Every relation's file as last seen, in the order of `oids` (0 when not seen).
-    fn files_of(&self, oids: &[u32]) -> Vec<u32> {
-        oids.iter()
-            .map(|oid| self.files.get(oid).and_then(|f| f.parse().ok()).unwrap_or(0))
-            .collect()
-    }
 }
 
 /// The locks of the session's own backend on existing relations and, for those alone, their
@@ -285,27 +290,37 @@ impl Look {
 /// shows, without computing it for every table.)
 const LOOK: &str = "WITH mine AS (
   SELECT l.relation, l.mode FROM pg_locks l
-  WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation'
-    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.relation = ANY($1)
+  WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND l.relation >= 16384
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 )
 SELECT 'lock', relation::bigint, mode FROM mine
 UNION ALL SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid IN (SELECT relation FROM mine)
 UNION ALL SELECT 'scan', r.oid::bigint, pg_stat_get_xact_numscans(r.oid)::text FROM (SELECT DISTINCT relation AS oid FROM mine) r
-UNION ALL SELECT 'kept', k.o::bigint, '' FROM unnest($1::oid[], $2::oid[]) AS k(o, f)
-  WHERE k.o IN (SELECT relation FROM mine) AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = k.o)
-    AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relfilenode = k.f AND k.f <> 0)
 UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
 
 /// The files and scans of every existing relation: what the looks compare with, taken once.
 const EVERYTHING: &str = "SELECT 'file', c.oid::bigint, c.relfilenode::text FROM pg_class c WHERE c.oid = ANY($1)
 UNION ALL SELECT 'scan', c.oid::bigint, pg_stat_get_xact_numscans(c.oid)::text FROM pg_class c WHERE c.oid = ANY($1)
-UNION ALL SELECT 'setting', 0, current_setting('lock_timeout') WHERE $2::oid[] IS NOT NULL";
+UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
 
-/// One look; `files` are the relations' files as last known, in the order of `oids`.
-async fn look(client: &Client, query: &str, oids: &[u32], files: &[u32]) -> Result<Look, tokio_postgres::Error> {
+/// Of relations gone, those whose file (as last known) another relation now has.
+const KEPT: &str = "SELECT k.o::bigint FROM unnest($1::oid[], $2::oid[]) AS k(o, f)
+  WHERE k.f <> 0 AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relfilenode = k.f)";
+
+/// One look, of the existing relations `oids` (sorted) alone. The looks after a statement send
+/// nothing that grows with the schema: the session's locks say which relations to look at.
+async fn look(client: &Client, query: &str, oids: &[u32]) -> Result<Look, tokio_postgres::Error> {
     let mut look = Look::default();
-    for row in client.query(query, &[&oids, &files]).await? {
+    let rows = if query == LOOK {
+        client.query(query, &[]).await?
+    } else {
+        client.query(query, &[&oids]).await?
+    };
+    for row in rows {
         let (what, oid, value) = (row.get::<_, &str>(0), row.get::<_, i64>(1) as u32, row.get::<_, String>(2));
+        if what != "setting" && oids.binary_search(&oid).is_err() {
+            continue;
+        }
         match what {
             "lock" => {
                 look.locks.insert((oid, value));
@@ -316,13 +331,34 @@ async fn look(client: &Client, query: &str, oids: &[u32], files: &[u32]) -> Resu
             "scan" => {
                 look.scans.insert(oid, value.parse().unwrap_or(0));
             }
-            "kept" => {
-                look.kept.insert(oid);
-            }
             _ => look.lock_timeout = value,
         }
     }
     Ok(look)
+}
+
+/// The relations a look found locked and gone whose file lives on in another (an index an
+/// ALTER TABLE made again over the same storage): none was built.
+async fn kept(client: &Client, after: &mut Look, known: &Look) -> Result<(), tokio_postgres::Error> {
+    let gone: Vec<u32> = after
+        .locks
+        .iter()
+        .map(|(oid, _)| *oid)
+        .filter(|oid| !after.files.contains_key(oid) && known.files.contains_key(oid))
+        .collect::<BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let files: Vec<u32> = gone
+        .iter()
+        .map(|oid| known.files.get(oid).and_then(|f| f.parse().ok()).unwrap_or(0))
+        .collect();
+    for row in client.query(KEPT, &[&gone, &files]).await? {
+        after.kept.insert(row.get::<_, i64>(0) as u32);
+    }
+    Ok(())
 }
 
 /// What one statement did, between the look before it (its locks and lock_timeout), what was
@@ -390,8 +426,13 @@ impl Observed {
 /// Whether what a statement did to the schema is worth a catalog read right after it: it may
 /// drop, rename or change what exists (or run code that may), or, for the advisors' places,
 /// make anything. A statement that only makes things is read with the next one that is read.
-pub fn read_after(node: Option<&NodeEnum>, advisors: bool) -> bool {
+pub fn read_after(node: Option<&NodeEnum>, advisors: bool, existing: &BTreeMap<u32, Relation>) -> bool {
     match node {
+        // An ALTER of a table this migration made changes nothing that existed.
+        Some(NodeEnum::AlterTableStmt(stmt)) if !advisors => stmt
+            .relation
+            .as_ref()
+            .is_none_or(|range| existing.values().any(|r| r.relname == range.relname)),
         Some(
             NodeEnum::InsertStmt(_)
             | NodeEnum::UpdateStmt(_)
@@ -440,7 +481,7 @@ impl Watcher<'_> {
         snapshot: &mut Snapshot,
     ) -> Observed {
         let mut observed = Observed::new();
-        let Ok(mut known) = self.guarded(EVERYTHING, (oids, &[]), None).await else {
+        let Ok(mut known) = self.guarded(EVERYTHING, oids, None).await else {
             return observed;
         };
         let mut before = Look {
@@ -455,9 +496,11 @@ impl Watcher<'_> {
             }
             let mut changes = None;
             let wanted = read.get(index).copied().unwrap_or(true).then_some((&mut *snapshot, &mut changes));
-            let files = known.files_of(oids);
-            match self.guarded(LOOK, (oids, &files), wanted).await {
-                Ok(after) => {
+            match self.guarded(LOOK, oids, wanted).await {
+                Ok(mut after) => {
+                    if kept(self.client, &mut after, &known).await.is_err() {
+                        observed.lost = self.client.is_closed();
+                    }
                     let mut seen = seen_between(index, 0, &before, &known, &after, true);
                     seen.changes = changes;
                     observed.seen.push(seen);
@@ -479,7 +522,7 @@ impl Watcher<'_> {
     /// read before they are released; the file's own BEGIN ... COMMIT as written.
     pub async fn in_place(&self, script: &Script, statements: &[Statement], oids: &[u32], snapshot: &mut Snapshot) -> Observed {
         let mut observed = Observed::new();
-        let Ok(mut known) = self.plain_look(EVERYTHING, oids, &[]).await else {
+        let Ok(mut known) = self.plain_look(EVERYTHING, oids).await else {
             return observed;
         };
         let mut before = Look {
@@ -518,11 +561,11 @@ impl Watcher<'_> {
             let mut seen = if in_block {
                 // Inside the file's own transaction: read in a savepoint, never committing it.
                 let mut changes = None;
-                let files = known.files_of(oids);
-                let after = self
-                    .guarded(LOOK, (oids, &files), Some((&mut *snapshot, &mut changes)))
+                let mut after = self
+                    .guarded(LOOK, oids, Some((&mut *snapshot, &mut changes)))
                     .await
                     .unwrap_or_else(|()| before.clone());
+                let _ = kept(self.client, &mut after, &known).await;
                 let mut seen = seen_between(index, transaction, &before, &known, &after, locks_seen);
                 seen.changes = changes;
                 known.learn(&after);
@@ -532,8 +575,8 @@ impl Watcher<'_> {
                 // A statement that holds no lock dbgate can see (it ran outside any
                 // transaction): every file is looked at, for a VACUUM FULL, say.
                 let query = if wrap { LOOK } else { EVERYTHING };
-                let files = known.files_of(oids);
-                let after = self.plain_look(query, oids, &files).await.unwrap_or_else(|()| before.clone());
+                let mut after = self.plain_look(query, oids).await.unwrap_or_else(|()| before.clone());
+                let _ = kept(self.client, &mut after, &known).await;
                 let mut seen = seen_between(index, transaction, &before, &known, &after, locks_seen);
                 if !wrap {
                     seen.scanned.clear();
@@ -562,14 +605,14 @@ impl Watcher<'_> {
     async fn guarded(
         &self,
         query: &str,
-        (oids, files): (&[u32], &[u32]),
+        oids: &[u32],
         changes: Option<(&mut Snapshot, &mut Option<Vec<SchemaChange>>)>,
     ) -> Result<Look, ()> {
         let Some(changes) = changes else {
             // The look alone: the three sent together, one round trip.
             let (begun, looked, released) = futures_util::join!(
                 self.client.batch_execute("SAVEPOINT dbgate_lint"),
-                look(self.client, query, oids, files),
+                look(self.client, query, oids),
                 self.client.batch_execute("RELEASE SAVEPOINT dbgate_lint")
             );
             begun.map_err(|_| ())?;
@@ -583,7 +626,7 @@ impl Watcher<'_> {
         };
         let changes = Some(changes);
         self.client.batch_execute("SAVEPOINT dbgate_lint").await.map_err(|_| ())?;
-        let looked = look(self.client, query, oids, files).await;
+        let looked = look(self.client, query, oids).await;
         let mut read_ok = true;
         if let (Ok(_), Some((snapshot, slot))) = (&looked, changes) {
             match self.changes_in_transaction(snapshot).await {
@@ -600,8 +643,8 @@ impl Watcher<'_> {
         looked.map_err(|_| ())
     }
 
-    async fn plain_look(&self, query: &str, oids: &[u32], files: &[u32]) -> Result<Look, ()> {
-        look(self.client, query, oids, files).await.map_err(|_| ())
+    async fn plain_look(&self, query: &str, oids: &[u32]) -> Result<Look, ()> {
+        look(self.client, query, oids).await.map_err(|_| ())
     }
 
     async fn changes_in_transaction(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {
@@ -662,6 +705,110 @@ pub fn named_tables(node: &NodeEnum) -> Vec<(Option<String>, String)> {
         }
     }
     names
+}
+
+/// The names of the relations a migration's statements can lock, rewrite or scan: those they
+/// name (their indexes and partitions come with them); `None` (all) when a statement may reach
+/// further: code, a statement the grammar did not read, a change to a type that columns use, a
+/// DROP ... CASCADE.
+pub fn reach(nodes: &[Option<NodeEnum>]) -> Option<Vec<String>> {
+    let anywhere = nodes.iter().any(|node| match node {
+        None => true,
+        Some(NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) | NodeEnum::SelectStmt(_)) => true,
+        Some(NodeEnum::AlterEnumStmt(_) | NodeEnum::AlterDomainStmt(_) | NodeEnum::CompositeTypeStmt(_)) => true,
+        Some(NodeEnum::AlterTableStmt(stmt)) => stmt.objtype == pg_query::protobuf::ObjectType::ObjectType as i32,
+        Some(NodeEnum::DropStmt(stmt)) => {
+            stmt.behavior == pg_query::protobuf::DropBehavior::DropCascade as i32
+                || stmt.remove_type != pg_query::protobuf::ObjectType::ObjectTable as i32
+                    && stmt.remove_type != pg_query::protobuf::ObjectType::ObjectIndex as i32
+                    && stmt.remove_type != pg_query::protobuf::ObjectType::ObjectView as i32
+        }
+        _ => false,
+    });
+    if anywhere {
+        return None;
+    }
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for node in nodes.iter().flatten() {
+        match relations_named(node) {
+            Some(found) => names.extend(found),
+            None => return None,
+        }
+    }
+    Some(names.into_iter().collect())
+}
+
+/// The relations a statement names, read from its parse tree: libpg_query walks the trees of
+/// some kinds of statement for us (`nodes`), the others are read here; `None` for a kind whose
+/// relations dbgate does not read (it may lock anything).
+fn relations_named(node: &NodeEnum) -> Option<Vec<String>> {
+    let range = |r: &Option<pg_query::protobuf::RangeVar>| r.iter().map(|r| r.relname.clone()).collect::<Vec<_>>();
+    let strings = |list: &[pg_query::Node]| {
+        let mut out = Vec::new();
+        for item in list {
+            match item.node.as_ref() {
+                Some(NodeEnum::List(inner)) => out.extend(inner.items.iter().filter_map(|i| match i.node.as_ref() {
+                    Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                    _ => None,
+                })),
+                Some(NodeEnum::String(s)) => out.push(s.sval.clone()),
+                _ => {}
+            }
+        }
+        out
+    };
+    Some(match node {
+        NodeEnum::AlterTableStmt(_)
+        | NodeEnum::CopyStmt(_)
+        | NodeEnum::CreateStmt(_)
+        | NodeEnum::CreateTableAsStmt(_)
+        | NodeEnum::CreateTrigStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::GrantStmt(_)
+        | NodeEnum::IndexStmt(_)
+        | NodeEnum::InsertStmt(_)
+        | NodeEnum::LockStmt(_)
+        | NodeEnum::RefreshMatViewStmt(_)
+        | NodeEnum::RuleStmt(_)
+        | NodeEnum::TruncateStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::VacuumStmt(_)
+        | NodeEnum::ViewStmt(_) => node
+            .nodes()
+            .into_iter()
+            .filter_map(|(child, _, _, _)| match child {
+                pg_query::NodeRef::RangeVar(r) => Some(r.relname.clone()),
+                _ => None,
+            })
+            .collect(),
+        NodeEnum::ReindexStmt(s) => {
+            let mut names = range(&s.relation);
+            names.push(s.name.clone());
+            names
+        }
+        NodeEnum::RenameStmt(s) => range(&s.relation),
+        NodeEnum::ClusterStmt(s) => range(&s.relation),
+        NodeEnum::CreatePolicyStmt(s) => range(&s.table),
+        NodeEnum::AlterPolicyStmt(s) => range(&s.table),
+        NodeEnum::DropStmt(s) => strings(&s.objects),
+        NodeEnum::CommentStmt(_)
+        | NodeEnum::CreateFunctionStmt(_)
+        | NodeEnum::CreateEnumStmt(_)
+        | NodeEnum::CreateDomainStmt(_)
+        | NodeEnum::CreateSchemaStmt(_)
+        | NodeEnum::CreateExtensionStmt(_)
+        | NodeEnum::CreateSeqStmt(_)
+        | NodeEnum::CreateRoleStmt(_)
+        | NodeEnum::AlterRoleStmt(_)
+        | NodeEnum::GrantRoleStmt(_)
+        | NodeEnum::AlterDefaultPrivilegesStmt(_)
+        | NodeEnum::VariableSetStmt(_)
+        | NodeEnum::VariableShowStmt(_)
+        | NodeEnum::TransactionStmt(_)
+        | NodeEnum::NotifyStmt(_)
+        | NodeEnum::DefineStmt(_) => Vec::new(),
+        _ => return None,
+    })
 }
 
 /// The parse tree of each statement (none for one the grammar does not read, or too long to).

@@ -280,16 +280,30 @@ impl Chain<'_> {
         };
         let client = self.client();
         let lost = |what: &str, e: &tokio_postgres::Error| Stopped(format!("the lint's database {what}: {}", crate::execute::describe(e)));
-        let mut existing = observe::existing(client).await.map_err(|e| lost("could not be read", &e))?;
+        let nodes = observe::parse(script, statements);
+        let reach = observe::reach(&nodes);
+        let mut existing = observe::existing(client, reach.as_deref())
+            .await
+            .map_err(|e| lost("could not be read", &e))?;
         if let Some(made) = &made {
             existing.retain(|_, relation| !made.relations.contains(&relation.name));
         }
         let there_before: BTreeSet<String> = existing.values().map(|r| r.name.clone()).collect();
         let oids: Vec<u32> = existing.keys().copied().collect();
-        let nodes = observe::parse(script, statements);
         let (allows, allow_failures) = allow::read(script, statements);
         let advising = advisors.is_some();
-        let read: Vec<bool> = nodes.iter().map(|node| observe::read_after(node.as_ref(), advising)).collect();
+        let read: Vec<bool> = nodes
+            .iter()
+            .map(|node| observe::read_after(node.as_ref(), advising, &existing))
+            .collect();
+        // With no catalog read to make, the observed run needs no copy of the schema.
+        let scratch = || {
+            if read.iter().any(|r| *r) {
+                snapshot.clone()
+            } else {
+                Snapshot::default()
+            }
+        };
         let watcher = Watcher {
             client,
             catalog: &self.session.catalog,
@@ -311,9 +325,23 @@ impl Chain<'_> {
         // In a transaction: the schema before it stays in `snapshot`, the observed run works on
         // a copy. In place: the run is the real one, and the copy keeps the schema before it.
         let (observed, kept_before) = if in_transaction {
-            let positions = client.query(SEQUENCES, &[]).await.map_err(|e| lost("could not be read", &e))?;
-            client.batch_execute("BEGIN").await.map_err(|e| lost("did not answer", &e))?;
             let names: Vec<(Option<String>, String)> = nodes.iter().flatten().flat_map(observe::named_tables).collect();
+            // Only rows drawn (the generator's, or the migration's own INSERTs, or code) move
+            // sequences.
+            let draws = !names.is_empty()
+                || reach.is_none()
+                || nodes.iter().flatten().any(|n| {
+                    matches!(
+                        n,
+                        pg_query::NodeEnum::InsertStmt(_) | pg_query::NodeEnum::MergeStmt(_) | pg_query::NodeEnum::CopyStmt(_)
+                    )
+                });
+            let positions = if draws {
+                client.query(SEQUENCES, &[]).await.map_err(|e| lost("could not be read", &e))?
+            } else {
+                Vec::new()
+            };
+            client.batch_execute("BEGIN").await.map_err(|e| lost("did not answer", &e))?;
             let filling = async {
                 let tables = rows::tables_to_fill(client, &names).await?;
                 rows::fill(client, &tables, options.rows).await
@@ -325,9 +353,7 @@ impl Chain<'_> {
                     let _ = client.batch_execute("ROLLBACK; BEGIN").await;
                 }
             }
-            let mut observed = watcher
-                .in_transaction(script, statements, &oids, &read, &mut snapshot.clone())
-                .await;
+            let mut observed = watcher.in_transaction(script, statements, &oids, &read, &mut scratch()).await;
             if !observed.lost {
                 let _ = client.batch_execute("ROLLBACK").await;
             }
@@ -337,9 +363,7 @@ impl Chain<'_> {
             if let (Some(failed), false, true) = (&observed.failed, observed.lost, on_rows) {
                 let failed = failed.clone();
                 client.batch_execute("BEGIN").await.map_err(|e| lost("did not answer", &e))?;
-                let again = watcher
-                    .in_transaction(script, statements, &oids, &read, &mut snapshot.clone())
-                    .await;
+                let again = watcher.in_transaction(script, statements, &oids, &read, &mut scratch()).await;
                 if !again.lost {
                     let _ = client.batch_execute("ROLLBACK").await;
                 }
@@ -350,7 +374,9 @@ impl Chain<'_> {
                     lost: again.lost,
                 };
             }
-            self.put_sequences_back(&positions).await;
+            if draws {
+                self.put_sequences_back(&positions).await;
+            }
             (observed, None)
         } else {
             let before = snapshot.clone();
@@ -473,7 +499,7 @@ impl Chain<'_> {
         }
         if let Some(made) = made.as_mut() {
             made.objects.extend(made_now);
-            if let Ok(now) = observe::existing(client).await {
+            if let Ok(now) = observe::existing(client, reach.as_deref()).await {
                 made.relations
                     .extend(now.into_values().map(|r| r.name).filter(|name| !there_before.contains(name)));
             }
