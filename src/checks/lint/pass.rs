@@ -72,7 +72,10 @@ impl Chain<'_> {
             Ok(snapshot) => snapshot,
             Err(why) => return not_checked(results, format!("dbgate could not make the lint's database: {why}")),
         };
-        let mut gone: Option<String> = None;
+        // Why the lint cannot go on, and how its later checks count: not checked after a
+        // migration that failed (as the replay's), skipped when only the lint's own database
+        // could not follow.
+        let mut gone: Option<(String, Status)> = None;
         let mut left_empty: Vec<String> = Vec::new();
         let mut rebuilt = 0;
         // With no base every migration is judged as deployed alone; with one, the branch's new
@@ -82,9 +85,11 @@ impl Chain<'_> {
         let migrations = self.migrations;
         for (index, migration) in migrations.iter().enumerate().take(last + 1).skip(first) {
             let lint = linted.contains(&index);
-            if let Some(why) = &gone {
+            if let Some((why, status)) = &gone {
                 if lint {
-                    results[index].checks.push(CheckResult::skipped(CheckKind::Lint, why.clone()));
+                    let mut check = CheckResult::skipped(CheckKind::Lint, why.clone());
+                    check.status = *status;
+                    results[index].checks.push(check);
                 }
                 continue;
             }
@@ -121,7 +126,10 @@ impl Chain<'_> {
             let Some(why) = diverged else { continue };
             if !replay_passed {
                 // The replay stopped here too: nothing after it runs, there or here.
-                gone = Some(format!("{} failed, so later migrations cannot run", migration.up.path.display()));
+                gone = Some((
+                    format!("{} failed, so later migrations cannot run", migration.up.path.display()),
+                    Status::NotChecked,
+                ));
                 continue;
             }
             // The lint's database went another way than the replay's (a migration whose
@@ -141,7 +149,7 @@ impl Chain<'_> {
                 Err(error) => {
                     let why = format!("{why}, and the lint's database could not be rebuilt ({error})");
                     self.warnings.push(format!("lint: {why}: the later migrations are not linted"));
-                    gone = Some(why);
+                    gone = Some((why, Status::Skipped));
                 }
             }
         }
