@@ -82,6 +82,9 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
         // An index built by a DO block, seen in the catalog and its lock.
         ("038_index_in_a_do_block.sql", 2, "create-index-without-concurrently", false),
         ("039_block_comment_allow.sql", 3, "drop-column", true),
+        // A column of a table renamed earlier in the migration existed under the old name.
+        ("042_rename_then_drop.sql", 2, "rename-table", false),
+        ("042_rename_then_drop.sql", 4, "drop-column", false),
     ]
     .into_iter()
     .map(|(file, line, rule, allowed)| (file.to_string(), line, rule.to_string(), allowed))
@@ -115,14 +118,14 @@ fn every_rule_fires_on_its_fixture_and_stays_silent_on_its_near_miss() {
     out.stdout_has("033_fails_with_rows.sql:2:1: fails-with-rows: fails on tables with rows (dbgate put rows in public.accounts, public.items): invalid input syntax for type integer: \"label_1\"");
     out.stdout_has("allowed (lint): migrations/034_allowed.sql:3:1: drop-column: drops existing column public.accounts.created_at (allowed: the column moved to the audit table in release 2.3)");
     // The replay's verdicts do not change: the lint works in a database of its own.
-    out.stdout_has("PASSED 78 checks passed, 0 failed, 26 warnings, 117 skipped");
+    out.stdout_has("PASSED 82 checks passed, 0 failed, 28 warnings, 123 skipped");
     assert!(!out.stdout.contains("left empty"), "{}", out.stdout);
 
-    // JUnit: a `dbgate lint` suite, a case per finding at its line (28), and one for each of
-    // the 14 migrations linted without one.
+    // JUnit: a `dbgate lint` suite, a case per finding at its line (30), and one for each of
+    // the 15 migrations linted without one.
     let xml = fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="42" failures="0""#),
+        xml.contains(r#"<testsuite id="4" name="dbgate lint" tests="45" failures="0""#),
         "{xml}"
     );
     assert!(
@@ -434,4 +437,25 @@ fn the_lint_never_changes_the_gate_s_verdict_and_sees_past_a_statement_that_fail
     out.stdout_has("migrations/005_fails_then_drops.sql:2:1: fails-with-rows: fails on tables with rows");
     out.stdout_has("migrations/005_fails_then_drops.sql:2:1: narrowing-type-change: narrows the type of column public.notes.body from text to character varying(6)");
     out.stdout_has("migrations/005_fails_then_drops.sql:3:1: drop-table: drops existing table public.spare");
+}
+
+#[test]
+fn a_lock_on_a_table_the_statement_does_not_name_still_counts() {
+    let repo = TempRepo::new();
+    for (name, sql) in [
+        (
+            "001_tables",
+            "CREATE TABLE parent (id int PRIMARY KEY);\nCREATE TABLE parted (k int NOT NULL) PARTITION BY RANGE (k);\nCREATE TABLE parted_rest PARTITION OF parted DEFAULT;\n",
+        ),
+        // A new partition takes ACCESS EXCLUSIVE on its existing parent and default partition.
+        ("002_new_partition", "CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (100);\n"),
+        // Dropping a table this migration made locks the existing table its key pointed to.
+        ("003_scratch", "CREATE TABLE scratch (p int REFERENCES parent (id));\nDROP TABLE scratch;\n"),
+    ] {
+        repo.write(&format!("migrations/{name}.sql"), sql);
+    }
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("migrations/002_new_partition.sql:1:1: lock-timeout-missing: takes ACCESS EXCLUSIVE on existing table public.parted");
+    out.stdout_has("migrations/003_scratch.sql:2:1: lock-timeout-missing: takes ACCESS EXCLUSIVE on existing table public.parent");
 }

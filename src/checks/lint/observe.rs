@@ -169,6 +169,24 @@ impl Migration<'_> {
     pub fn existed(&self, object: &crate::object::ObjectId) -> bool {
         self.before.objects.contains_key(object) && !self.branch_made.contains(object)
     }
+
+    /// Whether the object existed before the migration, under the name it had then: an earlier
+    /// statement may have renamed it, or its table (`RENAME TO staging; DROP COLUMN c`).
+    pub fn existed_at(&self, object: &crate::object::ObjectId, seen: &[Seen], statement: usize) -> bool {
+        let mut name = object.name.clone();
+        for s in seen.iter().rev().filter(|s| s.statement < statement) {
+            for change in s.changes().iter().filter(|c| c.kind == crate::catalog::SchemaChangeKind::Renames) {
+                let Some(from) = &change.renamed_from else { continue };
+                if change.object.name == name {
+                    name = from.name.clone();
+                } else if let Some(rest) = name.strip_prefix(&format!("{}.", change.object.name)) {
+                    name = format!("{}.{rest}", from.name);
+                }
+            }
+        }
+        let then = crate::object::ObjectId { name, ..object.clone() };
+        self.existed(&then)
+    }
 }
 
 /// What one statement was seen to do.
@@ -207,6 +225,31 @@ impl Seen {
     pub fn changes(&self) -> &[SchemaChange] {
         self.changes.as_deref().unwrap_or_default()
     }
+}
+
+/// Of `existing`, the relations named `names` (in any schema), with their indexes and
+/// partitions at any depth; every one when `names` is `None`.
+pub fn within_reach(existing: &BTreeMap<u32, Relation>, names: Option<&[String]>) -> Vec<u32> {
+    let Some(names) = names else {
+        return existing.keys().copied().collect();
+    };
+    let mut wanted: BTreeSet<u32> = existing
+        .iter()
+        .filter(|(_, r)| names.contains(&r.relname))
+        .flat_map(|(oid, r)| [Some(*oid), r.table].into_iter().flatten())
+        .collect();
+    loop {
+        let more: Vec<u32> = existing
+            .iter()
+            .filter(|(oid, r)| !wanted.contains(oid) && r.parent.or(r.table).is_some_and(|up| wanted.contains(&up)))
+            .map(|(oid, _)| *oid)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        wanted.extend(more);
+    }
+    wanted.into_iter().collect()
 }
 
 /// The relations in the users' schemas, by oid: those named `names` (in any schema), with
@@ -307,14 +350,15 @@ UNION ALL SELECT 'setting', 0, current_setting('lock_timeout')";
 const KEPT: &str = "SELECT k.o::bigint FROM unnest($1::oid[], $2::oid[]) AS k(o, f)
   WHERE k.f <> 0 AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relfilenode = k.f)";
 
-/// One look, of the existing relations `oids` (sorted) alone. The looks after a statement send
-/// nothing that grows with the schema: the session's locks say which relations to look at.
-async fn look(client: &Client, query: &str, oids: &[u32]) -> Result<Look, tokio_postgres::Error> {
+/// One look, of the existing relations `oids` (sorted) alone; the baseline (`EVERYTHING`) of
+/// `baseline` alone. The looks after a statement send nothing that grows with the schema: the
+/// session's locks say which relations to look at.
+async fn look(client: &Client, query: &str, oids: &[u32], baseline: &[u32]) -> Result<Look, tokio_postgres::Error> {
     let mut look = Look::default();
     let rows = if query == LOOK {
         client.query(query, &[]).await?
     } else {
-        client.query(query, &[&oids]).await?
+        client.query(query, &[&baseline]).await?
     };
     for row in rows {
         let (what, oid, value) = (row.get::<_, &str>(0), row.get::<_, i64>(1) as u32, row.get::<_, String>(2));
@@ -397,6 +441,9 @@ fn seen_between(statement: usize, transaction: usize, before: &Look, known: &Loo
 /// The lint's own database: its session and what reads its catalog.
 pub struct Watcher<'a> {
     pub client: &'a Client,
+    /// The relations whose files and scans are read before the first statement: those the
+    /// statements can reach (`reach`); a lock on another existing relation still counts.
+    pub baseline: &'a [u32],
     pub catalog: &'a Catalog,
     pub tracker: &'a Tracker,
     pub timeout: Duration,
@@ -426,13 +473,14 @@ impl Observed {
 /// Whether what a statement did to the schema is worth a catalog read right after it: it may
 /// drop, rename or change what exists (or run code that may), or, for the advisors' places,
 /// make anything. A statement that only makes things is read with the next one that is read.
-pub fn read_after(node: Option<&NodeEnum>, advisors: bool, existing: &BTreeMap<u32, Relation>) -> bool {
+pub fn read_after(node: Option<&NodeEnum>, advisors: bool, made: &BTreeSet<String>, linked: bool) -> bool {
     match node {
-        // An ALTER of a table this migration made changes nothing that existed.
-        Some(NodeEnum::AlterTableStmt(stmt)) if !advisors => stmt
-            .relation
-            .as_ref()
-            .is_none_or(|range| existing.values().any(|r| r.relname == range.relname)),
+        // An ALTER of a table this migration made (CREATE TABLE) changes nothing that existed,
+        // unless the migration attached an existing table to it (a partition, an inheritance
+        // child). A table renamed to a new name is not one it made.
+        Some(NodeEnum::AlterTableStmt(stmt)) if !advisors && !linked => {
+            stmt.relation.as_ref().is_none_or(|range| !made.contains(&range.relname))
+        }
         Some(
             NodeEnum::InsertStmt(_)
             | NodeEnum::UpdateStmt(_)
@@ -612,7 +660,7 @@ impl Watcher<'_> {
             // The look alone: the three sent together, one round trip.
             let (begun, looked, released) = futures_util::join!(
                 self.client.batch_execute("SAVEPOINT dbgate_lint"),
-                look(self.client, query, oids),
+                look(self.client, query, oids, self.baseline),
                 self.client.batch_execute("RELEASE SAVEPOINT dbgate_lint")
             );
             begun.map_err(|_| ())?;
@@ -626,7 +674,7 @@ impl Watcher<'_> {
         };
         let changes = Some(changes);
         self.client.batch_execute("SAVEPOINT dbgate_lint").await.map_err(|_| ())?;
-        let looked = look(self.client, query, oids).await;
+        let looked = look(self.client, query, oids, self.baseline).await;
         let mut read_ok = true;
         if let (Ok(_), Some((snapshot, slot))) = (&looked, changes) {
             match self.changes_in_transaction(snapshot).await {
@@ -644,7 +692,7 @@ impl Watcher<'_> {
     }
 
     async fn plain_look(&self, query: &str, oids: &[u32]) -> Result<Look, ()> {
-        look(self.client, query, oids).await.map_err(|_| ())
+        look(self.client, query, oids, self.baseline).await.map_err(|_| ())
     }
 
     async fn changes_in_transaction(&self, snapshot: &mut Snapshot) -> Result<Vec<SchemaChange>, tokio_postgres::Error> {
@@ -705,6 +753,31 @@ pub fn named_tables(node: &NodeEnum) -> Vec<(Option<String>, String)> {
         }
     }
     names
+}
+
+/// The tables a migration makes (CREATE TABLE, CREATE TABLE AS), by name.
+pub fn tables_made(nodes: &[Option<NodeEnum>]) -> BTreeSet<String> {
+    nodes
+        .iter()
+        .flatten()
+        .filter_map(|node| match node {
+            NodeEnum::CreateStmt(s) => s.relation.as_ref().map(|r| r.relname.clone()),
+            NodeEnum::CreateTableAsStmt(s) => s.into.as_ref()?.rel.as_ref().map(|r| r.relname.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a migration attaches tables to others (ATTACH PARTITION, INHERIT): an ALTER of a
+/// table it made then reaches the tables it attached.
+pub fn links_tables(nodes: &[Option<NodeEnum>]) -> bool {
+    use pg_query::protobuf::AlterTableType;
+    nodes.iter().flatten().any(|node| {
+        super::tree::alter_table(node).is_some_and(|(_, cmds)| {
+            cmds.iter()
+                .any(|c| super::tree::is(c, AlterTableType::AtAttachPartition) || super::tree::is(c, AlterTableType::AtAddInherit))
+        })
+    })
 }
 
 /// The names of the relations a migration's statements can lock, rewrite or scan: those they

@@ -290,19 +290,22 @@ impl Chain<'_> {
         let lost = |what: &str, e: &tokio_postgres::Error| Stopped(format!("the lint's database {what}: {}", crate::execute::describe(e)));
         let nodes = observe::parse(script, statements);
         let reach = observe::reach(&nodes);
-        let mut existing = observe::existing(client, reach.as_deref())
-            .await
-            .map_err(|e| lost("could not be read", &e))?;
+        // Every existing relation: a lock on one the statements do not name (the parent of a
+        // partition, a table a foreign key points to, a view's tables) still counts.
+        let mut existing = observe::existing(client, None).await.map_err(|e| lost("could not be read", &e))?;
         if let Some(made) = &made {
             existing.retain(|_, relation| !made.relations.contains(&relation.name));
         }
         let there_before: BTreeSet<String> = existing.values().map(|r| r.name.clone()).collect();
         let oids: Vec<u32> = existing.keys().copied().collect();
+        let baseline = observe::within_reach(&existing, reach.as_deref());
         let (allows, allow_failures) = allow::read(script, statements);
         let advising = advisors.is_some();
+        let linked = observe::links_tables(&nodes);
+        let made_here = observe::tables_made(&nodes);
         let read: Vec<bool> = nodes
             .iter()
-            .map(|node| observe::read_after(node.as_ref(), advising, &existing))
+            .map(|node| observe::read_after(node.as_ref(), advising, &made_here, linked))
             .collect();
         // With no catalog read to make, the observed run needs no copy of the schema.
         let scratch = || {
@@ -314,6 +317,7 @@ impl Chain<'_> {
         };
         let watcher = Watcher {
             client,
+            baseline: &baseline,
             catalog: &self.session.catalog,
             tracker: &self.session.tracker,
             timeout: self.options.migration_timeout,
@@ -507,7 +511,7 @@ impl Chain<'_> {
         }
         if let Some(made) = made.as_mut() {
             made.objects.extend(made_now);
-            if let Ok(now) = observe::existing(client, reach.as_deref()).await {
+            if let Ok(now) = observe::existing(client, None).await {
                 made.relations
                     .extend(now.into_values().map(|r| r.name).filter(|name| !there_before.contains(name)));
             }

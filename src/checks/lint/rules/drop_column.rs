@@ -21,7 +21,10 @@ pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
             .collect();
         for change in s.changes() {
             let column = &change.object;
-            if change.kind != SchemaChangeKind::Drops || column.kind != ObjectKind::Column || !migration.existed(column) {
+            if change.kind != SchemaChangeKind::Drops
+                || column.kind != ObjectKind::Column
+                || !migration.existed_at(column, seen, s.statement)
+            {
                 continue;
             }
             let of_dropped_table = tables_dropped

@@ -348,7 +348,7 @@ fn dropped(migration: &Migration, seen: &[Seen], kinds: &[crate::catalog::Object
         for change in s.changes() {
             if change.kind == crate::catalog::SchemaChangeKind::Drops
                 && kinds.contains(&change.object.kind)
-                && migration.existed(&change.object)
+                && migration.existed_at(&change.object, seen, s.statement)
             {
                 hits.push(Hit {
                     statement: s.statement,
