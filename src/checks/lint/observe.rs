@@ -252,31 +252,19 @@ pub fn within_reach(existing: &BTreeMap<u32, Relation>, names: Option<&[String]>
     wanted.into_iter().collect()
 }
 
-/// The relations in the users' schemas, by oid: those named `names` (in any schema), with
-/// their indexes and partitions at any depth; every one when `names` is `None`.
-pub async fn existing(client: &Client, names: Option<&[String]>) -> Result<BTreeMap<u32, Relation>, tokio_postgres::Error> {
+/// The relations in the users' schemas, by oid.
+pub async fn existing(client: &Client) -> Result<BTreeMap<u32, Relation>, tokio_postgres::Error> {
     let rows = client
         .query(
-            "WITH RECURSIVE reach(oid) AS (
-               SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm') AND ($1::text[] IS NULL OR c.relname = ANY($1))
-               UNION
-               -- The table of an index named (REINDEX INDEX, DROP INDEX).
-               SELECT i.indrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = ANY($1)
-               UNION
-               SELECT below.oid FROM reach r JOIN (
-                 SELECT indrelid AS up, indexrelid AS oid FROM pg_index
-                 UNION ALL SELECT inhparent, inhrelid FROM pg_inherits
-               ) below ON below.up = r.oid
-             )
-             SELECT c.oid::bigint, c.relkind::text, format('%I.%I', n.nspname, c.relname), i.indrelid::bigint,
+            "SELECT c.oid::bigint, c.relkind::text, format('%I.%I', n.nspname, c.relname), i.indrelid::bigint,
                     n.nspname::text, c.relname::text,
                     (SELECT h.inhparent::bigint FROM pg_inherits h WHERE h.inhrelid = c.oid AND c.relispartition)
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_index i ON i.indexrelid = c.oid
-             WHERE c.oid IN (SELECT oid FROM reach) AND c.relkind IN ('r', 'p', 'i', 'I', 'm')
+             WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm')
                AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbgate_internal')
                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
-            &[&names],
+            &[],
         )
         .await?;
     Ok(rows

@@ -292,7 +292,7 @@ impl Chain<'_> {
         let reach = observe::reach(&nodes);
         // Every existing relation: a lock on one the statements do not name (the parent of a
         // partition, a table a foreign key points to, a view's tables) still counts.
-        let mut existing = observe::existing(client, None).await.map_err(|e| lost("could not be read", &e))?;
+        let mut existing = observe::existing(client).await.map_err(|e| lost("could not be read", &e))?;
         if let Some(made) = &made {
             existing.retain(|_, relation| !made.relations.contains(&relation.name));
         }
@@ -511,7 +511,7 @@ impl Chain<'_> {
         }
         if let Some(made) = made.as_mut() {
             made.objects.extend(made_now);
-            if let Ok(now) = observe::existing(client, None).await {
+            if let Ok(now) = observe::existing(client).await {
                 made.relations
                     .extend(now.into_values().map(|r| r.name).filter(|name| !there_before.contains(name)));
             }
