@@ -34,6 +34,14 @@ pub struct Known {
     pub said: BTreeSet<Advised>,
 }
 
+impl Known {
+    /// What the advisors say now becomes what is known (after a migration not linted, or a
+    /// rebuild: what the schema holds then is not a later migration's doing).
+    pub async fn refresh(&mut self, client: &Client) {
+        self.said = read(client, &self.rules, &self.exposed).await.unwrap_or_default();
+    }
+}
+
 /// What every enabled advisor says of the schema now.
 pub async fn read(client: &Client, rules: &[Rule], exposed: &[String]) -> Result<BTreeSet<Advised>, tokio_postgres::Error> {
     // Sent together: one round trip.

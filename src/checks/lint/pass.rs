@@ -117,9 +117,7 @@ impl Chain<'_> {
                 let replayed = self.lint_replay(migration, &mut snapshot).await.err().map(|Stopped(why)| why);
                 // What an older migration made true is not a newer one's doing.
                 if let Some(known) = advisors.as_mut() {
-                    known.said = advisors::read(self.client(), &known.rules, &known.exposed)
-                        .await
-                        .unwrap_or_default();
+                    known.refresh(self.client()).await;
                 }
                 replayed
             };
@@ -141,9 +139,7 @@ impl Chain<'_> {
                     rebuilt += 1;
                     self.notes.push(format!("lint: {why}; the lint's database was rebuilt to go on"));
                     if let Some(known) = advisors.as_mut() {
-                        known.said = advisors::read(self.client(), &known.rules, &known.exposed)
-                            .await
-                            .unwrap_or_default();
+                        known.refresh(self.client()).await;
                     }
                 }
                 Err(error) => {

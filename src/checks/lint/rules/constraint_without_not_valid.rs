@@ -3,9 +3,9 @@
 
 use pg_query::protobuf::ConstrType;
 
-use super::super::observe::{Migration, RelationKind, Seen};
+use super::super::observe::{Migration, Seen};
 use super::super::tree;
-use super::{Hit, Words};
+use super::{altered_existing_table, Hit, Words};
 
 pub const WORDS: Words = Words {
     summary: "a CHECK or FOREIGN KEY added to an existing table without NOT VALID",
@@ -16,10 +16,7 @@ pub const WORDS: Words = Words {
 pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
     let mut hits = Vec::new();
     for s in seen {
-        let Some((range, cmds)) = migration.node(s.statement).and_then(tree::alter_table) else {
-            continue;
-        };
-        let Some((_, table)) = migration.existing_named(s, range, RelationKind::Table) else {
+        let Some((_, table, cmds)) = altered_existing_table(migration, s) else {
             continue;
         };
         for constraint in cmds.iter().filter_map(|c| tree::added_constraint(c)) {

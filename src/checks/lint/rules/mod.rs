@@ -393,3 +393,14 @@ fn advised(migration: &Migration, rule: Rule, message: impl Fn(&crate::object::O
         })
         .collect()
 }
+
+/// A statement's ALTER TABLE of a table that existed before the migration: the table (oid and
+/// relation) and the subcommands; what several rules start from.
+fn altered_existing_table<'m>(
+    migration: &'m Migration,
+    s: &Seen,
+) -> Option<(u32, &'m super::observe::Relation, Vec<&'m pg_query::protobuf::AlterTableCmd>)> {
+    let (range, cmds) = migration.node(s.statement).and_then(super::tree::alter_table)?;
+    let (oid, table) = migration.existing_named(s, range, super::observe::RelationKind::Table)?;
+    Some((oid, table, cmds))
+}

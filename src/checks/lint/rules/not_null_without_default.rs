@@ -4,9 +4,9 @@
 
 use pg_query::protobuf::ConstrType;
 
-use super::super::observe::{Migration, RelationKind, Seen};
+use super::super::observe::{Migration, Seen};
 use super::super::tree;
-use super::{Hit, Words};
+use super::{altered_existing_table, Hit, Words};
 
 pub const WORDS: Words = Words {
     summary: "a NOT NULL column without a default added to an existing table",
@@ -15,50 +15,32 @@ pub const WORDS: Words = Words {
 };
 
 pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    for s in seen {
-        for (statement, column, table) in added(migration, s) {
-            hits.push(Hit {
-                statement,
-                message: format!(
-                    "adds NOT NULL column {} without a default to existing table {table}{}",
-                    crate::script::ident(&column),
-                    observed(migration, statement, &table)
-                ),
-                object: Some(crate::object::ObjectId::new(
-                    crate::object::ObjectKind::Column,
-                    format!("{table}.{column}"),
-                )),
-            });
-        }
-    }
     // The statement that failed on the rows is not in `seen` when it was not observed again
-    // without them.
-    if let Some(failed) = migration
+    // without them: looked at as it was written.
+    let at_failure = migration
         .failed
         .as_ref()
         .filter(|f| !seen.iter().any(|s| s.statement == f.statement))
-    {
-        let at_failure = Seen {
+        .map(|failed| Seen {
             statement: failed.statement,
             ..Seen::default()
-        };
-        for (statement, column, table) in added(migration, &at_failure) {
-            hits.push(Hit {
-                statement,
-                message: format!(
-                    "adds NOT NULL column {} without a default to existing table {table}{}",
-                    crate::script::ident(&column),
-                    observed(migration, statement, &table)
-                ),
-                object: Some(crate::object::ObjectId::new(
-                    crate::object::ObjectKind::Column,
-                    format!("{table}.{column}"),
-                )),
-            });
-        }
-    }
-    hits
+        });
+    seen.iter()
+        .chain(&at_failure)
+        .flat_map(|s| added(migration, s))
+        .map(|(statement, column, table)| Hit {
+            statement,
+            message: format!(
+                "adds NOT NULL column {} without a default to existing table {table}{}",
+                crate::script::ident(&column),
+                observed(migration, statement, &table)
+            ),
+            object: Some(crate::object::ObjectId::new(
+                crate::object::ObjectKind::Column,
+                format!("{table}.{column}"),
+            )),
+        })
+        .collect()
 }
 
 /// Whether the statement at `statement` is one this rule is about (the fails-with-rows rule
@@ -72,10 +54,7 @@ pub fn covers(migration: &Migration, statement: usize) -> bool {
 }
 
 fn added(migration: &Migration, s: &Seen) -> Vec<(usize, String, String)> {
-    let Some((range, cmds)) = migration.node(s.statement).and_then(tree::alter_table) else {
-        return Vec::new();
-    };
-    let Some((_, table)) = migration.existing_named(s, range, RelationKind::Table) else {
+    let Some((_, table, cmds)) = altered_existing_table(migration, s) else {
         return Vec::new();
     };
     let mut found = Vec::new();

@@ -4,9 +4,9 @@
 
 use pg_query::protobuf::AlterTableType;
 
-use super::super::observe::{Migration, RelationKind, Seen};
+use super::super::observe::{Migration, Seen};
 use super::super::tree;
-use super::{Hit, Words};
+use super::{altered_existing_table, Hit, Words};
 
 pub const WORDS: Words = Words {
     summary: "SET NOT NULL that scans an existing table",
@@ -17,10 +17,7 @@ pub const WORDS: Words = Words {
 pub fn check(migration: &Migration, seen: &[Seen]) -> Vec<Hit> {
     let mut hits = Vec::new();
     for s in seen {
-        let Some((range, cmds)) = migration.node(s.statement).and_then(tree::alter_table) else {
-            continue;
-        };
-        let Some((oid, table)) = migration.existing_named(s, range, RelationKind::Table) else {
+        let Some((oid, table, cmds)) = altered_existing_table(migration, s) else {
             continue;
         };
         // A partitioned table's rows are read in its partitions.
