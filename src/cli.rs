@@ -99,6 +99,9 @@ pub struct CheckArgs {
     /// Write the lint's findings here as SARIF 2.1.0, for GitHub code scanning
     #[arg(long, value_name = "PATH")]
     pub sarif: Option<PathBuf>,
+    /// Generated rows per table in the copy where the lint and the data checks run [default: [data] rows, else 20]
+    #[arg(long, value_name = "N")]
+    pub rows: Option<u32>,
     /// Cancel a migration or rollback that runs longer than this [default: 300]
     #[arg(long, value_name = "SECONDS")]
     pub migration_timeout: Option<u64>,

@@ -82,18 +82,29 @@ struct ConfigFile {
     #[serde(default)]
     lint: std::collections::BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
     expect: Option<ExpectSection>,
+    #[serde(default)]
+    data: DataSection,
 }
 
-/// The most generated rows per table `[lint] rows` takes.
-const MAX_LINT_ROWS: i64 = 1_000_000;
+/// `[data]`: the data checks in the lint's copy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataSection {
+    /// Generated rows per table (`--rows` wins).
+    rows: Option<toml::Spanned<i64>>,
+    /// Each round trip compares the data as well as the schema.
+    check_rollbacks: Option<bool>,
+}
 
 /// `[lint]`, checked: each key known, each value of its kind.
 fn lint_options(
     section: &std::collections::BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
     (path, text): (&Path, &str),
-) -> Result<crate::checks::lint::LintOptions, ConfigError> {
+) -> Result<(crate::checks::lint::LintOptions, Option<(i64, usize)>), ConfigError> {
     use crate::checks::lint::{LintOptions, Rule, Severity};
     let mut options = LintOptions::default();
+    // `[lint] rows`, the older place of `[data] rows`: the value and its line.
+    let mut rows = None;
     for (key, value) in section {
         let line = crate::script::position_at(text, key.span().start.min(text.len())).line;
         let invalid = |message: String| ConfigError::Invalid {
@@ -103,8 +114,8 @@ fn lint_options(
         match (key.get_ref().as_str(), value.get_ref()) {
             ("enabled", toml::Value::Boolean(on)) => options.enabled = *on,
             ("enabled", _) => return Err(invalid("must be true or false".to_string())),
-            ("rows", toml::Value::Integer(n)) if (0..=MAX_LINT_ROWS).contains(n) => options.rows = *n as u32,
-            ("rows", _) => return Err(invalid(format!("must be a whole number from 0 to {MAX_LINT_ROWS}"))),
+            ("rows", toml::Value::Integer(n)) => rows = Some((*n, line)),
+            ("rows", _) => return Err(invalid(rows_range())),
             (id, value) => {
                 let Some(rule) = Rule::from_id(id) else {
                     return Err(invalid(
@@ -118,6 +129,50 @@ fn lint_options(
                 options.configured.insert(rule, severity);
             }
         }
+    }
+    Ok((options, rows))
+}
+
+fn rows_range() -> String {
+    format!("must be a whole number from 0 to {}", crate::checks::data::MAX_ROWS)
+}
+
+/// `[data]` (and `[lint] rows`, its older spelling), with `--rows` over both.
+fn data_options(
+    section: &DataSection,
+    lint_rows: Option<(i64, usize)>,
+    cli_rows: Option<u32>,
+    (path, text): (&Path, &str),
+) -> Result<crate::checks::data::DataOptions, ConfigError> {
+    let mut options = crate::checks::data::DataOptions::default();
+    if let Some(on) = section.check_rollbacks {
+        options.check_rollbacks = on;
+    }
+    let written = section
+        .rows
+        .as_ref()
+        .map(|rows| {
+            (
+                *rows.get_ref(),
+                crate::script::position_at(text, rows.span().start.min(text.len())).line,
+                "[data]",
+            )
+        })
+        .or(lint_rows.map(|(rows, line)| (rows, line, "[lint]")));
+    if let Some((rows, line, section)) = written {
+        if !(0..=i64::from(crate::checks::data::MAX_ROWS)).contains(&rows) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("line {line}, {section} rows: {}", rows_range()),
+            });
+        }
+        options.rows = rows as u32;
+    }
+    if let Some(rows) = cli_rows {
+        if rows > crate::checks::data::MAX_ROWS {
+            return Err(ConfigError::Usage(format!("--rows {}", rows_range())));
+        }
+        options.rows = rows;
     }
     Ok(options)
 }
@@ -419,6 +474,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         DEFAULT_MIGRATION_TIMEOUT,
         (&path, &text),
     )?;
+    let lint_lint = lint_options(&file.lint, (&path, &text))?;
     let mut options = Options {
         migration_timeout: timeout,
         warn_after: None,
@@ -430,7 +486,8 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         ignore: Vec::new(),
         // Set once history knows the new and edited migrations.
         prove_only: None,
-        lint: lint_options(&file.lint, (&path, &text))?,
+        lint: lint_lint.0,
+        data: data_options(&file.data, lint_lint.1, args.rows, (&path, &text))?,
     };
     for value in &file.rollback.ignore {
         let at = crate::script::position_at(&text, value.span().start.min(text.len()));

@@ -129,6 +129,8 @@ pub enum WarningKind {
     OutOfOrder,
     /// A lint rule's finding at warning severity.
     Lint,
+    /// A migration drops a column or table that holds data: no rollback can bring it back.
+    DroppedData,
 }
 
 impl WarningKind {
@@ -142,6 +144,7 @@ impl WarningKind {
             WarningKind::Edited => "edited",
             WarningKind::OutOfOrder => "out of order",
             WarningKind::Lint => "lint",
+            WarningKind::DroppedData => "dropped data",
         }
     }
 }

@@ -63,6 +63,7 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         Err(crate::history::base::BaseError::Git(why)) => Compared::No(Some(format!("history not checked: {why}"))),
     };
     let tests = discover_tests(&settings.root, settings.test_dirs.as_deref(), settings.seed_files.as_deref())?;
+    discovery.findings.extend(pinned_to_nothing(&discovery, &tests));
     let setup = read_setup(&settings.root, &settings.setup_files)?;
     let supabase_preset = match settings.preset {
         Some(preset) => preset == Preset::Supabase,
@@ -297,4 +298,25 @@ fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// The data tests pinned to a version no migration has: they would never run.
+fn pinned_to_nothing(discovery: &Discovery, tests: &crate::discovery::DatabaseTests) -> Vec<crate::discovery::finding::Finding> {
+    use crate::discovery::finding::{Finding, FindingKind};
+    tests
+        .pinned
+        .iter()
+        .filter(|test| !discovery.migrations.iter().any(|m| m.named_in(std::slice::from_ref(&test.version))))
+        .map(|test| {
+            Finding::at_start(
+                FindingKind::PinnedToNoMigration,
+                test.script.path.clone(),
+                format!(
+                    "this data test is pinned to migration {}, but no migration in {}/ has that version or file name, so it never runs: name a migration's version, or its file name without .sql",
+                    test.version,
+                    discovery.migrations_dir.display()
+                ),
+            )
+        })
+        .collect()
 }

@@ -55,7 +55,11 @@ impl Harmless {
                 wording.after
             ),
             // Not a difference of the schema: the server check says these itself.
-            WarningKind::ServerChange | WarningKind::Edited | WarningKind::OutOfOrder | WarningKind::Lint => {
+            WarningKind::ServerChange
+            | WarningKind::Edited
+            | WarningKind::OutOfOrder
+            | WarningKind::Lint
+            | WarningKind::DroppedData => {
                 format!("{object}: said by its own check")
             }
         }

@@ -219,7 +219,7 @@ async fn run_file(
 
 /// A plain SQL file is one test case; a pgTAP one (by its calls or its output) is one test case
 /// per assertion, as pg_prove reads the TAP.
-async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec<TestCaseResult> {
+pub(super) async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec<TestCaseResult> {
     let mut output: Vec<(usize, String)> = Vec::new();
     let outcome = run_file(client, file, timeout, |statement, messages| {
         for message in messages {
@@ -297,6 +297,16 @@ async fn run_test_file(client: &Client, file: &Script, timeout: Duration) -> Vec
         }
     }
     cases
+}
+
+/// pgTAP for a test file that may use it, installed in the current transaction; why it cannot be.
+pub(super) async fn pgtap_for(client: &Client, file: &Script, timeout: Duration) -> Result<Option<String>, WaitError> {
+    if !may_use_pgtap(file.text()) {
+        return Ok(None);
+    }
+    let problem = install_pgtap(client, timeout).await?;
+    // Only a file that is pgTAP by its calls needs it; one that may use it runs anyway.
+    Ok(problem.filter(|_| is_pgtap(file.text())))
 }
 
 /// Grants PUBLIC what default privileges took from pgTAP's functions (those whose ACL is not

@@ -10,12 +10,14 @@
 mod budget;
 mod chain;
 mod compare;
+pub mod data;
 pub mod database_tests;
 pub mod expectations;
 pub mod history;
 pub mod lint;
 mod migrated;
 pub mod outcome;
+mod pinned;
 mod reapply;
 mod recovery;
 mod replay;
@@ -65,12 +67,34 @@ pub struct Options {
     pub prove_only: Option<Vec<std::path::PathBuf>>,
     /// `[lint]`, and which migrations are linted.
     pub lint: lint::LintOptions,
+    /// `[data]`, and `--rows`.
+    pub data: data::DataOptions,
 }
 
 impl Options {
     /// Whether `migration`'s rollback is proved (not passed over by `--changed-only`).
     fn proves(&self, migration: &Migration) -> bool {
         self.prove_only.as_ref().is_none_or(|files| files.contains(&migration.up.path))
+    }
+}
+
+impl Options {
+    /// Whether the lint's copy runs `migration` checked: to lint it, or to compare its round
+    /// trip's data (the same migrations: a pull request's new ones, or all with no base).
+    fn in_copy(&self, migration: &Migration) -> bool {
+        self.lint.in_scope(migration) && (self.lint.enabled || self.data.check_rollbacks)
+    }
+
+    /// The checks the copy makes of each migration it runs checked.
+    fn copy_kinds(&self) -> Vec<CheckKind> {
+        let mut kinds = Vec::new();
+        if self.lint.enabled {
+            kinds.push(CheckKind::Lint);
+        }
+        if self.data.check_rollbacks {
+            kinds.push(CheckKind::Data);
+        }
+        kinds
     }
 }
 
@@ -162,6 +186,8 @@ struct Chain<'a> {
     server: Option<server::ServerWatch>,
     /// The migrations whose changes to the schema are put into words.
     summarize: &'a [std::path::PathBuf],
+    /// The data-migration tests pinned to migrations.
+    pinned: &'a [crate::discovery::pinned::PinnedTest],
 }
 
 /// What a check tells the driver to do next.
@@ -215,6 +241,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         warnings: Vec::new(),
         server: None,
         summarize: plan.summarize,
+        pinned: &plan.tests.pinned,
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
@@ -237,6 +264,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
     let mut position = Position::After(0);
     let mut stopped: Option<Stop> = None;
     let mut slow: Vec<String> = Vec::new();
+    // The data-migration tests' cases, as they ran in the forward chain.
+    let mut pinned_cases: Vec<TestCaseResult> = Vec::new();
+    use crate::discovery::pinned::Moment;
 
     for (index, (migration, result)) in migrations.iter().zip(results.iter_mut()).enumerate() {
         if let Some(stop) = &stopped {
@@ -245,6 +275,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
                 &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
                 &stop.to_string(),
             );
+            pinned_cases.extend(chain.pinned_not_run(migration, &Moment::ALL, Status::NotChecked, &stop.to_string()));
             continue;
         }
         if position != Position::After(index) {
@@ -257,10 +288,17 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
                         &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
                         &stop.to_string(),
                     );
+                    pinned_cases.extend(chain.pinned_not_run(migration, &Moment::ALL, Status::NotChecked, &stop.to_string()));
                     stopped = Some(stop);
                     continue;
                 }
             }
+        }
+        if chain.has_pinned_before(migration) {
+            pinned_cases.extend(chain.run_pinned(migration, Moment::Before).await);
+            // Meant to add rows; whatever it changed in the schema is the state before the
+            // migration, not the migration's doing.
+            chain.after(&mut current, &migration.up).await?;
         }
         let s0 = current.fingerprint();
         let mut m = Migrating {
@@ -273,12 +311,39 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             s1: s0,
         };
         let mut flow = replay::check(&mut m, &mut slow).await?;
+        if matches!(flow, Flow::Next) {
+            pinned_cases.extend(chain.run_pinned(migration, Moment::After).await);
+        } else {
+            let why = format!("{} failed", file_name(&migration.up));
+            let moments = [Moment::After, Moment::AfterRollback];
+            pinned_cases.extend(chain.pinned_not_run(migration, &moments, Status::NotChecked, &why));
+        }
+        let replay_passed = matches!(flow, Flow::Next);
         if matches!(flow, Flow::Next) && !chain.options.proves(migration) {
             skip(m.result, &[CheckKind::Rollback, CheckKind::Reapply], UNCHANGED);
             flow = Flow::Done;
         }
         if matches!(flow, Flow::Next) {
             flow = rollback::check(&mut m, &mut slow).await?;
+        }
+        if replay_passed {
+            let rollback = m.result.checks.iter().find(|c| c.kind == CheckKind::Rollback);
+            pinned_cases.extend(match rollback {
+                // It ran to its end: the data after it is there to test, whatever the schema.
+                Some(check) if check.status == Status::Passed || check.failures.iter().all(|f| f.difference.is_some()) => {
+                    chain.run_pinned(migration, Moment::AfterRollback).await
+                }
+                Some(check) if check.status == Status::Skipped => {
+                    let why = check.skip_reason.clone().unwrap_or_default();
+                    chain.pinned_not_run(migration, &[Moment::AfterRollback], Status::Skipped, &why)
+                }
+                Some(check) if check.status == Status::NotChecked => {
+                    let why = check.skip_reason.clone().unwrap_or_default();
+                    chain.pinned_not_run(migration, &[Moment::AfterRollback], Status::NotChecked, &why)
+                }
+                Some(_) => chain.pinned_not_run(migration, &[Moment::AfterRollback], Status::NotChecked, "the rollback failed"),
+                None => chain.pinned_not_run(migration, &[Moment::AfterRollback], Status::Skipped, "no rollback"),
+            });
         }
         if let (Flow::Next, Some(down)) = (&flow, &migration.down) {
             flow = reapply::check(&mut m, down).await?;
@@ -351,6 +416,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         chain.warnings.extend(watch.finish(&mut results).await);
     }
     outcome.migrations = results;
+    // The pinned tests ran first, in the forward chain.
+    pinned_cases.append(&mut outcome.tests);
+    outcome.tests = pinned_cases;
     outcome
         .warnings
         .extend(chain.fallbacks.into_inner().unwrap_or_else(|e| e.into_inner()));
@@ -364,6 +432,13 @@ impl Chain<'_> {
     /// a new session, as there. A role, search path or setting an earlier script switched to
     /// and left does not follow it (the session's limits are set again).
     async fn new_invocation(&self) {
+        // A session that cannot take this is gone: the script's own run says so.
+        let _ = self.client().batch_execute(&self.invocation_sql()).await;
+    }
+
+    /// What puts the session as a new invocation of the tool finds it (inside a transaction
+    /// too, where a rollback takes it back).
+    fn invocation_sql(&self) -> String {
         let mut sql = format!(
             "RESET SESSION AUTHORIZATION; RESET ALL; SELECT set_config('search_path', {}, false);",
             crate::script::quote_literal(&self.session.search_path)
@@ -371,8 +446,7 @@ impl Chain<'_> {
         for (_, set) in self.options.session_limits() {
             sql.push_str(&format!(" {set};"));
         }
-        // A session that cannot take this is gone: the script's own run says so.
-        let _ = self.client().batch_execute(&sql).await;
+        sql
     }
 
     /// Reads what `script` changed on the server outside the database (after a script that

@@ -35,6 +35,8 @@ pub enum Suite {
     Pgtap,
     Rls,
     Expectations,
+    /// Tests pinned to a migration (`tests/data/<version>/`), run in the forward replay.
+    DataMigration,
 }
 
 impl Suite {
@@ -46,6 +48,7 @@ impl Suite {
             Suite::Pgtap => "pgtap",
             Suite::Rls => "rls",
             Suite::Expectations => "expectations",
+            Suite::DataMigration => "data migration",
         }
     }
 }
@@ -173,10 +176,13 @@ pub enum CheckKind {
     /// What it locks, rewrites and breaks, observed on a copy with rows (listed for the
     /// migrations linted: a pull request's new ones, or all with no base).
     Lint,
+    /// Its rollback restores the data of the columns the migration kept, observed on the same
+    /// copy (listed for the same migrations).
+    Data,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 8] = [
+    pub const ALL: [CheckKind; 9] = [
         CheckKind::Replay,
         CheckKind::Rollback,
         CheckKind::Reapply,
@@ -185,13 +191,14 @@ impl CheckKind {
         CheckKind::Edited,
         CheckKind::OutOfOrder,
         CheckKind::Lint,
+        CheckKind::Data,
     ];
 
     /// A check listed only for a migration it has something to say about.
     pub fn only_when_relevant(self) -> bool {
         matches!(
             self,
-            CheckKind::Server | CheckKind::Edited | CheckKind::OutOfOrder | CheckKind::Lint
+            CheckKind::Server | CheckKind::Edited | CheckKind::OutOfOrder | CheckKind::Lint | CheckKind::Data
         )
     }
 
@@ -205,6 +212,7 @@ impl CheckKind {
             CheckKind::Edited => "edited",
             CheckKind::OutOfOrder => "out of order",
             CheckKind::Lint => "lint",
+            CheckKind::Data => "data",
         }
     }
 
@@ -220,6 +228,7 @@ impl CheckKind {
             CheckKind::Lint => {
                 "what the migration locks, rewrites and breaks, observed on a copy of the database with rows, passes the lint rules"
             }
+            CheckKind::Data => "the rollback restores the data the migration kept, observed on a copy of the database with rows",
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum FindingKind {
     NotAFile,
     /// A migration the base branch has that is gone or renamed.
     RemovedMigration,
+    /// A data test pinned to a version no migration has.
+    PinnedToNoMigration,
 }
 
 impl FindingKind {
@@ -37,6 +39,7 @@ impl FindingKind {
             FindingKind::IgnorePattern => "bad ignore pattern",
             FindingKind::NotAFile => "not a regular file",
             FindingKind::RemovedMigration => "migration removed or renamed",
+            FindingKind::PinnedToNoMigration => "data test pinned to no migration",
         }
     }
 }

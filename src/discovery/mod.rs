@@ -3,6 +3,7 @@
 
 pub mod finding;
 mod ignore;
+pub mod pinned;
 pub mod rls_matrix;
 pub mod tool;
 
@@ -998,9 +999,12 @@ pub struct DatabaseTests {
     pub seeds: Vec<Script>,
     pub files: Vec<Script>,
     pub matrices: Vec<rls_matrix::Matrix>,
+    /// Tests pinned to a migration, run in the forward replay.
+    pub pinned: Vec<pinned::PinnedTest>,
 }
 
 impl DatabaseTests {
+    /// Whether there is nothing to run on the migrated schema (pinned tests run before it).
     pub fn is_empty(&self) -> bool {
         self.seeds.is_empty() && self.files.is_empty() && self.matrices.is_empty()
     }
@@ -1033,9 +1037,15 @@ pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[Pat
             tests.seeds.push(found.script(&path, source));
         }
     }
+    let data_dir = root.join(pinned::DATA_DIR);
+    if data_dir.is_dir() {
+        tests.pinned = pinned_by_folder(&data_dir, &mut found);
+    }
     let dirs = configured_or_default(root, dirs, &TEST_DIRS, Expect::Folder, "test folder", &mut found.problems);
     for dir in dirs {
-        for entry in WalkDir::new(&dir).sort_by_file_name().into_iter() {
+        // A test folder holding tests/data: its files are the pinned tests above.
+        let walk = WalkDir::new(&dir).sort_by_file_name().into_iter();
+        for entry in walk.filter_entry(|e| e.path() != data_dir) {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
@@ -1059,7 +1069,14 @@ pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[Pat
                 }
             } else if is_sql(path) {
                 if let Some(source) = found.read(path) {
-                    tests.files.push(found.script(path, source));
+                    match pinned::directive(&source) {
+                        None => tests.files.push(found.script(path, source)),
+                        Some(Ok((moment, version))) => {
+                            let script = found.script(path, source);
+                            tests.pinned.push(pinned::PinnedTest { version, moment, script });
+                        }
+                        Some(Err(why)) => found.problems.push(format!("{}:1:1: {why}", display(root, path).display())),
+                    }
                 }
             }
         }
@@ -1069,6 +1086,53 @@ pub fn discover_tests(root: &Path, dirs: Option<&[PathBuf]>, seeds: Option<&[Pat
     } else {
         Err(DiscoveryError { problems: found.problems })
     }
+}
+
+/// The tests under `tests/data/<version>/`: `before.sql`, `after.sql` and `after_rollback.sql`
+/// in each folder; any other file there is a problem (a misspelt name would never run).
+fn pinned_by_folder(data_dir: &Path, found: &mut Found) -> Vec<pinned::PinnedTest> {
+    let mut tests = Vec::new();
+    let entries = match std::fs::read_dir(data_dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            found.problems.push(format!("cannot read {}: {e}", data_dir.display()));
+            return tests;
+        }
+    };
+    let mut folders: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    folders.sort();
+    for folder in folders {
+        let shown = display(found.root, &folder);
+        if !folder.is_dir() {
+            found.problems.push(format!(
+                "{}: {} holds one folder per migration version (tests/data/<version>/before.sql, after.sql, after_rollback.sql)",
+                shown.display(),
+                pinned::DATA_DIR
+            ));
+            continue;
+        }
+        let version = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        for entry in WalkDir::new(&folder).min_depth(1).sort_by_file_name() {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name().to_string_lossy();
+            let Some(moment) = pinned::Moment::ALL.into_iter().find(|m| m.file_name() == name) else {
+                found.problems.push(format!(
+                    "{}: a data test's file is named before.sql, after.sql or after_rollback.sql",
+                    display(found.root, entry.path()).display()
+                ));
+                continue;
+            };
+            if let Some(source) = found.read(entry.path()) {
+                let script = found.script(entry.path(), source);
+                tests.push(pinned::PinnedTest {
+                    version: version.clone(),
+                    moment,
+                    script,
+                });
+            }
+        }
+    }
+    tests
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod budgets;
+mod data;
 mod database_tests;
 mod docker;
 mod errors;

@@ -34,8 +34,6 @@ use crate::object::ObjectId;
 #[derive(Debug, Clone)]
 pub struct LintOptions {
     pub enabled: bool,
-    /// Generated rows per table the migration touches.
-    pub rows: u32,
     /// Severities dbgate.toml sets, by rule.
     pub configured: BTreeMap<Rule, Severity>,
     /// The migrations a pull request adds, by file: the ones linted. `None` (no base): all.
@@ -54,7 +52,6 @@ impl Default for LintOptions {
     fn default() -> LintOptions {
         LintOptions {
             enabled: true,
-            rows: DEFAULT_ROWS,
             configured: BTreeMap::new(),
             only: None,
             exposed_schemas: vec!["public".to_string()],
@@ -63,8 +60,6 @@ impl Default for LintOptions {
         }
     }
 }
-
-pub const DEFAULT_ROWS: u32 = 20;
 
 impl LintOptions {
     /// The rule's severity: as dbgate.toml sets it; else its default for a pull request's new
@@ -87,7 +82,13 @@ impl LintOptions {
     }
 
     fn lints(&self, migration: &Migration) -> bool {
-        self.enabled && self.only.as_ref().is_none_or(|files| files.contains(&migration.up.path))
+        self.enabled && self.in_scope(migration)
+    }
+
+    /// Whether `migration` is one the lint's copy looks at: new in the pull request, or any
+    /// with no base.
+    pub(crate) fn in_scope(&self, migration: &Migration) -> bool {
+        self.only.as_ref().is_none_or(|files| files.contains(&migration.up.path))
     }
 }
 

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use super::observe::{self, Observed, Watcher};
 use super::{advisors, allow, lint_check, rows, Allowed, LintFinding, Rule, Severity};
 use crate::catalog::Snapshot;
-use crate::checks::{Chain, CheckKind, CheckResult, MigrationResult, Status, Stop};
+use crate::checks::data::{self, check::Down};
+use crate::checks::{Chain, CheckKind, CheckResult, MigrationResult, Status, Stop, Unrunnable};
 use crate::discovery::Migration;
 use crate::execute::{run_script, statements_of};
 use crate::object::ObjectId;
@@ -31,7 +32,10 @@ struct BranchMade {
 
 /// One migration linted.
 struct Linted {
-    check: CheckResult,
+    /// The lint's check, when the lint is on.
+    check: Option<CheckResult>,
+    /// The round trip's data check, when it is on.
+    data: Option<CheckResult>,
     findings: Vec<LintFinding>,
     /// The tables the generator left empty, in words.
     left_empty: Vec<String>,
@@ -50,13 +54,20 @@ impl Chain<'_> {
     /// Lints the migrations the options name, each in its result.
     pub(in crate::checks) async fn lint(&mut self, results: &mut [MigrationResult], forward: Option<&Stop>) {
         let options = &self.options.lint;
-        let linted: Vec<usize> = (0..self.migrations.len()).filter(|i| options.lints(&self.migrations[*i])).collect();
+        let linted: Vec<usize> = (0..self.migrations.len())
+            .filter(|i| self.options.in_copy(&self.migrations[*i]))
+            .collect();
         let (Some(&first), Some(&last)) = (linted.first(), linted.last()) else {
             return;
         };
+        let kinds = self.options.copy_kinds();
+        // Who speaks in the notes: the lint, or the data check alone.
+        let who = if options.enabled { "lint" } else { "data" };
         let not_checked = |results: &mut [MigrationResult], why: String| {
             for index in &linted {
-                results[*index].checks.push(CheckResult::not_checked(CheckKind::Lint, why.clone()));
+                for kind in &kinds {
+                    results[*index].checks.push(CheckResult::not_checked(*kind, why.clone()));
+                }
             }
         };
         // A server that went away, or whose state dbgate could not rebuild, is not one to make
@@ -87,9 +98,11 @@ impl Chain<'_> {
             let lint = linted.contains(&index);
             if let Some((why, status)) = &gone {
                 if lint {
-                    let mut check = CheckResult::skipped(CheckKind::Lint, why.clone());
-                    check.status = *status;
-                    results[index].checks.push(check);
+                    for kind in &kinds {
+                        let mut check = CheckResult::skipped(*kind, why.clone());
+                        check.status = *status;
+                        results[index].checks.push(check);
+                    }
                 }
                 continue;
             }
@@ -97,19 +110,36 @@ impl Chain<'_> {
                 .checks
                 .iter()
                 .any(|c| c.kind == CheckKind::Replay && c.status == Status::Passed);
+            let rollback_failed = results[index].checks.iter().any(|c| {
+                matches!(c.kind, CheckKind::Rollback | CheckKind::RollbackChain)
+                    && c.status == Status::Failed
+                    && c.failures.iter().all(|f| f.difference.is_none())
+            });
             let diverged = if lint {
                 match self
-                    .lint_one(migration, &mut snapshot, replay_passed, made.as_mut(), advisors.as_mut())
+                    .lint_one(
+                        migration,
+                        &mut snapshot,
+                        Replayed {
+                            passed: replay_passed,
+                            rollback_failed,
+                        },
+                        made.as_mut(),
+                        advisors.as_mut(),
+                    )
                     .await
                 {
                     Ok(linted) => {
-                        results[index].checks.push(linted.check);
+                        results[index].checks.extend(linted.check);
+                        results[index].checks.extend(linted.data);
                         results[index].lint = linted.findings;
                         left_empty.extend(linted.left_empty);
                         linted.diverged
                     }
                     Err(Stopped(why)) => {
-                        results[index].checks.push(CheckResult::skipped(CheckKind::Lint, why.clone()));
+                        for kind in &kinds {
+                            results[index].checks.push(CheckResult::skipped(*kind, why.clone()));
+                        }
                         Some(why)
                     }
                 }
@@ -137,24 +167,25 @@ impl Chain<'_> {
                 Ok(fresh) => {
                     snapshot = fresh;
                     rebuilt += 1;
-                    self.notes.push(format!("lint: {why}; the lint's database was rebuilt to go on"));
+                    self.notes.push(format!("{who}: {why}; the lint's database was rebuilt to go on"));
                     if let Some(known) = advisors.as_mut() {
                         known.refresh(self.client()).await;
                     }
                 }
                 Err(error) => {
                     let why = format!("{why}, and the lint's database could not be rebuilt ({error})");
-                    self.warnings.push(format!("lint: {why}: the later migrations are not linted"));
+                    self.warnings
+                        .push(format!("{who}: {why}: the later migrations are not checked there"));
                     gone = Some((why, Status::Skipped));
                 }
             }
         }
         left_empty.dedup();
         for table in left_empty {
-            self.notes.push(format!("lint: {table}"));
+            self.notes.push(format!("{who}: {table}"));
         }
         self.notes.push(format!(
-            "lint: {} migration{} observed in a database of their own in {} ms{}",
+            "{who}: {} migration{} observed in a database of their own in {} ms{}",
             linted.len(),
             if linted.len() == 1 { "" } else { "s" },
             started.elapsed().as_millis(),
@@ -271,11 +302,14 @@ impl Chain<'_> {
         &self,
         migration: &Migration,
         snapshot: &mut Snapshot,
-        replay_passed: bool,
+        replayed: Replayed,
         mut made: Option<&mut BranchMade>,
         advisors: Option<&mut advisors::Known>,
     ) -> Result<Linted, Stopped> {
         let options = &self.options.lint;
+        let replay_passed = replayed.passed;
+        let linting = options.lints(migration);
+        let comparing = self.options.data.check_rollbacks;
         let started = Instant::now();
         let script = &migration.up;
         let Ok(statements) = statements_of(script) else {
@@ -321,19 +355,22 @@ impl Chain<'_> {
         // Observed in a transaction dbgate rolls back when it runs in one as the tool runs it
         // (its own savepoints included); a file with its own BEGIN and COMMIT, or one that
         // cannot run in a transaction, is observed in its one real run.
-        let run_mode = script.run_mode(statements);
-        let one_query = matches!(run_mode, crate::script::RunMode::OneQuery(_));
-        let in_transaction = run_mode.in_transaction()
-            && !statements
-                .iter()
-                .any(|s| s.kind == crate::script::StatementKind::TransactionBoundary)
-            && !(one_query && statements.iter().any(|s| s.kind.controls_transaction()))
-            && script.refusal(statements).is_none();
+        let in_transaction = runs_in_our_transaction(script, statements);
         let mut filled: Vec<rows::Filled> = Vec::new();
+        let mut data = None;
         // In a transaction: the schema before it stays in `snapshot`, the observed run works on
         // a copy. In place: the run is the real one, and the copy keeps the schema before it.
         let (observed, kept_before) = if in_transaction {
-            let names: Vec<(Option<String>, String)> = nodes.iter().flatten().flat_map(observe::named_tables).collect();
+            let down = self.round_trip_down(migration);
+            let names: Vec<(Option<String>, String)> = if comparing {
+                let mut both = nodes.clone();
+                if let Down::Runs(down, statements) = &down {
+                    both.extend(observe::parse(down, statements));
+                }
+                crate::checks::data::tables_named(&both)
+            } else {
+                nodes.iter().flatten().flat_map(observe::named_tables).collect()
+            };
             // Only rows drawn (the generator's, or the migration's own INSERTs, or code) move
             // sequences.
             let draws = !names.is_empty()
@@ -352,16 +389,58 @@ impl Chain<'_> {
             client.batch_execute("BEGIN").await.map_err(|e| lost("did not answer", &e))?;
             let filling = async {
                 let tables = rows::tables_to_fill(client, &names).await?;
-                rows::fill(client, &tables, options.rows).await
+                let done = rows::fill(client, &tables, self.options.data.rows).await?;
+                Ok::<_, tokio_postgres::Error>((tables, done))
             };
+            let mut before_data = None;
             match filling.await {
-                Ok(done) => filled = done,
+                Ok((tables, done)) => {
+                    filled = done;
+                    if comparing {
+                        before_data = read_data(client, &tables).await;
+                    }
+                }
                 // The generator's own failure: observed without rows.
                 Err(_) => {
                     let _ = client.batch_execute("ROLLBACK; BEGIN").await;
                 }
             }
             let mut observed = watcher.in_transaction(script, statements, &oids, &read, &mut scratch()).await;
+            if comparing && !observed.lost {
+                // Without a rollback to run, the check has something to say only of the data
+                // the migration drops.
+                let by_design = matches!(down, Down::Not(_, true));
+                data = match (&before_data, &observed.failed) {
+                    (_, Some(_)) | (None, None) if by_design => None,
+                    (_, Some(failed)) if replay_passed => Some(CheckResult::skipped(
+                        CheckKind::Data,
+                        format!(
+                            "{} fails on tables with rows at line {}: {}",
+                            script.path.display(),
+                            script.location(statements[failed.statement].range.start).line,
+                            failed.message
+                        ),
+                    )),
+                    (_, Some(_)) => Some(CheckResult::not_checked(
+                        CheckKind::Data,
+                        format!("{} failed", script.path.display()),
+                    )),
+                    (None, None) => Some(CheckResult::skipped(
+                        CheckKind::Data,
+                        "dbgate could not read the data of the tables it names",
+                    )),
+                    (Some(before), None) => {
+                        let said = |rule| linting && options.severity(rule) != Severity::Off;
+                        let replayed = data::check::Replayed {
+                            rollback_failed: replayed.rollback_failed,
+                            invocation: self.invocation_sql(),
+                            drops_said_by_lint: (said(Rule::DropTable), said(Rule::DropColumn)),
+                        };
+                        let timeout = self.options.migration_timeout;
+                        data::check::round_trip(client, migration, before, down, replayed, timeout).await
+                    }
+                };
+            }
             if !observed.lost {
                 let _ = client.batch_execute("ROLLBACK").await;
             }
@@ -387,6 +466,12 @@ impl Chain<'_> {
             }
             (observed, None)
         } else {
+            if comparing && !matches!(self.round_trip_down(migration), Down::Not(_, true)) {
+                data = Some(CheckResult::skipped(
+                    CheckKind::Data,
+                    "the migration does not run in a transaction, so dbgate cannot make its round trip on rows and roll it back",
+                ));
+            }
             let before = snapshot.clone();
             (watcher.in_place(script, statements, &oids, snapshot).await, Some(before))
         };
@@ -450,7 +535,9 @@ impl Chain<'_> {
                 lock_timeout_configured: self.options.lock_timeout.is_some(),
                 advisories: Vec::new(),
             };
-            judge(&view, &observed.seen, false);
+            if linting {
+                judge(&view, &observed.seen, false);
+            }
         }
         // The real run: the next migration starts from the schema this one leaves.
         let mut diverged = None;
@@ -482,7 +569,7 @@ impl Chain<'_> {
                 .collect();
         }
         // The advisors: what the schema now breaks that it did not before this migration.
-        if let (None, Some(known)) = (&diverged, advisors) {
+        if let (None, Some(known), true) = (&diverged, advisors, linting) {
             let advisories = self.advise(known, &observed.seen).await;
             if !advisories.is_empty() {
                 let view = observe::Migration {
@@ -526,7 +613,8 @@ impl Chain<'_> {
             check.warnings = warnings;
         }
         Ok(Linted {
-            check,
+            check: linting.then_some(check),
+            data,
             findings,
             left_empty: left_empty
                 .into_iter()
@@ -543,5 +631,72 @@ impl Chain<'_> {
         let start: Vec<i64> = positions.iter().map(|r| r.get(2)).collect();
         // A sequence the run dropped or renamed is back with the rollback; one it made is gone.
         let _ = self.client().query(PUT_SEQUENCES_BACK, &[&oids, &last, &start]).await;
+    }
+}
+
+/// What the replay said of the migration.
+struct Replayed {
+    passed: bool,
+    /// Its rollback failed with an error (not a difference).
+    rollback_failed: bool,
+}
+
+/// Whether a script runs in a transaction dbgate can open and roll back around it: its tool
+/// runs it in one, and it has no BEGIN or COMMIT of its own.
+fn runs_in_our_transaction(script: &crate::script::Script, statements: &[crate::script::Statement]) -> bool {
+    let run_mode = script.run_mode(statements);
+    let one_query = matches!(run_mode, crate::script::RunMode::OneQuery(_));
+    run_mode.in_transaction()
+        && !statements
+            .iter()
+            .any(|s| s.kind == crate::script::StatementKind::TransactionBoundary)
+        && !(one_query && statements.iter().any(|s| s.kind.controls_transaction()))
+        && script.refusal(statements).is_none()
+}
+
+/// The data of `tables`, read in a savepoint (a read that fails must not end the transaction
+/// the migration is observed in); `None` when it cannot be read.
+async fn read_data(client: &tokio_postgres::Client, tables: &[u32]) -> Option<data::columns::Before> {
+    client.batch_execute("SAVEPOINT dbgate_data").await.ok()?;
+    match data::columns::Before::read(client, tables).await {
+        Ok(before) => {
+            client.batch_execute("RELEASE SAVEPOINT dbgate_data").await.ok()?;
+            Some(before)
+        }
+        Err(_) => {
+            let _ = client
+                .batch_execute("ROLLBACK TO SAVEPOINT dbgate_data; RELEASE SAVEPOINT dbgate_data")
+                .await;
+            None
+        }
+    }
+}
+
+impl Chain<'_> {
+    /// The migration's rollback, as its round trip in the copy runs it (or why it does not).
+    fn round_trip_down<'m>(&self, migration: &'m Migration) -> Down<'m> {
+        let Some(down) = &migration.down else {
+            return Down::Not("no rollback".to_string(), true);
+        };
+        if down.not_utf8 {
+            return Down::Not(format!("{} is not valid UTF-8", down.path.display()), true);
+        }
+        if let Some(unrunnable) = Unrunnable::of(migration, self.options) {
+            return Down::Not(unrunnable.reason().to_string(), true);
+        }
+        match statements_of(down) {
+            Ok(statements) if runs_in_our_transaction(down, statements) => Down::Runs(down, statements),
+            Ok(_) => Down::Not(
+                format!(
+                    "{} does not run in a transaction, so dbgate cannot make the round trip on rows and roll it back",
+                    down.path.display()
+                ),
+                false,
+            ),
+            Err(_) => Down::Not(
+                format!("{} cannot be read (the rollback check says where)", down.path.display()),
+                false,
+            ),
+        }
     }
 }

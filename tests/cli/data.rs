@@ -1,0 +1,166 @@
+//! Data: a rollback restores the data the migration kept (on the lint's copy with generated
+//! rows), a column the migration drops is said, and `[data]` turns it off or sizes it.
+
+use std::fs;
+
+use crate::support::{check, normalize, Dbgate, TempRepo};
+
+fn json_of(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The migration of a JSON report whose file ends with `name`.
+fn migration<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["file"].as_str().unwrap().ends_with(name))
+        .unwrap_or_else(|| panic!("no migration {name}"))
+}
+
+#[test]
+fn a_rollback_that_loses_values_fails_and_one_that_keeps_them_passes() {
+    let repo = TempRepo::from_fixture("data-rollbacks");
+    let (json, junit) = (repo.path().join("report.json"), repo.path().join("junit.xml"));
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--json"])
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .run();
+    out.code(1);
+    let report = json_of(&json);
+    // A type change and back, a rename and back, a new table, a table only DML touched: kept.
+    for name in [
+        "001_create_users.sql",
+        "002_widen_email.sql",
+        "003_rename_status.sql",
+        "006_audit_names.sql",
+    ] {
+        assert_eq!(
+            check(migration(&report, name), "data")["status"],
+            "passed",
+            "{name}: {}",
+            out.stdout
+        );
+    }
+    // Dropped and added again: the schema is back, the values are not.
+    let lost = check(migration(&report, "004_limit_name.sql"), "data");
+    assert_eq!(lost["status"], "failed");
+    assert_eq!(check(migration(&report, "004_limit_name.sql"), "rollback")["status"], "passed");
+    let failure = &lost["failures"][0];
+    assert_eq!(
+        failure["message"],
+        "public.users.name: 20 of 20 rows lost their value after 004_limit_name_rollback.sql"
+    );
+    assert!(failure["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("004_limit_name_rollback.sql"));
+    assert_eq!(failure["location"]["line"], 2);
+    // Passes on the empty tables of the replay; fails on rows, as in production.
+    let on_rows = check(migration(&report, "005_drop_legacy_code.sql"), "data");
+    assert_eq!(on_rows["status"], "failed");
+    assert!(on_rows["failures"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("fails on tables with rows: column \"legacy_code\" of relation \"users\" contains null values"));
+    assert_eq!(on_rows["failures"][0]["location"]["line"], 2);
+    // The migration itself drops data: the lint's drop-column and drop-table say so, once.
+    let said: Vec<&str> = ["005_drop_legacy_code.sql", "007_drop_audit.sql"]
+        .iter()
+        .flat_map(|name| migration(&report, name)["lint"].as_array().unwrap())
+        .map(|finding| finding["rule"].as_str().unwrap())
+        .filter(|rule| rule.starts_with("drop-"))
+        .collect();
+    assert_eq!(said, ["drop-column", "drop-table"]);
+    assert!(on_rows.get("warnings").is_none(), "{on_rows}");
+    assert_eq!(check(migration(&report, "007_drop_audit.sql"), "data")["status"], "passed");
+    let console: String = out
+        .stdout
+        .lines()
+        .filter(|l| !l.contains("warning (lint)"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("data_rollbacks_console", normalize(&console));
+    let junit = fs::read_to_string(&junit).unwrap();
+    let suite = &junit[junit.find("<testsuite id=\"5\"").unwrap_or(0)..];
+    assert!(junit.contains("name=\"dbgate data\""), "{junit}");
+    assert!(suite.contains("20 of 20 rows lost their value"), "{junit}");
+}
+
+#[test]
+fn check_rollbacks_false_turns_the_data_check_off_and_rows_sizes_it() {
+    let repo = TempRepo::from_fixture("data-rollbacks");
+    repo.write("dbgate.toml", "[data]\ncheck_rollbacks = false\n");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    // Only the lint's warnings are left.
+    out.code(0);
+    let report = json_of(&json);
+    for m in report["migrations"].as_array().unwrap() {
+        assert!(m["checks"].as_array().unwrap().iter().all(|c| c["kind"] != "data"), "{m}");
+    }
+    // Sized by [data] rows, and on with the lint off: then it says what the migration drops.
+    repo.write("dbgate.toml", "[lint]\nenabled = false\n[data]\nrows = 7\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1).stdout_has("public.users.name: 7 of 7 rows lost their value");
+    let report = json_of(&json);
+    let warning = &check(migration(&report, "005_drop_legacy_code.sql"), "data")["warnings"][0];
+    assert_eq!(warning["kind"], "dropped_data");
+    assert_eq!(
+        warning["message"],
+        "drops public.users.legacy_code with its data; no rollback can restore it"
+    );
+    assert!(warning["location"]["file"].as_str().unwrap().ends_with("005_drop_legacy_code.sql"));
+    assert_eq!(warning["location"]["line"], 1);
+    let dropped = check(migration(&report, "007_drop_audit.sql"), "data");
+    assert_eq!(dropped["status"], "passed");
+    assert_eq!(
+        dropped["warnings"][0]["message"],
+        "drops public.audit with its rows; no rollback can restore them"
+    );
+    // The same with only the lint's rule for it off.
+    repo.write("dbgate.toml", "[lint]\ndrop-column = \"off\"\n");
+    Dbgate::at(repo.path())
+        .args(["check"])
+        .run()
+        .code(1)
+        .stdout_has("warning (data): migrations/005_drop_legacy_code.sql:1:1: drops public.users.legacy_code with its data");
+    // Sized by --rows over [data] rows.
+    repo.write("dbgate.toml", "[lint]\nenabled = false\n[data]\nrows = 7\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--rows", "3", "--json"]).arg(&json).run();
+    out.code(1).stdout_has("public.users.name: 3 of 3 rows lost their value");
+    let report = json_of(&json);
+    for m in report["migrations"].as_array().unwrap() {
+        assert!(m["checks"].as_array().unwrap().iter().all(|c| c["kind"] != "lint"), "{m}");
+    }
+    // No rows: nothing to lose, nothing compared.
+    Dbgate::at(repo.path()).args(["check", "--rows", "0"]).run().code(0);
+}
+
+#[test]
+fn data_settings_it_cannot_take_are_config_errors_at_their_line() {
+    let repo = TempRepo::from_fixture("data-rollbacks");
+    repo.write("dbgate.toml", "[data]\n\nrows = -4\n");
+    Dbgate::at(repo.path())
+        .args(["check"])
+        .run()
+        .code(2)
+        .stderr_has("line 3, [data] rows: must be a whole number from 0 to 10000000");
+    repo.write("dbgate.toml", "[lint]\nrows = 20000000\n");
+    Dbgate::at(repo.path())
+        .args(["check"])
+        .run()
+        .code(2)
+        .stderr_has("line 2, [lint] rows: must be a whole number from 0 to 10000000");
+    repo.write("dbgate.toml", "[data]\ncheck_rollback = false\n");
+    Dbgate::at(repo.path()).args(["check"]).run().code(2).stderr_has("check_rollback");
+    repo.write("dbgate.toml", "");
+    Dbgate::at(repo.path())
+        .args(["check", "--rows", "20000000"])
+        .run()
+        .code(2)
+        .stderr_has("--rows must be a whole number from 0 to 10000000");
+}
