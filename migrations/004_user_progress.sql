@@ -21,6 +21,11 @@ CREATE TABLE public.user_progress (
 COMMENT ON TABLE public.user_progress IS 'How far each user has got in each lesson.';
 COMMENT ON COLUMN public.user_progress.percent IS 'Completion percentage, 0..100; 100 means completed.';
 
+-- Everyone who signed up before progress was tracked starts at the welcome
+-- lesson (tests/data/004/ checks this backfill on users of the old shape).
+INSERT INTO public.user_progress (user_id, lesson_id)
+SELECT id, 'welcome' FROM public.users;
+
 -- "Who finished lesson X, most recent first" and per-lesson statistics.
 CREATE INDEX user_progress_lesson_completed_idx
     ON public.user_progress (lesson_id, completed_at DESC);

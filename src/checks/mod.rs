@@ -330,7 +330,10 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             let rollback = m.result.checks.iter().find(|c| c.kind == CheckKind::Rollback);
             pinned_cases.extend(match rollback {
                 // It ran to its end: the data after it is there to test, whatever the schema.
-                Some(check) if check.status == Status::Passed || check.failures.iter().all(|f| f.difference.is_some()) => {
+                Some(check)
+                    if check.status == Status::Passed
+                        || (check.status == Status::Failed && check.failures.iter().all(|f| f.difference.is_some())) =>
+                {
                     chain.run_pinned(migration, Moment::AfterRollback).await
                 }
                 Some(check) if check.status == Status::Skipped => {

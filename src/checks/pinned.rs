@@ -50,7 +50,7 @@ impl Chain<'_> {
         let mut cases = Vec::new();
         for moment in moments {
             for test in self.pinned_at(migration, *moment) {
-                let mut case = TestCaseResult::new(Suite::Setup, test.script.path.display().to_string(), test.script.path.clone());
+                let mut case = TestCaseResult::new(Suite::Setup, String::new(), test.script.path.clone());
                 if status == Status::Skipped {
                     case.skip(reason);
                 } else {
@@ -83,14 +83,15 @@ impl Chain<'_> {
         // pgTAP in the transaction rolled back: never in a `before` test's committed one.
         let problem = match test.moment {
             Moment::Before => None,
-            Moment::After | Moment::AfterRollback => database_tests::pgtap_for(&client, &test.script, timeout)
-                .await
-                .map_err(lost)?,
+            Moment::After | Moment::AfterRollback => database_tests::pgtap_for(&client, &test.script, timeout).await.map_err(lost)?,
         };
         let cases = match problem {
             Some(problem) => {
                 let mut case = TestCaseResult::new(Suite::Pgtap, String::new(), test.script.path.clone());
-                case.fail(crate::failure::Failure::new(problem, Some(test.script.location(test.script.body().start))));
+                case.fail(crate::failure::Failure::new(
+                    problem,
+                    Some(test.script.location(test.script.body().start)),
+                ));
                 vec![case]
             }
             None => database_tests::run_test_file(&client, &test.script, timeout).await,
@@ -110,7 +111,11 @@ fn named(mut case: TestCaseResult, migration: &Migration, test: &PinnedTest) -> 
         _ => &migration.up,
     };
     let file = |path: &std::path::Path| path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let own = if case.name.is_empty() { file(&test.script.path) } else { case.name.clone() };
+    let own = if case.name.is_empty() {
+        file(&test.script.path)
+    } else {
+        case.name.clone()
+    };
     case.name = format!("{} {}: {own}", test.moment.words(), file(&script.path));
     case.suite = Suite::DataMigration;
     case

@@ -164,3 +164,140 @@ fn data_settings_it_cannot_take_are_config_errors_at_their_line() {
         .code(2)
         .stderr_has("--rows must be a whole number from 0 to 10000000");
 }
+
+/// (suite, name, status) of every test case in a JSON report.
+fn cases(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["suite"].as_str().unwrap().to_string(),
+                t["name"].as_str().unwrap().to_string(),
+                t["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn case(suite: &str, name: &str, status: &str) -> (String, String, String) {
+    (suite.to_string(), name.to_string(), status.to_string())
+}
+
+#[test]
+fn a_data_migration_with_before_and_after_tests_passes_and_each_is_a_test_case() {
+    let repo = TempRepo::from_fixture("data-migration");
+    let (json, junit) = (repo.path().join("report.json"), repo.path().join("junit.xml"));
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--json"])
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .run();
+    out.code(0);
+    // The rows before.sql put in the old shape are there for the migration: after.sql counts
+    // three profiles, mapped by id; after_rollback.sql finds the names back.
+    assert_eq!(
+        cases(&json_of(&json)),
+        [
+            case("data_migration", "before 002_split_names.sql: before.sql", "passed"),
+            case(
+                "data_migration",
+                "after 002_split_names.sql: 1 - every user has a profile",
+                "passed"
+            ),
+            case(
+                "data_migration",
+                "after 002_split_names.sql: 2 - names are mapped by user id; a user without one is named after the e-mail",
+                "passed"
+            ),
+            // Pinned by its first line, in a test folder, by the migration's file name.
+            case("data_migration", "after 002_split_names.sql: 01_profiles_count.sql", "passed"),
+            case("data_migration", "after 002_split_names_rollback.sql: after_rollback.sql", "passed"),
+            case("smoke", "02_users.sql", "passed"),
+        ]
+    );
+    let junit = fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("name=\"dbgate data migration\""), "{junit}");
+    insta::assert_snapshot!("data_migration_console", normalize(&out.stdout));
+}
+
+#[test]
+fn a_data_migration_whose_mapping_is_wrong_fails_at_the_assertion() {
+    let repo = TempRepo::from_fixture("data-migration");
+    let up = repo.path().join("migrations/002_split_names.sql");
+    let text = fs::read_to_string(&up).unwrap();
+    fs::write(
+        &up,
+        text.replace("coalesce(full_name, split_part(email, '@', 1))", "coalesce(email, full_name)"),
+    )
+    .unwrap();
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    out.stdout_has("tests/data/002/after.sql:4:1: not ok 2 - names are mapped by user id");
+    out.stdout_has("want: (1,\"Ada Lovelace\")");
+    let report = json_of(&json);
+    let failed: Vec<&serde_json::Value> = report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", out.stdout);
+    assert_eq!(failed[0]["failures"][0]["location"]["line"], 4);
+}
+
+#[test]
+fn pinned_tests_after_a_failing_migration_are_not_checked_and_without_a_rollback_skipped() {
+    let repo = TempRepo::from_fixture("data-migration");
+    fs::remove_file(repo.path().join("migrations/002_split_names_rollback.sql")).unwrap();
+    repo.write("migrations/003_broken.sql", "ALTER TABLE nowhere ADD COLUMN x int;\n");
+    repo.write("tests/data/003_broken/before.sql", "SELECT 1;\n");
+    repo.write("tests/data/003_broken/after.sql", "SELECT 1;\n");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    let all = cases(&json_of(&json));
+    assert!(
+        all.contains(&case("data_migration", "after 002_split_names.sql: after_rollback.sql", "skipped")),
+        "{all:?}"
+    );
+    // The test before it runs; the one after it cannot.
+    assert!(
+        all.contains(&case("data_migration", "before 003_broken.sql: before.sql", "passed")),
+        "{all:?}"
+    );
+    assert!(
+        all.contains(&case("data_migration", "after 003_broken.sql: after.sql", "not_checked")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn a_test_pinned_to_no_migration_is_a_finding_and_a_bad_pin_an_input_error() {
+    let repo = TempRepo::from_fixture("data-migration");
+    repo.write("tests/data/009/after.sql", "SELECT 1;\n");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(1);
+    out.stdout_has("tests/data/009/after.sql:1:1: this data test is pinned to migration 009, but no migration in migrations/ has that version or file name, so it never runs");
+    assert_eq!(json_of(&json)["findings"][0]["kind"], "pinned_to_no_migration");
+    fs::remove_dir_all(repo.path().join("tests/data/009")).unwrap();
+
+    repo.write("tests/data/002/afterwards.sql", "SELECT 1;\n");
+    Dbgate::at(repo.path())
+        .args(["check"])
+        .run()
+        .code(2)
+        .stderr_has("tests/data/002/afterwards.sql: a data test's file is named before.sql, after.sql or after_rollback.sql");
+    fs::remove_file(repo.path().join("tests/data/002/afterwards.sql")).unwrap();
+
+    repo.write("smoke/03_pin.sql", "-- dbgate:after\nSELECT 1;\n");
+    Dbgate::at(repo.path())
+        .args(["check"])
+        .run()
+        .code(2)
+        .stderr_has("smoke/03_pin.sql:1:1: `-- dbgate:after` takes one migration version");
+}
