@@ -167,12 +167,14 @@ fn data_options(
             });
         }
         options.rows = rows as u32;
+        options.volume = true;
     }
     if let Some(rows) = cli_rows {
         if rows > crate::checks::data::MAX_ROWS {
             return Err(ConfigError::Usage(format!("--rows {}", rows_range())));
         }
         options.rows = rows;
+        options.volume = true;
     }
     Ok(options)
 }

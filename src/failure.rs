@@ -131,6 +131,8 @@ pub enum WarningKind {
     Lint,
     /// A migration drops a column or table that holds data: no rollback can bring it back.
     DroppedData,
+    /// A migration over the warning budget on volume (`--rows`).
+    Slow,
 }
 
 impl WarningKind {
@@ -145,6 +147,7 @@ impl WarningKind {
             WarningKind::OutOfOrder => "out of order",
             WarningKind::Lint => "lint",
             WarningKind::DroppedData => "dropped data",
+            WarningKind::Slow => "slow",
         }
     }
 }

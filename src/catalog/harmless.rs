@@ -59,7 +59,8 @@ impl Harmless {
             | WarningKind::Edited
             | WarningKind::OutOfOrder
             | WarningKind::Lint
-            | WarningKind::DroppedData => {
+            | WarningKind::DroppedData
+            | WarningKind::Slow => {
                 format!("{object}: said by its own check")
             }
         }

@@ -82,7 +82,7 @@ impl Options {
     /// Whether the lint's copy runs `migration` checked: to lint it, or to compare its round
     /// trip's data (the same migrations: a pull request's new ones, or all with no base).
     fn in_copy(&self, migration: &Migration) -> bool {
-        self.lint.in_scope(migration) && (self.lint.enabled || self.data.check_rollbacks)
+        self.lint.in_scope(migration) && (self.lint.enabled || self.data.check_rollbacks || self.data.volume)
     }
 
     /// The checks the copy makes of each migration it runs checked.
@@ -93,6 +93,9 @@ impl Options {
         }
         if self.data.check_rollbacks {
             kinds.push(CheckKind::Data);
+        }
+        if self.data.volume {
+            kinds.push(CheckKind::Volume);
         }
         kinds
     }
@@ -542,6 +545,7 @@ fn new_result(migration: &Migration) -> MigrationResult {
         checks: Vec::new(),
         schema_changes: Vec::new(),
         lint: Vec::new(),
+        volume: None,
     }
 }
 

@@ -139,6 +139,9 @@ pub struct MigrationResult {
     /// What the lint found at its statements (allowed ones too).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lint: Vec<super::lint::LintFinding>,
+    /// Its time on the generated rows `--rows` asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<super::data::volume::Volume>,
 }
 
 impl MigrationResult {
@@ -179,10 +182,13 @@ pub enum CheckKind {
     /// Its rollback restores the data of the columns the migration kept, observed on the same
     /// copy (listed for the same migrations).
     Data,
+    /// On the rows `--rows` asks for, it runs within the budgets (listed for the same
+    /// migrations, with `--rows` or `[data] rows`).
+    Volume,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 9] = [
+    pub const ALL: [CheckKind; 10] = [
         CheckKind::Replay,
         CheckKind::Rollback,
         CheckKind::Reapply,
@@ -192,13 +198,14 @@ impl CheckKind {
         CheckKind::OutOfOrder,
         CheckKind::Lint,
         CheckKind::Data,
+        CheckKind::Volume,
     ];
 
     /// A check listed only for a migration it has something to say about.
     pub fn only_when_relevant(self) -> bool {
         matches!(
             self,
-            CheckKind::Server | CheckKind::Edited | CheckKind::OutOfOrder | CheckKind::Lint | CheckKind::Data
+            CheckKind::Server | CheckKind::Edited | CheckKind::OutOfOrder | CheckKind::Lint | CheckKind::Data | CheckKind::Volume
         )
     }
 
@@ -213,6 +220,7 @@ impl CheckKind {
             CheckKind::OutOfOrder => "out of order",
             CheckKind::Lint => "lint",
             CheckKind::Data => "data",
+            CheckKind::Volume => "volume",
         }
     }
 
@@ -229,6 +237,7 @@ impl CheckKind {
                 "what the migration locks, rewrites and breaks, observed on a copy of the database with rows, passes the lint rules"
             }
             CheckKind::Data => "the rollback restores the data the migration kept, observed on a copy of the database with rows",
+            CheckKind::Volume => "the migration runs within its time budget on the generated rows --rows asks for",
         }
     }
 }

@@ -106,6 +106,7 @@ pub fn render(report: &Report, style: Style) -> String {
         let migration = &report.migrations[index];
         render_migration(&mut out, migration, width, style);
         render_warnings(&mut out, migration, style);
+        render_volume(&mut out, migration, style);
         index += 1;
     }
     render_tests(&mut out, report, style);
@@ -221,6 +222,41 @@ fn render_passed(out: &mut String, migration: &MigrationResult, file: &str, widt
         style.dim(&format!(" ({})", notes.join("; ")))
     };
     let _ = writeln!(out, "  {}  {file:<width$} {time}  {}{note}", style.green("PASS"), ran.join(", "));
+}
+
+/// A migration's time on the generated rows `--rows` asked for, and its statements that moved
+/// rows, under the migration.
+fn render_volume(out: &mut String, migration: &MigrationResult, style: Style) {
+    let Some(volume) = &migration.volume else { return };
+    let _ = writeln!(
+        out,
+        "        {}",
+        style.dim(&format!(
+            "volume: {:.2} s on {} rows per table ({} s to put them in {})",
+            volume.duration_ms as f64 / 1000.0,
+            volume.rows_per_table,
+            format_args!("{:.2}", volume.fill_ms as f64 / 1000.0),
+            if volume.tables.is_empty() {
+                "no table".to_string()
+            } else {
+                volume.tables.join(", ")
+            }
+        ))
+    );
+    for moved in &volume.moved {
+        let _ = writeln!(
+            out,
+            "          {}",
+            style.dim(&continued(&format!(
+                "{}: {} rows in {:.2} s, {} rows/s: {}",
+                moved.location,
+                moved.rows,
+                moved.duration_ms as f64 / 1000.0,
+                moved.rows_per_second,
+                moved.statement
+            )))
+        );
+    }
 }
 
 /// The differences that change no behaviour, one line each, under the migration.

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::{CheckResult, Failure, Report, Status, Verdict};
+use super::{CheckKind, CheckResult, Failure, Report, Status, Verdict};
 
 /// Marks dbgate's own comment, so that a later run updates it instead of adding another.
 pub const COMMENT_MARKER: &str = "<!-- dbgate:sticky-comment -->";
@@ -145,6 +145,7 @@ fn render(report: &Report, marker: bool, max_failures: usize) -> String {
             checks.join(" · ")
         );
     }
+    render_volume(&mut out, report);
     if !report.tests.is_empty() {
         out.push_str("\n### Tests\n\n| | Suite | Passed | Failed | Skipped | Not checked |\n|---|---|---:|---:|---:|---:|\n");
         let suites = report.suites();
@@ -310,6 +311,44 @@ fn render_allowed(out: &mut String, report: &Report, max: usize) {
     out.push('\n');
 }
 
+/// Each migration's time on the generated rows `--rows` asked for, and its statement that
+/// moved the most rows.
+fn render_volume(out: &mut String, report: &Report) {
+    let timed: Vec<_> = report.migrations.iter().filter_map(|m| Some((m, m.volume.as_ref()?))).collect();
+    let Some((_, first)) = timed.first() else { return };
+    let _ = writeln!(
+        out,
+        "\n### On {} generated rows per table\n\n| | Migration | Time | Most rows moved |\n|---|---|---:|---|",
+        first.rows_per_table
+    );
+    for (migration, volume) in timed {
+        let status = migration
+            .checks
+            .iter()
+            .find(|c| c.kind == CheckKind::Volume)
+            .map_or(Status::Passed, |c| c.status);
+        let moved = volume.moved.iter().max_by_key(|m| m.rows).map_or_else(
+            || "none".to_string(),
+            |m| {
+                format!(
+                    "{} rows at {} rows/s, line {}: {}",
+                    m.rows,
+                    m.rows_per_second,
+                    m.location.line,
+                    code(&m.statement)
+                )
+            },
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} s | {moved} |",
+            icon(status),
+            code(&migration.file.display().to_string()),
+            volume.duration_ms as f64 / 1000.0
+        );
+    }
+}
+
 fn render_check(out: &mut String, check: &CheckResult, max: usize, shown: &mut usize, hidden: &mut usize) {
     if let Some(headline) = &check.headline {
         let _ = writeln!(out, "{}\n", text(headline));
@@ -452,6 +491,7 @@ mod tests {
                 checks: vec![check],
                 schema_changes: Vec::new(),
                 lint: Vec::new(),
+                volume: None,
             }],
             tests: Vec::new(),
             rls_coverage: None,

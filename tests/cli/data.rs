@@ -301,3 +301,76 @@ fn a_test_pinned_to_no_migration_is_a_finding_and_a_bad_pin_an_input_error() {
         .code(2)
         .stderr_has("smoke/03_pin.sql:1:1: `-- dbgate:after` takes one migration version");
 }
+
+#[test]
+fn a_migration_over_the_fail_budget_on_volume_fails_and_the_same_on_few_rows_passes() {
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_items",
+            "CREATE TABLE items (id bigint PRIMARY KEY, label text NOT NULL);\n\
+             CREATE TABLE guarded (id int PRIMARY KEY);\n\
+             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no rows here'; END $$;\n\
+             CREATE TRIGGER guarded_refuses BEFORE INSERT ON guarded FOR EACH ROW EXECUTE FUNCTION refuse();\n",
+            "DROP TABLE guarded;\nDROP FUNCTION refuse();\nDROP TABLE items;\n",
+        ),
+        // A millisecond per row: nothing on the replay's empty table, a second on 1000 rows.
+        (
+            "002_relabel",
+            "SET LOCAL lock_timeout = '1s';\nUPDATE items SET label = label || pg_sleep(0.001)::text;\nALTER TABLE guarded ADD COLUMN note text;\n",
+            "SET LOCAL lock_timeout = '1s';\nALTER TABLE guarded DROP COLUMN note;\n",
+        ),
+    ]);
+    repo.write("dbgate.toml", "[migrations]\nfail_seconds = 0.5\n");
+    let json = repo.path().join("report.json");
+    let out = Dbgate::at(repo.path()).args(["check", "--rows", "1000", "--json"]).arg(&json).run();
+    out.code(1);
+    let report = json_of(&json);
+    let relabel = migration(&report, "002_relabel.sql");
+    // The replay, on empty tables, is within the budget; on 1000 rows per table it is not.
+    assert_eq!(check(relabel, "replay")["status"], "passed");
+    let volume = check(relabel, "volume");
+    assert_eq!(volume["status"], "failed", "{}", out.stdout);
+    let failure = &volume["failures"][0];
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap()
+            .contains("on 1000 generated rows per table, over its 0.5 s budget ([migrations] fail_seconds)"),
+        "{failure}"
+    );
+    assert_eq!(failure["location"]["line"], 2);
+    let moved = &relabel["volume"]["moved"][0];
+    assert_eq!(moved["rows"], 1000);
+    assert_eq!(moved["location"]["line"], 2);
+    assert!(moved["rows_per_second"].as_u64().unwrap() > 0);
+    assert_eq!(relabel["volume"]["rows_per_table"], 1000);
+    // A table a trigger keeps empty is left so, with the server's reason.
+    out.stdout_has("public.guarded was left empty in the copy for migrations/002_relabel.sql: no rows here");
+    out.stdout_has("migrations/002_relabel.sql:2:1: 1000 rows in");
+
+    // Over warn_seconds only: a warning.
+    repo.write("dbgate.toml", "[migrations]\nwarn_seconds = 0.5\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--rows", "1000", "--json"]).arg(&json).run();
+    out.code(0);
+    let report = json_of(&json);
+    let volume = check(migration(&report, "002_relabel.sql"), "volume");
+    assert_eq!(volume["status"], "passed");
+    assert_eq!(volume["warnings"][0]["kind"], "slow");
+
+    // The same budget on 10 rows per table: within it.
+    repo.write("dbgate.toml", "[migrations]\nfail_seconds = 0.5\n");
+    let out = Dbgate::at(repo.path()).args(["check", "--rows", "10", "--json"]).arg(&json).run();
+    out.code(0);
+    assert_eq!(check(migration(&json_of(&json), "002_relabel.sql"), "volume")["status"], "passed");
+    // Without --rows or [data] rows there is no volume check.
+    let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+    out.code(0);
+    let report = json_of(&json);
+    let relabel = migration(&report, "002_relabel.sql");
+    assert!(
+        relabel["checks"].as_array().unwrap().iter().all(|c| c["kind"] != "volume"),
+        "{relabel}"
+    );
+    assert!(relabel.get("volume").is_none());
+}

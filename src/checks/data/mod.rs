@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod columns;
+pub mod volume;
 
 /// `[data]` of dbgate.toml, and `--rows`.
 #[derive(Debug, Clone)]
@@ -18,6 +19,8 @@ pub struct DataOptions {
     pub check_rollbacks: bool,
     /// Generated rows per table in the copy (the lint's and the data check's).
     pub rows: u32,
+    /// The rows were asked for (`--rows`, `[data] rows`): each migration is timed on them.
+    pub volume: bool,
 }
 
 pub const DEFAULT_ROWS: u32 = 20;
@@ -30,6 +33,7 @@ impl Default for DataOptions {
         DataOptions {
             check_rollbacks: true,
             rows: DEFAULT_ROWS,
+            volume: false,
         }
     }
 }

@@ -211,6 +211,11 @@ pub struct Seen {
     pub lock_timeout: String,
     /// What it did to the schema; `None` when that could not be read.
     pub changes: Option<Vec<SchemaChange>>,
+    /// How long it ran (dbgate's reads around it left out).
+    pub took: std::time::Duration,
+    /// The rows it inserted, updated, deleted, copied or selected into a table, by its command
+    /// tag; `None` for none.
+    pub rows: Option<u64>,
 }
 
 impl Seen {
@@ -423,7 +428,17 @@ fn seen_between(statement: usize, transaction: usize, before: &Look, known: &Loo
             .collect(),
         lock_timeout: before.lock_timeout.clone(),
         changes: None,
+        took: std::time::Duration::ZERO,
+        rows: None,
     }
+}
+
+/// The rows a statement's command tag counts (`UPDATE 20`), when any.
+fn affected(answer: &[tokio_postgres::SimpleQueryMessage]) -> Option<u64> {
+    answer.iter().rev().find_map(|message| match message {
+        tokio_postgres::SimpleQueryMessage::CommandComplete(rows) if *rows > 0 => Some(*rows),
+        _ => None,
+    })
 }
 
 /// The lint's own database: its session and what reads its catalog.
@@ -525,11 +540,16 @@ impl Watcher<'_> {
             ..Look::default()
         };
         for (index, statement) in statements.iter().enumerate() {
-            if let Err(error) = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, _| {}).await {
+            let (mut rows, started) = (None, std::time::Instant::now());
+            let ran = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, answer| {
+                rows = affected(&answer)
+            });
+            if let Err(error) = ran.await {
                 observed.lost = matches!(error, crate::execute::ScriptError::ConnectionLost(_));
                 observed.failed = Some(failed(index, error.failure()));
                 return observed;
             }
+            let took = started.elapsed();
             let mut changes = None;
             let wanted = read.get(index).copied().unwrap_or(true).then_some((&mut *snapshot, &mut changes));
             match self.guarded(LOOK, oids, wanted).await {
@@ -539,6 +559,8 @@ impl Watcher<'_> {
                     }
                     let mut seen = seen_between(index, 0, &before, &known, &after, true);
                     seen.changes = changes;
+                    seen.took = took;
+                    seen.rows = rows;
                     observed.seen.push(seen);
                     known.learn(&after);
                     before = after;
@@ -546,6 +568,8 @@ impl Watcher<'_> {
                 Err(()) => observed.seen.push(Seen {
                     statement: index,
                     lock_timeout: before.lock_timeout.clone(),
+                    took,
+                    rows,
                     ..Seen::default()
                 }),
             }
@@ -585,7 +609,11 @@ impl Watcher<'_> {
                 // A transaction of its own counts its scans from nothing.
                 known.scans.clear();
             }
-            if let Err(error) = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, _| {}).await {
+            let (mut rows, started) = (None, std::time::Instant::now());
+            let ran = run_statements(self.client, script, std::slice::from_ref(statement), self.timeout, |_, answer| {
+                rows = affected(&answer)
+            });
+            if let Err(error) = ran.await {
                 observed.lost = matches!(error, crate::execute::ScriptError::ConnectionLost(_));
                 observed.failed = Some(failed(index, error.failure()));
                 if wrap || in_block {
@@ -593,6 +621,7 @@ impl Watcher<'_> {
                 }
                 return observed;
             }
+            let took = started.elapsed();
             let locks_seen = wrap || in_block;
             let mut seen = if in_block {
                 // Inside the file's own transaction: read in a savepoint, never committing it.
@@ -631,6 +660,8 @@ impl Watcher<'_> {
                 seen
             };
             seen.statement = index;
+            seen.took = took;
+            seen.rows = rows;
             observed.seen.push(seen);
         }
         observed

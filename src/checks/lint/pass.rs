@@ -36,6 +36,8 @@ struct Linted {
     check: Option<CheckResult>,
     /// The round trip's data check, when it is on.
     data: Option<CheckResult>,
+    /// The volume check and the migration's time on the rows, with `--rows`.
+    volume: Option<(CheckResult, Option<crate::checks::data::volume::Volume>)>,
     findings: Vec<LintFinding>,
     /// The tables the generator left empty, in words.
     left_empty: Vec<String>,
@@ -132,6 +134,10 @@ impl Chain<'_> {
                     Ok(linted) => {
                         results[index].checks.extend(linted.check);
                         results[index].checks.extend(linted.data);
+                        if let Some((check, volume)) = linted.volume {
+                            results[index].checks.push(check);
+                            results[index].volume = volume;
+                        }
                         results[index].lint = linted.findings;
                         left_empty.extend(linted.left_empty);
                         linted.diverged
@@ -358,6 +364,7 @@ impl Chain<'_> {
         let in_transaction = runs_in_our_transaction(script, statements);
         let mut filled: Vec<rows::Filled> = Vec::new();
         let mut data = None;
+        let mut volume = None;
         // In a transaction: the schema before it stays in `snapshot`, the observed run works on
         // a copy. In place: the run is the real one, and the copy keeps the schema before it.
         let (observed, kept_before) = if in_transaction {
@@ -387,6 +394,7 @@ impl Chain<'_> {
                 Vec::new()
             };
             client.batch_execute("BEGIN").await.map_err(|e| lost("did not answer", &e))?;
+            let fill_started = Instant::now();
             let filling = async {
                 let tables = rows::tables_to_fill(client, &names).await?;
                 let done = rows::fill(client, &tables, self.options.data.rows).await?;
@@ -405,7 +413,11 @@ impl Chain<'_> {
                     let _ = client.batch_execute("ROLLBACK; BEGIN").await;
                 }
             }
+            let fill_ms = crate::checks::millis(fill_started.elapsed());
             let mut observed = watcher.in_transaction(script, statements, &oids, &read, &mut scratch()).await;
+            if self.options.data.volume {
+                volume = Some(self.volume_check(script, statements, &observed, &filled, fill_ms, &existing, replay_passed));
+            }
             if comparing && !observed.lost {
                 // Without a rollback to run, the check has something to say only of the data
                 // the migration drops.
@@ -466,6 +478,15 @@ impl Chain<'_> {
             }
             (observed, None)
         } else {
+            if self.options.data.volume {
+                volume = Some((
+                    CheckResult::skipped(
+                        CheckKind::Volume,
+                        "the migration does not run in a transaction: dbgate observes it in its one real run, without generated rows",
+                    ),
+                    None,
+                ));
+            }
             if comparing && !matches!(self.round_trip_down(migration), Down::Not(_, true)) {
                 data = Some(CheckResult::skipped(
                     CheckKind::Data,
@@ -615,6 +636,7 @@ impl Chain<'_> {
         Ok(Linted {
             check: linting.then_some(check),
             data,
+            volume,
             findings,
             left_empty: left_empty
                 .into_iter()
@@ -673,6 +695,57 @@ async fn read_data(client: &tokio_postgres::Client, tables: &[u32]) -> Option<da
 }
 
 impl Chain<'_> {
+    /// The volume check of a migration observed in a transaction, on the rows `filled`.
+    #[allow(clippy::too_many_arguments)]
+    fn volume_check(
+        &self,
+        script: &crate::script::Script,
+        statements: &[crate::script::Statement],
+        observed: &Observed,
+        filled: &[rows::Filled],
+        fill_ms: u64,
+        existing: &std::collections::BTreeMap<u32, observe::Relation>,
+        replay_passed: bool,
+    ) -> (CheckResult, Option<data::volume::Volume>) {
+        if let Some(failed) = &observed.failed {
+            let line = script.location(statements[failed.statement].range.start).line;
+            return (
+                if replay_passed {
+                    CheckResult::skipped(
+                        CheckKind::Volume,
+                        format!("it fails on tables with rows at line {line}: {}", failed.message),
+                    )
+                } else {
+                    CheckResult::not_checked(CheckKind::Volume, format!("{} failed", script.path.display()))
+                },
+                None,
+            );
+        }
+        // A table rewritten moves its rows: as many as it was given.
+        let rows_of = |oid: &u32| {
+            let name = &existing.get(oid)?.name;
+            filled.iter().find(|f| &f.table == name).map(|f| f.rows).filter(|rows| *rows > 0)
+        };
+        let timed: Vec<data::volume::Timed> = observed
+            .seen
+            .iter()
+            .map(|seen| data::volume::Timed {
+                statement: seen.statement,
+                took: seen.took,
+                rows: seen.rows.or_else(|| seen.rewritten.iter().filter_map(rows_of).max()),
+            })
+            .collect();
+        let volume = data::volume::Volume {
+            rows_per_table: self.options.data.rows,
+            tables: filled.iter().filter(|f| f.rows > 0).map(|f| f.table.clone()).collect(),
+            duration_ms: 0,
+            fill_ms,
+            moved: Vec::new(),
+        };
+        let (check, volume) = data::volume::check(self.options, script, statements, &timed, volume);
+        (check, Some(volume))
+    }
+
     /// The migration's rollback, as its round trip in the copy runs it (or why it does not).
     fn round_trip_down<'m>(&self, migration: &'m Migration) -> Down<'m> {
         let Some(down) = &migration.down else {

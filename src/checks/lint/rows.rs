@@ -228,8 +228,13 @@ fn insert(table: &Table, names: &BTreeMap<u32, &str>, rows: u32, attempt: Attemp
         let picked: Vec<String> = theirs.iter().map(|c| format!("p.{}", quote_ident(c))).collect();
         if names.get(parent).copied() != Some(table.name.as_str()) {
             // Parent row number ((g - 1) mod its count) + 1: each row a parent, spread evenly.
+            // The count first, on its own: the join is then an equality the server can hash
+            // (with the count inside it, a nested loop over every pair of rows: 10^10 at
+            // 10^5 rows per table).
             joins.push(format!(
-                "LEFT JOIN (SELECT {}, row_number() OVER () AS dbgate_n, count(*) OVER () AS dbgate_count FROM {parent_name} p) {alias} ON {alias}.dbgate_n = ((g - 1) % {alias}.dbgate_count) + 1",
+                "CROSS JOIN (SELECT nullif(count(*), 0) AS dbgate_count FROM {parent_name}) {alias}c \
+                 LEFT JOIN (SELECT {}, row_number() OVER () AS dbgate_n FROM {parent_name} p) {alias} \
+                 ON {alias}.dbgate_n = ((g - 1) % {alias}c.dbgate_count) + 1",
                 picked.join(", ")
             ));
         }
