@@ -7,7 +7,8 @@
   naive   the gate teams write by hand: pg_dump --schema-only before and after, diffed as text
   dbgate  `dbgate check` (replay, every round trip, the full rollback chain, and the lint of every
           migration: the repos have no git base), on the same server through the url provider;
-          again with `[lint] enabled = false`, for the lint's own share; and once with the local
+          again with the lint's copy off (`[lint] enabled = false`, `[data] check_rollbacks = false`),
+          for the share of the lint and the data check; and once with the local
           provider, for time to first statement
 
 Usage: python3 bench/bench.py [--sizes 10,100,1000] [--ddl full|small] [--naive-full 200] [--naive-windows 5]
@@ -266,7 +267,7 @@ def main():
             gl, report_local, _ = run_dbgate_measured(args.dbgate, work, ["--provider", "local", "--pg-bin", str(bindir)])
             assert report["verdict"] == "passed" and report_local["verdict"] == "passed"
             # The same run without the lint: what the lint itself costs.
-            (work / "dbgate.toml").write_text("[lint]\nenabled = false\n")
+            (work / "dbgate.toml").write_text("[lint]\nenabled = false\n[data]\ncheck_rollbacks = false\n")
             server.fresh("b_gate")
             g_off, report_off, _ = run_dbgate_measured(args.dbgate, work, ["--provider", "url", "--database-url", server.url()])
             (work / "dbgate.toml").unlink()

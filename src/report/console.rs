@@ -228,21 +228,18 @@ fn render_passed(out: &mut String, migration: &MigrationResult, file: &str, widt
 /// rows, under the migration.
 fn render_volume(out: &mut String, migration: &MigrationResult, style: Style) {
     let Some(volume) = &migration.volume else { return };
-    let _ = writeln!(
-        out,
-        "        {}",
-        style.dim(&format!(
-            "volume: {:.2} s on {} rows per table ({} s to put them in {})",
-            volume.duration_ms as f64 / 1000.0,
+    let seconds = volume.duration_ms as f64 / 1000.0;
+    let line = if volume.tables.is_empty() {
+        format!("volume: {seconds:.2} s; no table it names existed before it, so it ran on no generated rows")
+    } else {
+        format!(
+            "volume: {seconds:.2} s on {} rows per table ({:.2} s to put them in {})",
             volume.rows_per_table,
-            format_args!("{:.2}", volume.fill_ms as f64 / 1000.0),
-            if volume.tables.is_empty() {
-                "no table".to_string()
-            } else {
-                volume.tables.join(", ")
-            }
-        ))
-    );
+            volume.fill_ms as f64 / 1000.0,
+            volume.tables.join(", ")
+        )
+    };
+    let _ = writeln!(out, "        {}", style.dim(&line));
     for moved in &volume.moved {
         let _ = writeln!(
             out,
