@@ -148,17 +148,17 @@ fn data_options(
     if let Some(on) = section.check_rollbacks {
         options.check_rollbacks = on;
     }
-    let written = section
-        .rows
-        .as_ref()
-        .map(|rows| {
-            (
-                *rows.get_ref(),
-                crate::script::position_at(text, rows.span().start.min(text.len())).line,
-                "[data]",
-            )
-        })
-        .or(lint_rows.map(|(rows, line)| (rows, line, "[lint]")));
+    let data_rows = section.rows.as_ref().map(|rows| {
+        let line = crate::script::position_at(text, rows.span().start.min(text.len())).line;
+        (*rows.get_ref(), line, "[data]")
+    });
+    if let (Some(_), Some((_, line))) = (&data_rows, lint_rows) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {line}, [lint] rows: the rows are set in [data] rows (this is its older place); set them there only"),
+        });
+    }
+    let written = data_rows.or(lint_rows.map(|(rows, line)| (rows, line, "[lint]")));
     if let Some((rows, line, section)) = written {
         if !(0..=i64::from(crate::checks::data::MAX_ROWS)).contains(&rows) {
             return Err(ConfigError::Invalid {

@@ -300,23 +300,32 @@ fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
     })
 }
 
-/// The data tests pinned to a version no migration has: they would never run.
+/// The data tests pinned to a version no migration has, or several have: they would never
+/// run, or run at the wrong one.
 fn pinned_to_nothing(discovery: &Discovery, tests: &crate::discovery::DatabaseTests) -> Vec<crate::discovery::finding::Finding> {
     use crate::discovery::finding::{Finding, FindingKind};
-    tests
-        .pinned
-        .iter()
-        .filter(|test| !discovery.migrations.iter().any(|m| m.named_in(std::slice::from_ref(&test.version))))
-        .map(|test| {
-            Finding::at_start(
-                FindingKind::PinnedToNoMigration,
-                test.script.path.clone(),
-                format!(
-                    "this data test is pinned to migration {}, but no migration in {}/ has that version or file name, so it never runs: name a migration's version, or its file name without .sql",
-                    test.version,
-                    discovery.migrations_dir.display()
-                ),
-            )
-        })
-        .collect()
+    let mut findings = Vec::new();
+    for test in &tests.pinned {
+        let pinned: Vec<&crate::discovery::Migration> = discovery.migrations.iter().filter(|m| m.pinned_by(&test.version)).collect();
+        let message = match pinned.as_slice() {
+            [_] => continue,
+            [] => format!(
+                "this data test is pinned to migration {}, but no migration in {}/ has that version or file name, so it never runs: name a migration's version, or its file name without .sql",
+                test.version,
+                discovery.migrations_dir.display()
+            ),
+            several => format!(
+                "this data test is pinned to {}, which {} migrations have ({}), so dbgate cannot tell which it tests and runs it at none: name one by its file name without .sql",
+                test.version,
+                several.len(),
+                several.iter().map(|m| m.up.path.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        findings.push(Finding::at_start(
+            FindingKind::PinnedToNoMigration,
+            test.script.path.clone(),
+            message,
+        ));
+    }
+    findings
 }

@@ -297,11 +297,11 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
                 }
             }
         }
-        if chain.has_pinned_before(migration) {
+        if let Some(before_test) = chain.pinned_before(migration) {
             pinned_cases.extend(chain.run_pinned(migration, Moment::Before).await);
-            // Meant to add rows; whatever it changed in the schema is the state before the
-            // migration, not the migration's doing.
-            chain.after(&mut current, &migration.up).await?;
+            // Meant to add rows; whatever it changed in the schema (or on the server) is the
+            // state before the migration, not the migration's doing.
+            chain.after(&mut current, before_test).await?;
         }
         let s0 = current.fingerprint();
         let mut m = Migrating {

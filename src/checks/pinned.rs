@@ -12,16 +12,17 @@ use crate::discovery::Migration;
 use crate::execute::{connect_own, within};
 
 impl Chain<'_> {
-    /// The tests pinned to `migration` at `moment`.
+    /// The tests pinned to `migration` at `moment` (a pin several migrations match is a
+    /// finding, and runs at none).
     fn pinned_at<'t>(&'t self, migration: &'t Migration, moment: Moment) -> impl Iterator<Item = &'t PinnedTest> + 't {
-        self.pinned
-            .iter()
-            .filter(move |t| t.moment == moment && migration.named_in(std::slice::from_ref(&t.version)))
+        self.pinned.iter().filter(move |t| {
+            t.moment == moment && migration.pinned_by(&t.version) && self.migrations.iter().filter(|m| m.pinned_by(&t.version)).count() == 1
+        })
     }
 
-    /// Whether a test is pinned to `migration` before it.
-    pub(super) fn has_pinned_before(&self, migration: &Migration) -> bool {
-        self.pinned_at(migration, Moment::Before).next().is_some()
+    /// The last test pinned before `migration`, when there is one.
+    pub(super) fn pinned_before<'t>(&'t self, migration: &'t Migration) -> Option<&'t crate::script::Script> {
+        self.pinned_at(migration, Moment::Before).last().map(|t| &t.script)
     }
 
     /// Runs the tests pinned to `migration` at `moment`; their cases.
@@ -79,26 +80,31 @@ impl Chain<'_> {
         within(&client, timeout, client.batch_execute(&self.invocation_sql()))
             .await
             .map_err(lost)?;
+        let at_start = || Some(test.script.location(test.script.body().start));
+        if test.moment == Moment::Before {
+            // As psql runs a file: each statement on its own, kept; the first error stops it.
+            // pgTAP, which dbgate installs only in a transaction it rolls back, is not there.
+            if database_tests::is_pgtap(test.script.text()) {
+                let mut case = TestCaseResult::new(Suite::Smoke, String::new(), test.script.path.clone());
+                case.fail(crate::failure::Failure::new(
+                    "a before test puts rows in, and what it does is kept, so pgTAP (installed only in a transaction dbgate rolls back) is not available there: assert in after.sql",
+                    at_start(),
+                ));
+                return Ok(vec![case]);
+            }
+            return Ok(database_tests::run_test_file(&client, &test.script, timeout).await);
+        }
         within(&client, timeout, client.batch_execute("BEGIN")).await.map_err(lost)?;
-        // pgTAP in the transaction rolled back: never in a `before` test's committed one.
-        let problem = match test.moment {
-            Moment::Before => None,
-            Moment::After | Moment::AfterRollback => database_tests::pgtap_for(&client, &test.script, timeout).await.map_err(lost)?,
-        };
+        let problem = database_tests::pgtap_for(&client, &test.script, timeout).await.map_err(lost)?;
         let cases = match problem {
             Some(problem) => {
                 let mut case = TestCaseResult::new(Suite::Pgtap, String::new(), test.script.path.clone());
-                case.fail(crate::failure::Failure::new(
-                    problem,
-                    Some(test.script.location(test.script.body().start)),
-                ));
+                case.fail(crate::failure::Failure::new(problem, at_start()));
                 vec![case]
             }
             None => database_tests::run_test_file(&client, &test.script, timeout).await,
         };
-        let keep = test.moment == Moment::Before && cases.iter().all(|c| c.status != Status::Failed);
-        let end = if keep { "COMMIT" } else { "ROLLBACK" };
-        within(&client, timeout, client.batch_execute(end)).await.map_err(lost)?;
+        within(&client, timeout, client.batch_execute("ROLLBACK")).await.map_err(lost)?;
         Ok(cases)
     }
 }
@@ -110,13 +116,13 @@ fn named(mut case: TestCaseResult, migration: &Migration, test: &PinnedTest) -> 
         (Moment::AfterRollback, Some(down)) => down,
         _ => &migration.up,
     };
-    let file = |path: &std::path::Path| path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let own = if case.name.is_empty() {
-        file(&test.script.path)
+        test.script.path.file_name().unwrap_or_default().to_string_lossy().into_owned()
     } else {
         case.name.clone()
     };
-    case.name = format!("{} {}: {own}", test.moment.words(), file(&script.path));
+    // A diesel migration's file is up.sql: its folder says which.
+    case.name = format!("{} {}: {own}", test.moment.words(), super::file_name(script));
     case.suite = Suite::DataMigration;
     case
 }

@@ -239,6 +239,16 @@ impl Migration {
         &self.up.path
     }
 
+    /// Whether a data test pinned to `name` is pinned to this migration: by its version (`1`
+    /// is `001`), or its stem (`004_users`; a diesel folder's name). Not by the file's stem,
+    /// which is `up` for every diesel migration.
+    pub fn pinned_by(&self, name: &str) -> bool {
+        // diesel compares its versions with the dashes taken out (2024-01-02-000000 is
+        // 20240102000000).
+        let number = |s: &str| s.replace('-', "").parse::<u128>().ok();
+        name == self.version.text || name == self.stem || number(name).is_some_and(|n| number(&self.version.text) == Some(n))
+    }
+
     /// Whether one of `names` (a list in dbgate.toml) names this migration: by version, by
     /// its stem, or by its file's stem.
     pub fn named_in(&self, names: &[String]) -> bool {
@@ -1117,7 +1127,7 @@ fn pinned_by_folder(data_dir: &Path, found: &mut Found) -> Vec<pinned::PinnedTes
             let name = entry.file_name().to_string_lossy();
             let Some(moment) = pinned::Moment::ALL.into_iter().find(|m| m.file_name() == name) else {
                 found.problems.push(format!(
-                    "{}: a data test's file is named before.sql, after.sql or after_rollback.sql",
+                    "{}: a data test's folder holds only before.sql, after.sql and after_rollback.sql",
                     display(found.root, entry.path()).display()
                 ));
                 continue;

@@ -62,19 +62,28 @@ pub struct PinnedTest {
 }
 
 /// The moment and version a test file's first line pins it to; `Err` with the reason when the
-/// line starts as a directive but cannot be read.
+/// line is a `dbgate:` directive that cannot be read (a misspelt pin would otherwise run as an
+/// ordinary test, at the wrong moment). Read as people write it: any case, a space after the
+/// colon, `after_rollback` as the file name spells it.
 pub fn directive(text: &str) -> Option<Result<(Moment, String), String>> {
     let first = text.trim_start_matches('\u{feff}').lines().next()?.trim();
-    let rest = first.strip_prefix("--")?.trim_start().strip_prefix("dbgate:")?;
-    let (word, version) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let Some(moment) = Moment::ALL.into_iter().find(|m| m.directive() == word) else {
-        // Another dbgate directive (`dbgate:irreversible`...): not a pin.
+    let rest = first.strip_prefix("--")?.trim_start();
+    if !rest.get(..7)?.eq_ignore_ascii_case("dbgate:") {
         return None;
+    }
+    let rest = rest[7..].trim_start();
+    let (word, version) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let spelled = word.to_ascii_lowercase().replace('_', "-");
+    let Some(moment) = Moment::ALL.into_iter().find(|m| m.directive() == spelled) else {
+        return Some(Err(format!(
+            "`-- dbgate:{word}` on a test file's first line is not a pin dbgate knows: `-- dbgate:before <version>`, `-- dbgate:after <version>` or `-- dbgate:after-rollback <version>`"
+        )));
     };
     let version = version.trim();
     if version.is_empty() || version.contains(char::is_whitespace) {
         return Some(Err(format!(
-            "`-- dbgate:{word}` takes one migration version (or file name without .sql), as in `-- dbgate:{word} 004`"
+            "`-- dbgate:{word}` takes one migration version (or file name without .sql), as in `-- dbgate:{} 004`",
+            moment.directive()
         )));
     }
     Some(Ok((moment, version.to_string())))
@@ -92,7 +101,15 @@ mod tests {
             Some(Ok((Moment::AfterRollback, "20240101_x".into())))
         );
         assert!(matches!(directive("-- dbgate:after\n"), Some(Err(_))));
-        assert_eq!(directive("-- dbgate:irreversible\n"), None);
+        // As people write it; a word dbgate does not know is an error, not an ordinary test.
+        assert_eq!(directive("-- DBGATE: After 2\n"), Some(Ok((Moment::After, "2".into()))));
+        assert_eq!(
+            directive("-- dbgate:after_rollback 2\n"),
+            Some(Ok((Moment::AfterRollback, "2".into())))
+        );
+        assert!(matches!(directive("-- dbgate:aftr 2\n"), Some(Err(_))));
+        assert_eq!(directive("-- nothing to do with dbgate\n"), None);
+        assert_eq!(directive("-- été\n"), None);
         assert_eq!(directive("SELECT 1;\n-- dbgate:before 004\n"), None);
     }
 }

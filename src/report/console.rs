@@ -229,7 +229,9 @@ fn render_passed(out: &mut String, migration: &MigrationResult, file: &str, widt
 fn render_volume(out: &mut String, migration: &MigrationResult, style: Style) {
     let Some(volume) = &migration.volume else { return };
     let seconds = volume.duration_ms as f64 / 1000.0;
-    let line = if volume.tables.is_empty() {
+    let line = if volume.rows_per_table == 0 {
+        format!("volume: {seconds:.2} s; --rows 0 put no rows in its tables")
+    } else if volume.tables.is_empty() {
         format!("volume: {seconds:.2} s; no table it names existed before it, so it ran on no generated rows")
     } else {
         format!(

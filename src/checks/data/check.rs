@@ -1,10 +1,17 @@
 //! The `data` check of one migration: its round trip in the copy, in words.
+//!
+//! Three reads of the tables with rows: before the migration, after it, after its rollback.
+//! A column's values after the rollback must be the ones before; where they are not, the
+//! rollback is at fault when DDL changed that column (a rollback must bring back what it takes
+//! apart) or when the rollback itself changed its values; a value the migration's own UPDATE
+//! changed in a column no DDL touched is the migration's data fix, which a rollback need not
+//! undo (an `updated_at` trigger firing during a backfill, say).
 
 use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 
-use super::columns::{Before, Kept, TableData};
+use super::columns::{Before, ColumnData, Measured, TableData};
 use crate::checks::{millis, CheckKind, CheckResult};
 use crate::discovery::Migration;
 use crate::execute::{run_statements, ScriptError};
@@ -31,10 +38,13 @@ pub struct Replayed {
     /// The lint's `drop-table` and `drop-column` rules are on: they say what the migration drops
     /// (and an allow comment silences them), so the data check does not say it again.
     pub drops_said_by_lint: (bool, bool),
+    /// The migration or its rollback names tables that existed before it (whether or not they
+    /// got rows).
+    pub names_existing: bool,
 }
 
-/// After the migration ran (in the transaction that `before` was read in): the columns it
-/// dropped, then its rollback, then the data compared.
+/// After the migration ran (in the transaction that `before` was read in): the data it left,
+/// then its rollback, then the data compared. `None` when there is nothing to say.
 pub async fn round_trip(
     client: &Client,
     migration: &Migration,
@@ -45,69 +55,70 @@ pub async fn round_trip(
 ) -> Option<CheckResult> {
     let started = Instant::now();
     let up = &migration.up;
-    let Ok(kept) = before.kept(client).await else {
-        return Some(CheckResult::skipped(
-            CheckKind::Data,
-            "dbgate could not read what the migration left of the tables",
-        ));
-    };
-    let warnings = dropped(up, before, &kept, replayed.drops_said_by_lint);
-    let (down, statements) = match down {
-        Down::Runs(script, statements) => (script, statements),
-        // Listed only with something to say: the rollback check says there is no rollback.
-        Down::Not(_, true) if warnings.is_empty() => return None,
-        Down::Not(why, _) => return Some(with_warnings(CheckResult::skipped(CheckKind::Data, why), warnings)),
-    };
-    let ran = match client.batch_execute(&replayed.invocation).await {
-        Ok(()) => run_statements(client, down, statements, timeout, |_, _| {}).await,
-        Err(error) => Err(ScriptError::ConnectionLost(crate::failure::Failure::new(
-            crate::execute::describe(&error),
-            None,
-        ))),
-    };
-    if let Err(error) = ran {
-        let check = if replayed.rollback_failed || matches!(error, ScriptError::ConnectionLost(_)) {
-            CheckResult::not_checked(CheckKind::Data, "the rollback failed")
-        } else if before.tables.is_empty() {
-            // No rows to blame: the copy differs from the replay some other way.
+    let by_design = matches!(down, Down::Not(_, true));
+    if before.tables.is_empty() {
+        // Nothing held rows: no data to lose. Said only when there were tables to fill.
+        return (replayed.names_existing && !by_design).then(|| {
             CheckResult::skipped(
                 CheckKind::Data,
-                format!(
-                    "{} failed in the lint's copy where it passed in the replay: {}",
-                    name(down),
-                    error.failure().located_message()
-                ),
+                "the tables it names held no rows (--rows 0, or the generator left them empty: a note says why), so no data was compared",
             )
-        } else {
-            // It ran on empty tables: it fails on rows alone, as it would in production.
-            let mut failure = error.failure().clone();
-            failure.message = format!("fails on tables with rows: {}", failure.message);
-            CheckResult::failed(
-                CheckKind::Data,
-                millis(started.elapsed()),
-                Some(format!(
-                    "{} fails once the tables hold rows (dbgate put {} rows in {})",
-                    name(down),
-                    before.tables.iter().map(|t| t.rows).max().unwrap_or(0),
-                    before.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
-                )),
-                vec![failure],
-            )
-        };
-        return Some(with_warnings(check, warnings));
+        });
     }
-    let after = match before.touched_now(client).await {
-        Ok(after) => after,
-        Err(error) => {
-            let why = format!(
-                "dbgate could not read the data after {}: {}",
-                name(down),
-                crate::execute::describe(&error)
-            );
+    let after_up = match before.after_migration(client).await {
+        Ok(after_up) => after_up,
+        Err(error) => return Some(could_not_read(&error, &name(up))),
+    };
+    let (down, statements) = match down {
+        Down::Runs(script, statements) => (script, statements),
+        Down::Not(why, by_design) => {
+            // Whatever the migration dropped with its data stays dropped.
+            let warnings = dropped(up, before, &after_up, None, replayed.drops_said_by_lint);
+            if by_design && warnings.is_empty() {
+                return None;
+            }
             return Some(with_warnings(CheckResult::skipped(CheckKind::Data, why), warnings));
         }
     };
-    let failures = compare(migration, down, statements, before, &kept, &after);
+    let ran = match client.batch_execute(&replayed.invocation).await {
+        Ok(()) => run_statements(client, down, statements, timeout, |_, _| {}).await,
+        Err(error) => Err(ScriptError::ConnectionLost(Failure::new(crate::execute::describe(&error), None))),
+    };
+    if let Err(error) = ran {
+        if replayed.rollback_failed {
+            return Some(CheckResult::not_checked(CheckKind::Data, "the rollback failed"));
+        }
+        // It ran on the replay's empty tables: it fails on rows alone, as it would in
+        // production.
+        let ended = matches!(error, ScriptError::ConnectionLost(_));
+        let mut failure = error.failure().clone();
+        failure.message = if ended {
+            format!("ends its session on tables with rows: {}", failure.message)
+        } else {
+            format!("fails on tables with rows: {}", failure.message)
+        };
+        let check = CheckResult::failed(
+            CheckKind::Data,
+            millis(started.elapsed()),
+            Some(format!(
+                "{} {} once the tables hold rows (dbgate put up to {} rows in {})",
+                name(down),
+                if ended { "ends its session" } else { "fails" },
+                before.tables.iter().map(|t| t.rows).max().unwrap_or(0),
+                before.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+            )),
+            vec![failure],
+        );
+        // What the migration dropped, which this rollback cannot have restored.
+        let warnings = dropped(up, before, &after_up, None, replayed.drops_said_by_lint);
+        return Some(with_warnings(check, warnings));
+    }
+    let after_down = match before.after_rollback(client).await {
+        Ok(after_down) => after_down,
+        Err(error) => return Some(could_not_read(&error, &name(down))),
+    };
+    let warnings = dropped(up, before, &after_up, Some(&after_down), replayed.drops_said_by_lint);
+    let failures = compare(migration, (down, statements), before, &after_up, &after_down);
     let check = if failures.is_empty() {
         CheckResult::passed(CheckKind::Data, millis(started.elapsed()))
     } else {
@@ -121,6 +132,13 @@ pub async fn round_trip(
     Some(with_warnings(check, warnings))
 }
 
+fn could_not_read(error: &tokio_postgres::Error, after: &str) -> CheckResult {
+    CheckResult::skipped(
+        CheckKind::Data,
+        format!("dbgate could not read the data after {after}: {}", crate::execute::describe(error)),
+    )
+}
+
 fn with_warnings(mut check: CheckResult, warnings: Vec<Warning>) -> CheckResult {
     check.warnings = warnings;
     check
@@ -131,42 +149,60 @@ fn name(script: &Script) -> String {
     crate::checks::file_name(script)
 }
 
-/// The tables and columns with data that the migration drops: no rollback brings their values
-/// back.
-fn dropped(up: &Script, before: &Before, kept: &Kept, (tables_said, columns_said): (bool, bool)) -> Vec<Warning> {
+/// The tables and columns with data that the migration dropped (neither the same table nor one
+/// of its name is there after it, or the column is not) and that the rollback, when it ran, did
+/// not bring back with their values (a migration that keeps a copy and a rollback that restores
+/// it are fine).
+fn dropped(
+    up: &Script,
+    before: &Before,
+    after_up: &[Measured],
+    after_down: Option<&[Measured]>,
+    (tables_said, columns_said): (bool, bool),
+) -> Vec<Warning> {
     let statements = up.statements().unwrap_or_default();
+    let restored = |index: usize, column: Option<&ColumnData>| {
+        let Some(now) = after_down.and_then(|m| m.iter().find(|m| m.before == index)) else {
+            return false;
+        };
+        let table = &before.tables[index];
+        match column {
+            None => {
+                now.rows == table.rows
+                    && table
+                        .columns
+                        .iter()
+                        .all(|c| now.columns.get(&c.attnum).is_some_and(|v| c.values.same(&v.0)))
+            }
+            Some(c) => now.rows == table.rows && now.columns.get(&c.attnum).is_some_and(|v| c.values.same(&v.0)),
+        }
+    };
     let mut warnings = Vec::new();
-    for table in &before.tables {
-        if !kept.table(table.oid) {
-            if tables_said {
+    for (index, table) in before.tables.iter().enumerate() {
+        let Some(left) = after_up.iter().find(|m| m.before == index) else {
+            if !tables_said && !restored(index, None) {
+                warnings.push(Warning {
+                    kind: WarningKind::DroppedData,
+                    message: format!("drops {} with its rows; no rollback can restore them", table.name),
+                    location: Some(place(up, statements, table, None, "drop")),
+                    object: Some(ObjectId::new(ObjectKind::Table, table.name.clone())),
+                    differences: Vec::new(),
+                });
+            }
+            continue;
+        };
+        if columns_said {
+            continue;
+        }
+        for column in &table.columns {
+            if column.values.with_value == 0 || left.columns.contains_key(&column.attnum) || restored(index, Some(column)) {
                 continue;
             }
             warnings.push(Warning {
                 kind: WarningKind::DroppedData,
-                message: format!("drops {} with its rows; no rollback can restore them", table.name),
-                location: Some(place(up, statements, table, None)),
-                object: Some(ObjectId::new(ObjectKind::Table, table.name.clone())),
-                differences: Vec::new(),
-            });
-            continue;
-        }
-        if columns_said {
-            continue;
-        }
-        for column in table
-            .columns
-            .iter()
-            .filter(|c| c.with_value > 0 && !kept.column(table.oid, c.attnum))
-        {
-            warnings.push(Warning {
-                kind: WarningKind::DroppedData,
-                message: format!(
-                    "drops {}.{} with its data; no rollback can restore it",
-                    table.name,
-                    crate::script::ident(&column.name)
-                ),
-                location: Some(place(up, statements, table, Some(&column.name))),
-                object: Some(column_id(table, &column.name)),
+                message: format!("drops {}.{} with its data; no rollback can restore it", table.name, column.quoted),
+                location: Some(place(up, statements, table, Some(&column.name), "drop")),
+                object: Some(column_id(table, column)),
                 differences: Vec::new(),
             });
         }
@@ -175,63 +211,71 @@ fn dropped(up: &Script, before: &Before, kept: &Kept, (tables_said, columns_said
 }
 
 /// The data after the rollback against the data before the migration, for the tables DDL
-/// touched and the columns the migration kept.
+/// touched, the columns the migration kept.
 fn compare(
     migration: &Migration,
-    down: &Script,
-    statements: &[Statement],
+    (down, statements): (&Script, &[Statement]),
     before: &Before,
-    kept: &Kept,
-    after: &[TableData],
+    after_up: &[Measured],
+    after_down: &[Measured],
 ) -> Vec<Failure> {
     let (up, down_name) = (name(&migration.up), name(down));
     let mut failures = Vec::new();
-    for now in after {
-        let Some(then) = before.tables.iter().find(|t| t.schema == now.schema && t.relname == now.relname) else {
+    for now in after_down {
+        let then = &before.tables[now.before];
+        // A table the migration dropped: the warnings say it.
+        let Some(left) = after_up.iter().find(|m| m.before == now.before) else {
             continue;
         };
-        if !kept.table(then.oid) {
-            continue;
-        }
         if now.rows != then.rows {
+            // Rows the migration itself deleted or added, which the rollback left alone.
+            if left.rows == now.rows {
+                continue;
+            }
             let mut failure = Failure::new(
                 format!("{}: {} rows before {up}, {} after {down_name}", then.name, then.rows, now.rows),
-                Some(place(down, statements, then, None)),
+                Some(place(down, statements, then, None, "")),
             );
             failure.details.push(format!("expected: {} rows", then.rows));
             failure.details.push(format!("actual: {} rows", now.rows));
             failures.push(failure);
             continue;
         }
-        for column in then.columns.iter().filter(|c| kept.column(then.oid, c.attnum)) {
-            // A column the rollback dropped is the schema check's to report.
-            let Some(restored) = now.columns.iter().find(|c| c.name == column.name) else {
+        for column in &then.columns {
+            // Dropped by the migration (the warnings say it), or by the rollback (the schema
+            // check says it).
+            let (Some((kept, _)), Some((restored, written))) = (left.columns.get(&column.attnum), now.columns.get(&column.attnum)) else {
                 continue;
             };
-            if restored.with_value == column.with_value && restored.hash == column.hash {
+            if column.values.same(restored) || (!written && kept.same(restored)) {
                 continue;
             }
-            let qualified = format!("{}.{}", then.name, crate::script::ident(&column.name));
-            let message = if restored.with_value < column.with_value {
+            let qualified = format!("{}.{}", then.name, column.quoted);
+            let message = if restored.with_value < column.values.with_value {
                 format!(
                     "{qualified}: {} of {} rows lost their value after {down_name}",
-                    column.with_value - restored.with_value,
+                    column.values.with_value - restored.with_value,
                     then.rows
                 )
             } else {
                 format!(
-                    "{qualified}: the values after {down_name} are not the ones before {up} ({} rows)",
-                    then.rows
+                    "{qualified}: the values after {down_name} are not the ones before {up} ({} rows{})",
+                    then.rows,
+                    if restored.with_value == column.values.with_value && restored.hash == column.values.hash {
+                        ": the same values, in other rows"
+                    } else {
+                        ""
+                    }
                 )
             };
-            let mut failure = Failure::new(message, Some(place(down, statements, then, Some(&column.name))));
+            let mut failure = Failure::new(message, Some(place(down, statements, then, Some(&column.name), "")));
             failure
                 .details
-                .push(format!("expected: {} rows with a value, as before {up}", column.with_value));
+                .push(format!("expected: {} rows with a value, as before {up}", column.values.with_value));
             failure.details.push(format!(
                 "actual: {} rows with a value{}",
                 restored.with_value,
-                if restored.with_value == column.with_value {
+                if restored.with_value == column.values.with_value {
                     ", other values"
                 } else {
                     ""
@@ -243,13 +287,14 @@ fn compare(
     failures
 }
 
-fn column_id(table: &TableData, column: &str) -> ObjectId {
-    ObjectId::new(ObjectKind::Column, format!("{}.{}", table.name, crate::script::ident(column)))
+fn column_id(table: &TableData, column: &ColumnData) -> ObjectId {
+    ObjectId::new(ObjectKind::Column, format!("{}.{}", table.name, column.quoted))
 }
 
-/// Where a script acts on a table (and column): the first statement naming both, else the
-/// first naming the table, else the script's first statement.
-fn place(script: &Script, statements: &[Statement], table: &TableData, column: Option<&str>) -> Location {
+/// Where a script acts on a table (and column): the first statement naming both (and spelling
+/// `verb`, when one is given: the DROP of what was dropped), else the first naming both, else
+/// the first naming the table, else the script's first statement.
+fn place(script: &Script, statements: &[Statement], table: &TableData, column: Option<&str>, verb: &str) -> Location {
     let names = |text: &str, word: &str| {
         let text = text.to_ascii_lowercase();
         let word = word.to_ascii_lowercase();
@@ -262,8 +307,12 @@ fn place(script: &Script, statements: &[Statement], table: &TableData, column: O
     };
     let text_of = |s: &Statement| &script.source[s.range.clone()];
     let on_table = |s: &&Statement| names(text_of(s), &table.relname);
-    let found = column
-        .and_then(|column| statements.iter().filter(on_table).find(|s| names(text_of(s), column)))
+    let on_both = |s: &&Statement| on_table(s) && column.is_none_or(|c| names(text_of(s), c));
+    let found = statements
+        .iter()
+        .filter(on_both)
+        .find(|s| !verb.is_empty() && names(text_of(s), verb))
+        .or_else(|| statements.iter().find(on_both))
         .or_else(|| statements.iter().find(on_table))
         .or(statements.first());
     script.location(found.map_or(script.body().start, |s| s.range.start))

@@ -76,9 +76,9 @@ pub fn check(options: &Options, script: &Script, statements: &[Statement], timed
         })
         .collect();
     let took = format!(
-        "{} took {:.1} s on {} generated rows per table",
+        "{} took {} on {} generated rows per table",
         crate::checks::file_name(script),
-        total.as_secs_f64(),
+        seconds(total),
         volume.rows_per_table
     );
     // Where the time went: the slowest statement.
@@ -89,19 +89,21 @@ pub fn check(options: &Options, script: &Script, statements: &[Statement], timed
     let check = match (options.fail_after, options.warn_after) {
         (Some(limit), _) if total > limit => {
             let failure = Failure::new(
-                format!("{took}, over its {:.1} s budget ([migrations] fail_seconds)", limit.as_secs_f64()),
+                format!("{took}, over its {} budget ([migrations] fail_seconds)", seconds(limit)),
                 Some(slowest),
             );
-            CheckResult::failed(CheckKind::Volume, millis(total), None, vec![failure])
+            let headline = format!(
+                "{} is over its time budget on {} generated rows per table",
+                crate::checks::file_name(script),
+                volume.rows_per_table
+            );
+            CheckResult::failed(CheckKind::Volume, millis(total), Some(headline), vec![failure])
         }
         (_, Some(limit)) if total > limit => {
             let mut check = CheckResult::passed(CheckKind::Volume, millis(total));
             check.warnings.push(Warning {
                 kind: WarningKind::Slow,
-                message: format!(
-                    "{took}, over the {:.1} s warning threshold ([migrations] warn_seconds)",
-                    limit.as_secs_f64()
-                ),
+                message: format!("{took}, over the {} warning threshold ([migrations] warn_seconds)", seconds(limit)),
                 location: Some(slowest),
                 object: None,
                 differences: Vec::new(),
@@ -111,4 +113,15 @@ pub fn check(options: &Options, script: &Script, statements: &[Statement], timed
         _ => CheckResult::passed(CheckKind::Volume, millis(total)),
     };
     (check, volume)
+}
+
+/// A duration as a sentence gives it: two decimals under ten seconds (a budget of 0.02 s is
+/// not "0.0 s"), one above.
+fn seconds(duration: Duration) -> String {
+    let s = duration.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.1} s")
+    }
 }

@@ -365,6 +365,7 @@ impl Chain<'_> {
         let mut filled: Vec<rows::Filled> = Vec::new();
         let mut data = None;
         let mut volume = None;
+        let mut round_trip_lost = false;
         // In a transaction: the schema before it stays in `snapshot`, the observed run works on
         // a copy. In place: the run is the real one, and the copy keeps the schema before it.
         let (observed, kept_before) = if in_transaction {
@@ -403,9 +404,11 @@ impl Chain<'_> {
                 Ok::<_, tokio_postgres::Error>((tables, done))
             };
             let mut before_data = None;
+            let mut names_existing = false;
             match filling.await {
                 Ok((tables, done)) => {
                     filled = done;
+                    names_existing = !tables.is_empty();
                     if comparing {
                         before_data = read_data(client, &tables).await;
                     }
@@ -449,13 +452,17 @@ impl Chain<'_> {
                             rollback_failed: replayed.rollback_failed,
                             invocation: self.invocation_sql(),
                             drops_said_by_lint: (said(Rule::DropTable), said(Rule::DropColumn)),
+                            names_existing,
                         };
                         let timeout = self.options.migration_timeout;
                         data::check::round_trip(client, migration, before, down, replayed, timeout).await
                     }
                 };
             }
-            if !observed.lost {
+            // The rollback, run on the rows, may have ended the session (the data check says
+            // so): the lint's database is rebuilt after this migration.
+            round_trip_lost = !observed.lost && client.is_closed();
+            if !observed.lost && !round_trip_lost {
                 let _ = client.batch_execute("ROLLBACK").await;
             }
             // A statement that failed on the rows: the rest is observed again without them, so
@@ -565,7 +572,12 @@ impl Chain<'_> {
         // The real run: the next migration starts from the schema this one leaves.
         let mut diverged = None;
         let mut made_now = Vec::new();
-        if in_transaction {
+        if round_trip_lost {
+            diverged = Some(format!(
+                "the rollback of {} ended the lint's session in its round trip on rows (the data check says where)",
+                script.path.display()
+            ));
+        } else if in_transaction {
             match run_script(client, script, self.options.migration_timeout).await {
                 Err(error) if replay_passed => {
                     diverged = Some(format!(

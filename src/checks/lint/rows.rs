@@ -325,7 +325,14 @@ fn value_of(column: &Column, table: &str) -> String {
         (_, "T") => "g * INTERVAL '1 second'".to_string(),
         (_, "I") if base == "cidr" => "set_masklen(INET '10.0.0.0' + g, 32)::cidr".to_string(),
         (_, "I") => "INET '10.0.0.0' + g".to_string(),
-        (_, "A") => "'{}'".to_string(),
+        // One element that differs from row to row, where a number or text makes one; else
+        // empty (a data check then sees nothing in the column).
+        (_, "A") => match base.strip_suffix("[]") {
+            Some("smallint") => "ARRAY[g % 32000]::smallint[]".to_string(),
+            Some("integer" | "bigint" | "numeric" | "real" | "double precision") => format!("ARRAY[g]::{base}"),
+            Some("text" | "character varying" | "citext") => format!("ARRAY[{label} || g]::{base}"),
+            _ => "'{}'".to_string(),
+        },
         (_, "R") => match base {
             "int4range" => "int4range(g::int, g::int + 1)".to_string(),
             "int8range" => "int8range(g, g + 1)".to_string(),
