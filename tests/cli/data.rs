@@ -9,6 +9,11 @@ fn json_of(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// `dbgate check` in `repo` is an input error (exit 2) that says `needle`.
+fn input_error(repo: &TempRepo, needle: &str) {
+    Dbgate::at(repo.path()).args(["check"]).run().code(2).stderr_has(needle);
+}
+
 /// The migration of a JSON report whose file ends with `name`.
 fn migration<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["migrations"]
@@ -145,17 +150,9 @@ fn check_rollbacks_false_turns_the_data_check_off_and_rows_sizes_it() {
 fn data_settings_it_cannot_take_are_config_errors_at_their_line() {
     let repo = TempRepo::from_fixture("data-rollbacks");
     repo.write("dbgate.toml", "[data]\n\nrows = -4\n");
-    Dbgate::at(repo.path())
-        .args(["check"])
-        .run()
-        .code(2)
-        .stderr_has("line 3, [data] rows: must be a whole number from 0 to 10000000");
+    input_error(&repo, "line 3, [data] rows: must be a whole number from 0 to 10000000");
     repo.write("dbgate.toml", "[lint]\nrows = 20000000\n");
-    Dbgate::at(repo.path())
-        .args(["check"])
-        .run()
-        .code(2)
-        .stderr_has("line 2, [lint] rows: must be a whole number from 0 to 10000000");
+    input_error(&repo, "line 2, [lint] rows: must be a whole number from 0 to 10000000");
     repo.write("dbgate.toml", "[data]\ncheck_rollback = false\n");
     Dbgate::at(repo.path()).args(["check"]).run().code(2).stderr_has("check_rollback");
     repo.write("dbgate.toml", "");
@@ -288,19 +285,14 @@ fn a_test_pinned_to_no_migration_is_a_finding_and_a_bad_pin_an_input_error() {
     fs::remove_dir_all(repo.path().join("tests/data/009")).unwrap();
 
     repo.write("tests/data/002/afterwards.sql", "SELECT 1;\n");
-    Dbgate::at(repo.path())
-        .args(["check"])
-        .run()
-        .code(2)
-        .stderr_has("tests/data/002/afterwards.sql: a data test's folder holds only before.sql, after.sql and after_rollback.sql");
+    input_error(
+        &repo,
+        "tests/data/002/afterwards.sql: a data test's folder holds only before.sql, after.sql and after_rollback.sql",
+    );
     fs::remove_file(repo.path().join("tests/data/002/afterwards.sql")).unwrap();
 
     repo.write("smoke/03_pin.sql", "-- dbgate:after\nSELECT 1;\n");
-    Dbgate::at(repo.path())
-        .args(["check"])
-        .run()
-        .code(2)
-        .stderr_has("smoke/03_pin.sql:1:1: `-- dbgate:after` takes one migration version");
+    input_error(&repo, "smoke/03_pin.sql:1:1: `-- dbgate:after` takes one migration version");
 }
 
 #[test]
@@ -648,11 +640,10 @@ fn pins_are_read_as_people_write_them_and_one_several_migrations_match_is_a_find
     );
     // A word dbgate does not know: an input error, not an ordinary test run at the wrong time.
     repo.write("smoke/03_spelled.sql", "-- dbgate:aftr 002\nSELECT 1;\n");
-    Dbgate::at(repo.path())
-        .args(["check"])
-        .run()
-        .code(2)
-        .stderr_has("smoke/03_spelled.sql:1:1: `-- dbgate:aftr` on a test file's first line is not a pin dbgate knows");
+    input_error(
+        &repo,
+        "smoke/03_spelled.sql:1:1: `-- dbgate:aftr` on a test file's first line is not a pin dbgate knows",
+    );
     fs::remove_file(repo.path().join("smoke/03_spelled.sql")).unwrap();
     // pgTAP in a before test: said, not a mystery of a missing function.
     repo.write("tests/data/001/before.sql", "SELECT plan(1);\nSELECT ok(true);\n");
