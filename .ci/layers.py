@@ -14,6 +14,8 @@ LAYERS = [
     ("discovery", ["discovery", "history"]),
     ("provision", ["provider", "preset", "execute"]),
     ("catalog", ["catalog"]),
+    # What dbgate writes from a catalog snapshot for a repo to commit.
+    ("generate", ["generate"]),
     ("checks", ["checks"]),
     ("report", ["report"]),
     ("renderers", ["report::console", "report::json", "report::junit", "report::markdown", "report::github", "report::list", "report::sarif"]),

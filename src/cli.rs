@@ -30,6 +30,42 @@ pub enum Command {
     Comment(CommentArgs),
     /// List the lint rules: id, what each finds, why, how to fix it, and its severity
     Rules,
+    /// Replay the migrations on a throwaway database and print the schema they make as SQL (with --write, into [snapshots] dir)
+    Snapshot(Box<SnapshotArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Write the snapshot files into [snapshots] dir (default db/snapshots) instead of printing
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+impl SnapshotArgs {
+    /// The same settings as `check` with these, and no reports.
+    pub fn as_check(&self) -> CheckArgs {
+        CheckArgs {
+            source: self.source.clone(),
+            database: self.database.clone(),
+            junit: None,
+            json: None,
+            sarif: None,
+            rows: None,
+            color: ColorChoice::Never,
+            update_expectations: false,
+            github: false,
+            comment: false,
+            github_token: None,
+            full_snapshots: false,
+            fail_on: FailOn::Any,
+            base: Some("none".to_string()),
+            changed_only: false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -55,7 +91,7 @@ pub struct GcArgs {
     pub all: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Folder holding the migrations [default: the first of supabase/migrations, db/migrations, migrations]
     #[arg(long, value_name = "DIR")]
@@ -72,24 +108,8 @@ pub struct SourceArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Where the throwaway database comes from [default: url when a database URL is given, else auto]
-    #[arg(long, value_enum, env = "DBGATE_PROVIDER")]
-    pub provider: Option<ProviderKind>,
-    /// Image for the docker provider: postgres:<tag>, supabase/postgres:<tag>, or one with the same interface [default: postgres:18]
-    #[arg(long, value_name = "IMAGE")]
-    pub image: Option<String>,
-    /// Address dbgate connects to for the container's server, when it is not the Docker host (jobs running inside a container)
-    #[arg(long, value_name = "HOST")]
-    pub db_host: Option<String>,
-    /// How long a container's server may take to accept connections [default: 120]
-    #[arg(long, value_name = "SECONDS")]
-    pub startup_timeout: Option<u64>,
-    /// Server for the url provider; dbgate creates, uses and drops its own database there
-    #[arg(long, value_name = "URL", env = "DBGATE_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Folder with the PostgreSQL server binaries (initdb, postgres) for the local provider
-    #[arg(long, value_name = "DIR")]
-    pub pg_bin: Option<PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Write a JUnit XML report here
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -102,9 +122,6 @@ pub struct CheckArgs {
     /// Generated rows per table in the copy where the lint and the data checks run [default: [data] rows, else 20]
     #[arg(long, value_name = "N")]
     pub rows: Option<u32>,
-    /// Cancel a migration or rollback that runs longer than this [default: 300]
-    #[arg(long, value_name = "SECONDS")]
-    pub migration_timeout: Option<u64>,
     /// Colour the console report
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -138,4 +155,31 @@ pub struct CheckArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+/// Where the throwaway database comes from, and how long a migration may run: `check` and
+/// `snapshot` alike.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Where the throwaway database comes from [default: url when a database URL is given, else auto]
+    #[arg(long, value_enum, env = "DBGATE_PROVIDER")]
+    pub provider: Option<ProviderKind>,
+    /// Image for the docker provider: postgres:<tag>, supabase/postgres:<tag>, or one with the same interface [default: postgres:18]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Address dbgate connects to for the container's server, when it is not the Docker host (jobs running inside a container)
+    #[arg(long, value_name = "HOST")]
+    pub db_host: Option<String>,
+    /// How long a container's server may take to accept connections [default: 120]
+    #[arg(long, value_name = "SECONDS")]
+    pub startup_timeout: Option<u64>,
+    /// Server for the url provider; dbgate creates, uses and drops its own database there
+    #[arg(long, value_name = "URL", env = "DBGATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder with the PostgreSQL server binaries (initdb, postgres) for the local provider
+    #[arg(long, value_name = "DIR")]
+    pub pg_bin: Option<PathBuf>,
+    /// Cancel a migration or rollback that runs longer than this [default: 300]
+    #[arg(long, value_name = "SECONDS")]
+    pub migration_timeout: Option<u64>,
 }

@@ -84,7 +84,30 @@ struct ConfigFile {
     expect: Option<ExpectSection>,
     #[serde(default)]
     data: DataSection,
+    /// `[snapshots]`: the schema as SQL, committed and held to the migrations.
+    snapshots: Option<SnapshotsSection>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotsSection {
+    dir: Option<PathBuf>,
+    #[serde(default)]
+    every: bool,
+}
+
+/// Where the schema snapshots go, and whether there is one per migration.
+#[derive(Debug, Clone)]
+pub struct SnapshotSettings {
+    pub dir: PathBuf,
+    pub every: bool,
+    /// `[snapshots]` is in dbgate.toml: the gate holds the committed files to the migrations.
+    pub checked: bool,
+}
+
+/// The snapshots' folder when dbgate.toml names none (not supabase/schemas: the Supabase
+/// CLI's own declarative-schema input).
+pub const DEFAULT_SNAPSHOT_DIR: &str = "db/snapshots";
 
 /// `[data]`: the data checks in the lint's copy.
 #[derive(Debug, Default, Deserialize)]
@@ -350,6 +373,8 @@ pub struct CheckSettings {
     pub history: (crate::history::Wanted, crate::history::HistoryOptions),
     /// `--changed-only`: prove only the new and edited migrations' rollbacks.
     pub changed_only: bool,
+    /// `[snapshots]`, or where `dbgate snapshot` writes without it.
+    pub snapshots: SnapshotSettings,
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -437,25 +462,27 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         path: path.clone(),
         source: text.clone(),
     });
-    let url = args.database_url.clone().or(file.database.url);
-    let kind = args
-        .provider
-        .or(file.database.provider)
-        .unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Auto });
-    let pg_bin = args.pg_bin.clone().or(file.database.pg_bin);
+    let url = args.database.database_url.clone().or(file.database.url);
+    let kind =
+        args.database
+            .provider
+            .or(file.database.provider)
+            .unwrap_or(if url.is_some() { ProviderKind::Url } else { ProviderKind::Auto });
+    let pg_bin = args.database.pg_bin.clone().or(file.database.pg_bin);
     let startup_timeout = duration_setting(
-        (args.startup_timeout, "--startup-timeout"),
+        (args.database.startup_timeout, "--startup-timeout"),
         (file.database.startup_timeout_seconds.as_ref(), "[database] startup_timeout_seconds"),
         DEFAULT_STARTUP_TIMEOUT,
         (&path, &text),
     )?;
     let docker = DockerSettings {
         image: args
+            .database
             .image
             .clone()
             .or(file.database.image)
             .unwrap_or_else(|| crate::provider::docker::DEFAULT_IMAGE.to_string()),
-        db_host: args.db_host.clone().or(file.database.db_host),
+        db_host: args.database.db_host.clone().or(file.database.db_host),
         startup_timeout,
     };
     let provider = match kind {
@@ -471,7 +498,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         },
     };
     let timeout = duration_setting(
-        (args.migration_timeout, "--migration-timeout"),
+        (args.database.migration_timeout, "--migration-timeout"),
         (file.migrations.timeout_seconds.as_ref(), "[migrations] timeout_seconds"),
         DEFAULT_MIGRATION_TIMEOUT,
         (&path, &text),
@@ -609,5 +636,15 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
         fail_on: args.fail_on,
         full_snapshots: args.full_snapshots,
         options,
+        snapshots: SnapshotSettings {
+            dir: base.join(
+                file.snapshots
+                    .as_ref()
+                    .and_then(|s| s.dir.clone())
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_SNAPSHOT_DIR)),
+            ),
+            every: file.snapshots.as_ref().is_some_and(|s| s.every),
+            checked: file.snapshots.is_some(),
+        },
     })
 }

@@ -75,6 +75,10 @@ pub enum Error {
     History(String),
     #[error("interrupted by {0}; everything dbgate started has been cleaned up")]
     Interrupted(&'static str),
+    /// A migration failed where dbgate only replays them (`dbgate snapshot`): `dbgate check`
+    /// says more.
+    #[error("{}: the migrations must run for dbgate to read the schema they make (dbgate check says more)", .0.located_message())]
+    MigrationFailed(Box<crate::failure::Failure>),
 }
 
 impl From<SessionError> for Error {
@@ -116,6 +120,7 @@ impl Error {
             | Error::Internal(_)
             | Error::Comment(_) => exit::ENVIRONMENT,
             Error::Interrupted(_) => exit::INTERRUPTED,
+            Error::MigrationFailed(_) => exit::GATE_FAILED,
         }
     }
 }

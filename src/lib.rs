@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod error;
 pub mod execute;
 pub mod failure;
+pub mod generate;
 pub mod github;
 pub mod history;
 pub mod object;
@@ -53,6 +54,10 @@ pub fn run(cli: cli::Cli) -> i32 {
             print!("{}", app::rules());
             Ok(exit::PASSED)
         }
+        cli::Command::Snapshot(args) => match config::check_settings(&args.as_check()) {
+            Ok(settings) => runtime.block_on(app::snapshot(settings, args.write)),
+            Err(e) => Err(e.into()),
+        },
         cli::Command::Comment(args) => runtime.block_on(app::comment(&args)).map(|text| {
             print!("{text}");
             exit::PASSED

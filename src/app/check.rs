@@ -10,14 +10,12 @@ use std::time::Instant;
 use crate::checks::expectations::Expectations;
 use crate::checks::session::{Baseline, Session};
 use crate::checks::{self, Options, Plan};
-use crate::config::{CheckSettings, DockerSettings, FailOn, Preset, ProviderChoice};
+use crate::config::{CheckSettings, FailOn, Preset};
 use crate::discovery::DatabaseTests;
 use crate::discovery::{discover, discover_tests, read_setup, Discovery};
 use crate::error::Error;
 use crate::github;
-use crate::provider::auto::AutoProvider;
-use crate::provider::docker::DockerProvider;
-use crate::provider::{local::LocalProvider, url::UrlProvider, Database, Provider};
+use crate::provider::{url::UrlProvider, Database};
 use crate::report::{self, Environment, Report, Verdict};
 use crate::script::Script;
 
@@ -41,6 +39,8 @@ struct Work {
     update_expectations: Option<PathBuf>,
     full_snapshots: bool,
     options: Options,
+    /// `[snapshots]`, when dbgate.toml has it.
+    snapshots: Option<checks::drift::SnapshotPlan>,
 }
 
 /// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
@@ -110,21 +110,25 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         update_expectations: settings.update_expectations.then(|| settings.config_path.clone()),
         full_snapshots: settings.full_snapshots,
         options,
+        snapshots: settings.snapshots.checked.then(|| checks::drift::SnapshotPlan {
+            root: settings.root.clone(),
+            dir: settings
+                .snapshots
+                .dir
+                .strip_prefix(&settings.root)
+                .unwrap_or(&settings.snapshots.dir)
+                .to_path_buf(),
+            every: settings.snapshots.every,
+        }),
         notes,
     });
     let mut signals = super::signals::Signals::install()?;
-    let report = match &settings.provider {
-        ProviderChoice::Local { pg_bin } => run_with(LocalProvider::new(pg_bin.clone()), &work, &mut signals, started).await?,
-        ProviderChoice::Docker(docker) => run_with(docker_provider(docker), &work, &mut signals, started).await?,
-        ProviderChoice::Auto { docker, pg_bin } => {
-            let auto = AutoProvider::new(docker_provider(docker), LocalProvider::new(pg_bin.clone()));
-            run_with(auto, &work, &mut signals, started).await?
-        }
-        ProviderChoice::Url { url } => {
-            let roles = UrlProvider::role_sources(&work.discovery, &work.setup, work.supabase_preset);
-            run_with(UrlProvider::new(url.clone(), roles), &work, &mut signals, started).await?
-        }
-    };
+    let url_roles = || UrlProvider::role_sources(&work.discovery, &work.setup, work.supabase_preset);
+    let job_work = work.clone();
+    let report = super::provision::with_database(&settings.provider, url_roles, &mut signals, move |database, about| {
+        run_checks(database, about, job_work, started)
+    })
+    .await?;
     let console = report::console::render(&report, report::console::Style { color: settings.color });
     if settings.github {
         // The console holds text from the repo and the server, on lines of its own: in a
@@ -195,43 +199,6 @@ fn repository_prefix() -> PathBuf {
     }
 }
 
-fn docker_provider(settings: &DockerSettings) -> DockerProvider {
-    DockerProvider::new(settings.image.clone(), settings.db_host.clone(), settings.startup_timeout)
-}
-
-async fn run_with<P: Provider>(
-    mut provider: P,
-    work: &Arc<Work>,
-    signals: &mut super::signals::Signals,
-    started: Instant,
-) -> Result<Report, Error> {
-    let provisioned = tokio::select! {
-        signal = signals.recv() => Err(Error::Interrupted(signal)),
-        database = provider.provision() => database.map_err(Error::from),
-    };
-    // The checks run in a task of their own, so that a panic in them is caught here and the
-    // provider still tears down.
-    let outcome = match provisioned {
-        Err(error) => Err(error),
-        Ok(database) => {
-            let about = (provider.name(), provider.image(), provider.notes());
-            let task = tokio::spawn(run_checks(database, about, work.clone(), started));
-            let abort = task.abort_handle();
-            tokio::select! {
-                signal = signals.recv() => {
-                    abort.abort();
-                    Err(Error::Interrupted(signal))
-                }
-                joined = task => joined.unwrap_or_else(|e| Err(Error::Internal(e.to_string()))),
-            }
-        }
-    };
-    for warning in provider.teardown().await {
-        eprintln!("dbgate: warning: {warning}");
-    }
-    outcome
-}
-
 async fn run_checks(
     database: Database,
     (provider, image, notes): (&'static str, Option<String>, Vec<String>),
@@ -258,6 +225,7 @@ async fn run_checks(
             Compared::Yes(history) => &history.new,
             Compared::No(_) => &[],
         },
+        snapshots: work.snapshots.as_ref(),
     };
     let mut outcome = checks::run(session, &baseline, &plan).await?;
     let history = match &work.history {

@@ -1,16 +1,19 @@
 //! The commands, one file each: `check` (with its GitHub publishing and signal handling),
-//! `list`, `gc`, `comment` and `rules`.
+//! `list`, `gc`, `comment`, `rules` and `snapshot`.
 
 pub mod check;
 pub mod comment;
 pub mod gc;
 pub mod list;
+mod provision;
 mod publish;
 mod rules;
 mod signals;
+pub mod snapshot;
 
 pub use check::check;
 pub use comment::comment;
 pub use gc::gc;
 pub use list::list;
 pub use rules::rules;
+pub use snapshot::snapshot;

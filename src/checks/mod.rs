@@ -12,6 +12,7 @@ mod chain;
 mod compare;
 pub mod data;
 pub mod database_tests;
+pub mod drift;
 pub mod expectations;
 pub mod history;
 pub mod lint;
@@ -158,6 +159,8 @@ pub struct Plan<'a> {
     pub update_expectations: Option<&'a std::path::Path>,
     /// The migrations whose changes to the schema are put into words (a pull request's new ones).
     pub summarize: &'a [std::path::PathBuf],
+    /// `[snapshots]`: the committed schema snapshots to hold to the migrations.
+    pub snapshots: Option<&'a drift::SnapshotPlan>,
 }
 
 /// The checks could not go on for a reason that is not the migrations' fault.
@@ -269,6 +272,17 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
     let mut slow: Vec<String> = Vec::new();
     // The data-migration tests' cases, as they ran in the forward chain.
     let mut pinned_cases: Vec<TestCaseResult> = Vec::new();
+    // The schema snapshots the migrations make, to compare with the committed ones; the login
+    // role, whose ownership is the provider's.
+    let mut snapshots: Vec<(std::path::PathBuf, String)> = Vec::new();
+    let login = match plan.snapshots {
+        Some(_) => chain
+            .client()
+            .query_one("SELECT session_user::text", &[])
+            .await?
+            .get::<_, String>(0),
+        None => String::new(),
+    };
     use crate::discovery::pinned::Moment;
 
     for (index, (migration, result)) in migrations.iter().zip(results.iter_mut()).enumerate() {
@@ -322,6 +336,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             pinned_cases.extend(chain.pinned_not_run(migration, &moments, Status::NotChecked, &why));
         }
         let replay_passed = matches!(flow, Flow::Next);
+        if let (Some(plan), true) = (plan.snapshots.filter(|p| p.every), replay_passed) {
+            snapshots.push(plan.expected(&migration.stem, &start, m.current, &login));
+        }
         if matches!(flow, Flow::Next) && !chain.options.proves(migration) {
             skip(m.result, &[CheckKind::Rollback, CheckKind::Reapply], UNCHANGED);
             flow = Flow::Done;
@@ -400,13 +417,26 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             Err(why) => stopped = Some(Stop::RebuildFailed(why)),
         }
     }
+    let mut generated: Vec<TestCaseResult> = Vec::new();
     match &stopped {
         None => {
+            if let (Some(snapshot_plan), Some(last)) = (plan.snapshots, migrations.last()) {
+                if !snapshot_plan.every {
+                    snapshots.push(snapshot_plan.expected(&last.stem, &start, &current, &login));
+                }
+                generated = snapshots.iter().map(|(path, text)| snapshot_plan.compare(path, text)).collect();
+            }
             // The tests are run by another command (`supabase test db`, pg_prove): a new session.
             chain.new_invocation().await;
             chain.test(plan, &start, &current, &mut outcome).await?
         }
-        Some(why) => outcome.tests = migrated::not_checked_tests(plan, &why.to_string()),
+        Some(why) => {
+            outcome.tests = migrated::not_checked_tests(plan, &why.to_string());
+            if let Some(snapshot_plan) = plan.snapshots {
+                let stems: Vec<&str> = migrations.iter().map(|m| m.stem.as_str()).collect();
+                generated = snapshot_plan.not_checked(&stems, &why.to_string());
+            }
+        }
     }
     // The reverse chain runs over the migrations whose ups all ran.
     let reverse = chain::Reverse {
@@ -422,8 +452,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         chain.warnings.extend(watch.finish(&mut results).await);
     }
     outcome.migrations = results;
-    // The pinned tests ran first, in the forward chain.
+    // The pinned tests ran first, in the forward chain; the generated files are compared last.
     pinned_cases.append(&mut outcome.tests);
+    pinned_cases.append(&mut generated);
     outcome.tests = pinned_cases;
     outcome
         .warnings

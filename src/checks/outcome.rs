@@ -37,6 +37,8 @@ pub enum Suite {
     Expectations,
     /// Tests pinned to a migration (`tests/data/<version>/`), run in the forward replay.
     DataMigration,
+    /// Files generated from the migrated schema that the repo commits (`[snapshots]`).
+    Generated,
 }
 
 impl Suite {
@@ -49,6 +51,7 @@ impl Suite {
             Suite::Rls => "rls",
             Suite::Expectations => "expectations",
             Suite::DataMigration => "data migration",
+            Suite::Generated => "generated",
         }
     }
 }

@@ -23,6 +23,7 @@ mod repo_defects;
 mod reports;
 mod rollbacks;
 mod severity;
+mod snapshots_sql;
 mod sql;
 mod tools;
 
