@@ -104,6 +104,7 @@ SELECT 'constraint', quote_ident(co.conname) || ' on ' || r.name, jsonb_build_ob
   'definition', pg_get_constraintdef(co.oid),
   'deferrable', CASE WHEN co.condeferrable THEN CASE WHEN co.condeferred THEN 'initially deferred' ELSE 'initially immediate' END END,
   'validated', CASE WHEN NOT co.convalidated THEN 'no' END,
+  'inherited', CASE WHEN co.conparentid <> 0 OR NOT co.conislocal THEN 'yes' END,
   'comment', (SELECT description FROM pg_description WHERE objoid = co.oid AND classoid = 'pg_constraint'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'k' || co.oid, r.nspname
 FROM pg_constraint co JOIN rel r ON r.oid = co.conrelid
 
@@ -111,6 +112,7 @@ UNION ALL
 SELECT 'index', quote_ident(ic.relname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_indexdef(i.indexrelid),
   'clustered', CASE WHEN i.indisclustered THEN 'yes' END,
+  'partition of', (SELECT ih.inhparent::regclass::text FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid),
   'comment', (SELECT description FROM pg_description WHERE objoid = i.indexrelid AND classoid = 'pg_class'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'i' || i.indexrelid, r.nspname
 FROM pg_index i JOIN rel r ON r.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
 
@@ -136,6 +138,7 @@ UNION ALL
 SELECT 'trigger', quote_ident(t.tgname) || ' on ' || r.name, jsonb_build_object(
   'definition', pg_get_triggerdef(t.oid),
   'enabled', CASE t.tgenabled WHEN 'O' THEN 'yes' WHEN 'D' THEN 'no' WHEN 'R' THEN 'replica only' WHEN 'A' THEN 'always' END,
+  'inherited', CASE WHEN t.tgparentid <> 0 THEN 'yes' END,
   'comment', (SELECT description FROM pg_description WHERE objoid = t.oid AND classoid = 'pg_trigger'::regclass AND objsubid = 0))::text, 'c' || r.oid, 'g' || t.oid, r.nspname
 FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
 WHERE NOT t.tgisinternal

@@ -37,14 +37,17 @@ impl SnapshotPlan {
             })
         };
         match std::fs::read_to_string(self.root.join(path)) {
-            Err(_) => case.fail(Failure::new(
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => case.fail(Failure::new(
                 format!(
                     "{} is missing: [snapshots] in dbgate.toml holds the repo to a snapshot of the schema; {fix}",
                     path.display()
                 ),
                 at(1),
             )),
-            Ok(committed) if committed == expected => {}
+            Err(error) => case.fail(Failure::new(format!("{} cannot be read ({error}): {fix}", path.display()), at(1))),
+            // Line endings a checkout made (Windows' CRLF) and the last newline are not the
+            // schema.
+            Ok(committed) if same_text(&committed, expected) => {}
             Ok(committed) => {
                 let (committed_lines, expected_lines): (Vec<&str>, Vec<&str>) = (committed.lines().collect(), expected.lines().collect());
                 let first = committed_lines
@@ -99,4 +102,10 @@ impl SnapshotPlan {
             })
             .collect()
     }
+}
+
+/// The same text, whatever the line endings and the final newline.
+fn same_text(committed: &str, expected: &str) -> bool {
+    let normal = |text: &str| text.replace("\r\n", "\n").trim_end_matches('\n').to_string();
+    normal(committed) == normal(expected)
 }

@@ -29,6 +29,20 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// `dbgate snapshot` in `repo` with the url provider (its login role dbgate) and the docker
+/// provider (postgres) prints `local`, the local provider's text.
+fn the_same_from_every_provider(repo: &TempRepo, local: &str) {
+    let server = TestServer::start();
+    for provider in [
+        vec!["--provider", "url", "--database-url", &server.url()],
+        vec!["--provider", "docker", "--image", &support::test_image()],
+    ] {
+        let out = Dbgate::at(repo.path()).arg("snapshot").args(provider.iter()).run();
+        out.code(0);
+        assert_eq!(local, out.stdout, "{provider:?}");
+    }
+}
+
 #[test]
 fn the_snapshot_of_the_example_is_readable_sql_the_same_on_every_run_and_provider() {
     let repo = example();
@@ -36,18 +50,7 @@ fn the_snapshot_of_the_example_is_readable_sql_the_same_on_every_run_and_provide
     first.code(0);
     let again = Dbgate::at(repo.path()).args(["snapshot"]).run();
     assert_eq!(first.stdout, again.stdout);
-    // Another provider, another login role: the same text.
-    let server = TestServer::start();
-    let url = Dbgate::at(repo.path())
-        .args(["snapshot", "--provider", "url", "--database-url", &server.url()])
-        .run();
-    url.code(0);
-    assert_eq!(first.stdout, url.stdout);
-    let docker = Dbgate::at(repo.path())
-        .args(["snapshot", "--provider", "docker", "--image", &support::test_image()])
-        .run();
-    docker.code(0);
-    assert_eq!(first.stdout, docker.stdout);
+    the_same_from_every_provider(&repo, &first.stdout);
     insta::assert_snapshot!("example_schema_sql", first.stdout);
 }
 
@@ -79,8 +82,8 @@ fn snapshots_drift_fails_the_gate_at_the_first_differing_line_and_write_fixes_it
     .unwrap();
     let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
     out.code(1);
-    out.stdout_has("db/snapshots/schema.sql:16:1: db/snapshots/schema.sql is not the schema the migrations make (from line 16)");
-    out.stdout_has("16 |     nickname text,");
+    out.stdout_has("db/snapshots/schema.sql:17:1: db/snapshots/schema.sql is not the schema the migrations make (from line 17)");
+    out.stdout_has("17 |     nickname text,");
     let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     let case = report["tests"]
         .as_array()
@@ -89,7 +92,7 @@ fn snapshots_drift_fails_the_gate_at_the_first_differing_line_and_write_fixes_it
         .find(|t| t["suite"] == "generated")
         .unwrap();
     assert_eq!(case["name"], "snapshot db/snapshots/schema.sql");
-    assert_eq!(case["failures"][0]["location"]["line"], 16);
+    assert_eq!(case["failures"][0]["location"]["line"], 17);
     Dbgate::at(repo.path()).args(["snapshot", "--write"]).run().code(0);
     Dbgate::at(repo.path()).args(["check"]).run().code(0);
 }
@@ -153,4 +156,61 @@ fn what_the_migrations_change_in_objects_that_were_there_before_them_is_written_
     out.stdout_has("COMMENT ON SCHEMA public IS 'the app';\n");
     assert!(!out.stdout.contains("CREATE SCHEMA public"), "{}", out.stdout);
     assert!(!out.stdout.contains("CREATE TABLE public.platform_users"), "{}", out.stdout);
+}
+
+#[test]
+fn the_login_role_never_shows_and_hard_objects_are_written_as_they_are() {
+    let repo = TempRepo::new();
+    repo.migrations(&[(
+        "001_hard",
+        "CREATE ROLE snap_reader;\n\
+         GRANT snap_reader TO CURRENT_USER;\n\
+         ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;\n\
+         ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO snap_reader WITH GRANT OPTION;\n\
+         CREATE TABLE cg (a int, b int);\n\
+         GRANT SELECT (a), UPDATE (a) ON cg TO snap_reader;\n\
+         CREATE FUNCTION hardened() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp RETURN 1;\n\
+         CREATE FUNCTION ends_dollar() RETURNS text LANGUAGE sql AS 'select ''a$'' -- $';\n\
+         CREATE DOMAIN posint AS int;\n\
+         ALTER DOMAIN posint ADD CONSTRAINT posint_positive CHECK (VALUE > 0) NOT VALID;\n\
+         CREATE TABLE ev (id int NOT NULL, at date NOT NULL, region text) PARTITION BY RANGE (at);\n\
+         CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (region);\n\
+         CREATE TABLE ev_2024_eu PARTITION OF ev_2024 FOR VALUES IN ('eu');\n\
+         CREATE INDEX ev_at ON ev (at);\n\
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n\
+         CREATE TRIGGER ev_touch BEFORE UPDATE ON ev FOR EACH ROW EXECUTE FUNCTION touch();\n\
+         CREATE CONSTRAINT TRIGGER cg_check AFTER INSERT ON cg DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION touch();\n\
+         CREATE TABLE counted (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 10) PRIMARY KEY);\n",
+        "DROP TABLE counted, ev, cg;\nDROP FUNCTION touch(), ends_dollar(), hardened();\nDROP DOMAIN posint;\n\
+         ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM snap_reader;\nALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC;\n\
+         REVOKE snap_reader FROM CURRENT_USER;\nDROP ROLE snap_reader;\n",
+    )]);
+    let local = Dbgate::at(repo.path()).args(["snapshot"]).run();
+    local.code(0);
+    the_same_from_every_provider(&repo, &local.stdout);
+    let text = &local.stdout;
+    for line in [
+        "CREATE ROLE snap_reader NOLOGIN;\n",
+        "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO snap_reader WITH GRANT OPTION;\n",
+        "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;\n",
+        "GRANT SELECT (a), UPDATE (a) ON TABLE public.cg TO snap_reader;\n",
+        "    SET search_path = public, pg_temp\n",
+        "AS $body1$select 'a$' -- $$body1$;\n",
+        "ALTER DOMAIN public.posint ADD CONSTRAINT posint_positive CHECK ((VALUE > 0)) NOT VALID;\n",
+        "CREATE TABLE public.ev_2024 PARTITION OF public.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (region);\n",
+        "CREATE INDEX ev_at ON public.ev USING btree (at);\n",
+        "    id bigint GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 10) NOT NULL,\n",
+    ] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
+    // Neither the login role nor what a partition or a constraint trigger has of another.
+    assert!(
+        !text.lines().any(|l| ["TO dbgate", "ROLE dbgate", "TO postgres", "ROLE postgres"]
+            .iter()
+            .any(|w| l.contains(w))),
+        "{text}"
+    );
+    assert_eq!(text.matches("CREATE TRIGGER ev_touch").count(), 1, "{text}");
+    assert!(!text.contains("CONSTRAINT cg_check"), "{text}");
+    assert!(!text.contains("ON ONLY"), "{text}");
 }
