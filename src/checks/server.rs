@@ -219,17 +219,7 @@ fn locate(script: &Script, words: &[String]) -> Location {
     let Ok(statements) = script.statements() else {
         return script.location(start);
     };
-    let text = |s: &crate::script::Statement| script.source[s.range.clone()].to_lowercase();
-    let words: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let spells_all = statements.iter().find(|s| {
-        let text = text(s);
-        words.iter().all(|w| text.contains(w.as_str()))
-    });
-    let spells_first = || {
-        let first = words.first()?;
-        statements.iter().find(|s| text(s).contains(first.as_str()))
-    };
-    spells_all
-        .or_else(spells_first)
-        .map_or_else(|| script.location(start), |s| script.location(s.range.start))
+    let all: Vec<&str> = words.iter().map(String::as_str).collect();
+    let first: Vec<&str> = all.iter().take(1).copied().collect();
+    script.location(script.statement_spelling(statements, &[&all, &first], false).unwrap_or(start))
 }

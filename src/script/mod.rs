@@ -226,6 +226,24 @@ impl Script {
         })
     }
 
+    /// Where the first of `statements` that spells every word of one of `wanted` starts, trying
+    /// them in order (case aside; a word only as a whole identifier with `whole_words`): where a
+    /// finding about those objects is placed.
+    pub fn statement_spelling(&self, statements: &[Statement], wanted: &[&[&str]], whole_words: bool) -> Option<usize> {
+        let spells = |text: &str, word: &str| {
+            let word = word.to_lowercase();
+            text.match_indices(&word).any(|(at, _)| {
+                let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                !whole_words || (boundary(text[..at].chars().next_back()) && boundary(text[at + word.len()..].chars().next()))
+            })
+        };
+        let texts: Vec<String> = statements.iter().map(|s| self.source[s.range.clone()].to_lowercase()).collect();
+        wanted.iter().find_map(|words| {
+            let at = texts.iter().position(|text| words.iter().all(|w| spells(text, w)))?;
+            Some(statements[at].range.start)
+        })
+    }
+
     /// True when the script has no statement at all (only comments and white space).
     pub fn is_empty(&self) -> bool {
         matches!(self.statements(), Ok([]))

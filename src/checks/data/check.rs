@@ -295,25 +295,10 @@ fn column_id(table: &TableData, column: &ColumnData) -> ObjectId {
 /// `verb`, when one is given: the DROP of what was dropped), else the first naming both, else
 /// the first naming the table, else the script's first statement.
 fn place(script: &Script, statements: &[Statement], table: &TableData, column: Option<&str>, verb: &str) -> Location {
-    let names = |text: &str, word: &str| {
-        let text = text.to_ascii_lowercase();
-        let word = word.to_ascii_lowercase();
-        text.match_indices(&word).any(|(at, _)| {
-            let before = text[..at].chars().next_back();
-            let after = text[at + word.len()..].chars().next();
-            let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-            boundary(before) && boundary(after)
-        })
-    };
-    let text_of = |s: &Statement| &script.source[s.range.clone()];
-    let on_table = |s: &&Statement| names(text_of(s), &table.relname);
-    let on_both = |s: &&Statement| on_table(s) && column.is_none_or(|c| names(text_of(s), c));
-    let found = statements
-        .iter()
-        .filter(on_both)
-        .find(|s| !verb.is_empty() && names(text_of(s), verb))
-        .or_else(|| statements.iter().find(on_both))
-        .or_else(|| statements.iter().find(on_table))
-        .or(statements.first());
-    script.location(found.map_or(script.body().start, |s| s.range.start))
+    let both: Vec<&str> = std::iter::once(table.relname.as_str()).chain(column).collect();
+    let with_verb: Vec<&str> = both.iter().copied().chain((!verb.is_empty()).then_some(verb)).collect();
+    let wanted: [&[&str]; 3] = [&with_verb, &both, &both[..1]];
+    let found = script.statement_spelling(statements, &wanted, true);
+    let first = statements.first().map_or(script.body().start, |s| s.range.start);
+    script.location(found.unwrap_or(first))
 }
