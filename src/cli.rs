@@ -31,21 +31,24 @@ pub enum Command {
     /// List the lint rules: id, what each finds, why, how to fix it, and its severity
     Rules,
     /// Replay the migrations on a throwaway database and print the schema they make as SQL (with --write, into [snapshots] dir)
-    Snapshot(Box<SnapshotArgs>),
+    Snapshot(Box<GenerateArgs>),
+    /// Replay the migrations on a throwaway database and print the TypeScript types Supabase's generator would write for the schema they make (with --write, into [types] output)
+    Types(Box<GenerateArgs>),
 }
 
+/// `snapshot` and `types`: files generated from the migrated schema.
 #[derive(Debug, Args)]
-pub struct SnapshotArgs {
+pub struct GenerateArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Write the snapshot files into [snapshots] dir (default db/snapshots) instead of printing
+    /// Write the files where dbgate.toml says ([snapshots] dir, default db/snapshots; [types] output, default database.types.ts) instead of printing them
     #[arg(long)]
     pub write: bool,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
 
-impl SnapshotArgs {
+impl GenerateArgs {
     /// The same settings as `check` with these, and no reports.
     pub fn as_check(&self) -> CheckArgs {
         CheckArgs {

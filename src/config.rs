@@ -86,6 +86,27 @@ struct ConfigFile {
     data: DataSection,
     /// `[snapshots]`: the schema as SQL, committed and held to the migrations.
     snapshots: Option<SnapshotsSection>,
+    /// `[types]`: TypeScript types, committed and held to the migrations.
+    types: Option<TypesSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypesSection {
+    output: Option<PathBuf>,
+    schemas: Option<Vec<String>>,
+    one_to_one: Option<bool>,
+    postgrest_version: Option<String>,
+}
+
+/// Where the TypeScript types go, for which schemas, and how they are written.
+#[derive(Debug, Clone)]
+pub struct TypesSettings {
+    pub output: PathBuf,
+    pub schemas: Vec<String>,
+    pub options: crate::generate::types::Options,
+    /// `[types]` is in dbgate.toml: the gate holds the committed file to the migrations.
+    pub checked: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -375,6 +396,8 @@ pub struct CheckSettings {
     pub changed_only: bool,
     /// `[snapshots]`, or where `dbgate snapshot` writes without it.
     pub snapshots: SnapshotSettings,
+    /// `[types]`, or where `dbgate types` writes without it.
+    pub types: TypesSettings,
 }
 
 /// The repo root, the sources and the parsed config file.
@@ -646,5 +669,32 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
             every: file.snapshots.as_ref().is_some_and(|s| s.every),
             checked: file.snapshots.is_some(),
         },
+        types: types_settings(file.types, &base)?,
+    })
+}
+
+/// `[types]`, with the Supabase CLI's defaults: schema `public`, `isOneToOne` in relationships.
+fn types_settings(section: Option<TypesSection>, base: &Path) -> Result<TypesSettings, ConfigError> {
+    let checked = section.is_some();
+    let section = section.unwrap_or_default();
+    let schemas = section.schemas.unwrap_or_else(|| vec!["public".to_string()]);
+    if schemas.is_empty() || schemas.iter().any(|s| s.is_empty()) {
+        return Err(ConfigError::Invalid {
+            path: base.join("dbgate.toml"),
+            message: "[types] schemas must name at least one schema, and no empty name".to_string(),
+        });
+    }
+    Ok(TypesSettings {
+        output: base.join(
+            section
+                .output
+                .unwrap_or_else(|| PathBuf::from(crate::generate::types::DEFAULT_OUTPUT)),
+        ),
+        schemas,
+        options: crate::generate::types::Options {
+            one_to_one: section.one_to_one.unwrap_or(true),
+            postgrest_version: section.postgrest_version,
+        },
+        checked,
     })
 }

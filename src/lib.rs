@@ -58,6 +58,10 @@ pub fn run(cli: cli::Cli) -> i32 {
             Ok(settings) => runtime.block_on(app::snapshot(settings, args.write)),
             Err(e) => Err(e.into()),
         },
+        cli::Command::Types(args) => match config::check_settings(&args.as_check()) {
+            Ok(settings) => runtime.block_on(app::types(settings, args.write)),
+            Err(e) => Err(e.into()),
+        },
         cli::Command::Comment(args) => runtime.block_on(app::comment(&args)).map(|text| {
             print!("{text}");
             exit::PASSED

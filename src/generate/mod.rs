@@ -3,3 +3,4 @@
 //! committed file has drifted.
 
 pub mod snapshot;
+pub mod types;
