@@ -41,6 +41,8 @@ struct Work {
     options: Options,
     /// `[snapshots]`, when dbgate.toml has it.
     snapshots: Option<checks::drift::SnapshotPlan>,
+    /// `[types]`, when dbgate.toml has it.
+    types: Option<checks::drift::TypesPlan>,
 }
 
 /// Runs the gate; returns the exit code (`--fail-on never` turns a failed gate into 0).
@@ -100,6 +102,8 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         }
         options.lint.rls_expected = expect.section.rls_on_all_tables.as_ref().is_some_and(|on| *on.get_ref());
     }
+    // Generated files are named from the repository root in reports.
+    let from_root = |path: &std::path::Path| path.strip_prefix(&settings.root).unwrap_or(path).to_path_buf();
     let work = Arc::new(Work {
         discovery,
         history,
@@ -112,13 +116,14 @@ pub async fn check(settings: CheckSettings) -> Result<i32, Error> {
         options,
         snapshots: settings.snapshots.checked.then(|| checks::drift::SnapshotPlan {
             root: settings.root.clone(),
-            dir: settings
-                .snapshots
-                .dir
-                .strip_prefix(&settings.root)
-                .unwrap_or(&settings.snapshots.dir)
-                .to_path_buf(),
+            dir: from_root(&settings.snapshots.dir),
             every: settings.snapshots.every,
+        }),
+        types: settings.types.checked.then(|| checks::drift::TypesPlan {
+            root: settings.root.clone(),
+            output: from_root(&settings.types.output),
+            schemas: settings.types.schemas.clone(),
+            options: settings.types.options.clone(),
         }),
         notes,
     });
@@ -226,6 +231,7 @@ async fn run_checks(
             Compared::No(_) => &[],
         },
         snapshots: work.snapshots.as_ref(),
+        types: work.types.as_ref(),
     };
     let mut outcome = checks::run(session, &baseline, &plan).await?;
     let history = match &work.history {

@@ -1,34 +1,61 @@
 //! Drift: files the repo commits that dbgate generates from the migrated schema (the schema
-//! snapshots), regenerated in memory and compared with what is committed. A file that differs,
-//! or is missing, fails at its first differing line, with the command that writes it again.
+//! snapshots, the TypeScript types), regenerated in memory and compared with what is committed.
+//! A file that differs, or is missing, fails at its first differing line, with the command that
+//! writes it again.
 
 use std::path::{Path, PathBuf};
 
 use super::{Suite, TestCaseResult};
 use crate::catalog::Snapshot;
 use crate::failure::{Failure, Location};
-use crate::generate::snapshot;
+use crate::generate::{snapshot, types};
 
-/// `[snapshots]`: where the committed snapshots are, from the repository root.
-#[derive(Debug, Clone)]
-pub struct SnapshotPlan {
-    pub root: PathBuf,
-    /// Relative to `root`.
-    pub dir: PathBuf,
-    pub every: bool,
+/// What a generated file is, for its case name and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Artifact {
+    Snapshot,
+    Types,
 }
 
-impl SnapshotPlan {
-    /// The file and text of the snapshot after the migration `stem`, from `start` to `after`.
-    pub fn expected(&self, stem: &str, start: &Snapshot, after: &Snapshot, login: &str) -> (PathBuf, String) {
-        let path = snapshot::path(&self.dir, self.every, stem);
-        (path, snapshot::render(start, after, &snapshot::title(stem), login))
+impl Artifact {
+    /// The case name's first word: `snapshot db/snapshots/schema.sql`, `types database.types.ts`.
+    fn word(self) -> &'static str {
+        match self {
+            Artifact::Snapshot => "snapshot",
+            Artifact::Types => "types",
+        }
     }
 
-    /// The test case of one snapshot file: committed as the migrations make it, or not.
-    pub fn compare(&self, path: &Path, expected: &str) -> TestCaseResult {
-        let mut case = TestCaseResult::new(Suite::Generated, format!("snapshot {}", path.display()), path.to_path_buf());
-        let fix = "run `dbgate snapshot --write` and commit the file";
+    fn fix(self) -> &'static str {
+        match self {
+            Artifact::Snapshot => "run `dbgate snapshot --write` and commit the file",
+            Artifact::Types => "run `dbgate types --write` and commit the file",
+        }
+    }
+
+    fn why_required(self) -> &'static str {
+        match self {
+            Artifact::Snapshot => "[snapshots] in dbgate.toml holds the repo to a snapshot of the schema",
+            Artifact::Types => "[types] in dbgate.toml holds the repo to TypeScript types of the schema",
+        }
+    }
+
+    fn stale(self) -> &'static str {
+        match self {
+            Artifact::Snapshot => "is not the schema the migrations make",
+            Artifact::Types => "is not the types Supabase's generator writes for the schema the migrations make",
+        }
+    }
+
+    fn case(self, path: &Path) -> TestCaseResult {
+        TestCaseResult::new(Suite::Generated, format!("{} {}", self.word(), path.display()), path.to_path_buf())
+    }
+
+    /// The test case of one generated file (`path` from `root`): committed as the migrations
+    /// make it, or not.
+    pub fn compare(self, root: &Path, path: &Path, expected: &str) -> TestCaseResult {
+        let mut case = self.case(path);
+        let fix = self.fix();
         let at = |line: usize| {
             Some(Location {
                 file: path.to_path_buf(),
@@ -36,12 +63,9 @@ impl SnapshotPlan {
                 column: 1,
             })
         };
-        match std::fs::read_to_string(self.root.join(path)) {
+        match std::fs::read_to_string(root.join(path)) {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => case.fail(Failure::new(
-                format!(
-                    "{} is missing: [snapshots] in dbgate.toml holds the repo to a snapshot of the schema; {fix}",
-                    path.display()
-                ),
+                format!("{} is missing: {}; {fix}", path.display(), self.why_required()),
                 at(1),
             )),
             Err(error) => case.fail(Failure::new(format!("{} cannot be read ({error}): {fix}", path.display()), at(1))),
@@ -56,11 +80,7 @@ impl SnapshotPlan {
                     .position(|(a, b)| a != b)
                     .unwrap_or(committed_lines.len().min(expected_lines.len()));
                 let mut failure = Failure::new(
-                    format!(
-                        "{} is not the schema the migrations make (from line {}): {fix}",
-                        path.display(),
-                        first + 1
-                    ),
+                    format!("{} {} (from line {}): {fix}", path.display(), self.stale(), first + 1),
                     at(first + 1),
                 );
                 let show = |lines: &[&str]| -> String {
@@ -85,6 +105,35 @@ impl SnapshotPlan {
         case
     }
 
+    /// The case of a file that could not be regenerated.
+    pub fn not_checked(self, path: &Path, why: &str) -> TestCaseResult {
+        let mut case = self.case(path);
+        case.not_checked(why);
+        case
+    }
+}
+
+/// `[snapshots]`: where the committed snapshots are, from the repository root.
+#[derive(Debug, Clone)]
+pub struct SnapshotPlan {
+    pub root: PathBuf,
+    /// Relative to `root`.
+    pub dir: PathBuf,
+    pub every: bool,
+}
+
+impl SnapshotPlan {
+    /// The file and text of the snapshot after the migration `stem`, from `start` to `after`.
+    pub fn expected(&self, stem: &str, start: &Snapshot, after: &Snapshot, login: &str) -> (PathBuf, String) {
+        let path = snapshot::path(&self.dir, self.every, stem);
+        (path, snapshot::render(start, after, &snapshot::title(stem), login))
+    }
+
+    /// The test case of one snapshot file: committed as the migrations make it, or not.
+    pub fn compare(&self, path: &Path, expected: &str) -> TestCaseResult {
+        Artifact::Snapshot.compare(&self.root, path, expected)
+    }
+
     /// The snapshot cases when the migrations did not all run.
     pub fn not_checked(&self, stems: &[&str], why: &str) -> Vec<TestCaseResult> {
         let stems: Vec<&str> = if self.every {
@@ -94,13 +143,36 @@ impl SnapshotPlan {
         };
         stems
             .into_iter()
-            .map(|stem| {
-                let path = snapshot::path(&self.dir, self.every, stem);
-                let mut case = TestCaseResult::new(Suite::Generated, format!("snapshot {}", path.display()), path);
-                case.not_checked(why);
-                case
-            })
+            .map(|stem| Artifact::Snapshot.not_checked(&snapshot::path(&self.dir, self.every, stem), why))
             .collect()
+    }
+}
+
+/// `[types]`: the committed TypeScript types, from the repository root.
+#[derive(Debug, Clone)]
+pub struct TypesPlan {
+    pub root: PathBuf,
+    /// Relative to `root`.
+    pub output: PathBuf,
+    pub schemas: Vec<String>,
+    pub options: types::Options,
+}
+
+impl TypesPlan {
+    /// The types case, generated on the migrated database `client` is connected to. dbgate
+    /// failing to read its catalog is not the repo's fault: the case is not checked, and says why.
+    pub async fn check(&self, client: &tokio_postgres::Client) -> TestCaseResult {
+        match types::generate(client, &self.schemas, &self.options).await {
+            Ok(text) => Artifact::Types.compare(&self.root, &self.output, &text),
+            Err(error) => self.not_checked(&format!(
+                "dbgate could not read the catalog to generate the types ({})",
+                crate::execute::describe(&error)
+            )),
+        }
+    }
+
+    pub fn not_checked(&self, why: &str) -> TestCaseResult {
+        Artifact::Types.not_checked(&self.output, why)
     }
 }
 

@@ -161,6 +161,8 @@ pub struct Plan<'a> {
     pub summarize: &'a [std::path::PathBuf],
     /// `[snapshots]`: the committed schema snapshots to hold to the migrations.
     pub snapshots: Option<&'a drift::SnapshotPlan>,
+    /// `[types]`: the committed TypeScript types to hold to the migrations.
+    pub types: Option<&'a drift::TypesPlan>,
 }
 
 /// The checks could not go on for a reason that is not the migrations' fault.
@@ -426,6 +428,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
                 }
                 generated = snapshots.iter().map(|(path, text)| snapshot_plan.compare(path, text)).collect();
             }
+            if let Some(types_plan) = plan.types {
+                generated.push(types_plan.check(chain.client()).await);
+            }
             // The tests are run by another command (`supabase test db`, pg_prove): a new session.
             chain.new_invocation().await;
             chain.test(plan, &start, &current, &mut outcome).await?
@@ -435,6 +440,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             if let Some(snapshot_plan) = plan.snapshots {
                 let stems: Vec<&str> = migrations.iter().map(|m| m.stem.as_str()).collect();
                 generated = snapshot_plan.not_checked(&stems, &why.to_string());
+            }
+            if let Some(types_plan) = plan.types {
+                generated.push(types_plan.not_checked(&why.to_string()));
             }
         }
     }

@@ -12,7 +12,7 @@ fn example_schema_at_the_repo_root_passes() {
     out.stdout_has("PASS  pgtap         6 passed");
     out.stdout_has("PASS  rls           8 passed");
     out.stdout_has("PASS  expectations  11 passed");
-    out.stdout_has("PASSED 65 checks passed, 0 failed, 0 warnings, 0 skipped");
+    out.stdout_has("PASSED 66 checks passed, 0 failed, 0 warnings, 0 skipped");
 }
 
 macro_rules! layout_passes {

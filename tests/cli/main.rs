@@ -26,6 +26,7 @@ mod severity;
 mod snapshots_sql;
 mod sql;
 mod tools;
+mod types;
 
 #[test]
 fn fixture_paths_exist() {

@@ -117,14 +117,8 @@ fn every_migration_gets_its_snapshot_with_every_and_a_failing_migration_gives_no
     // In the gate: not checked, the migrations having stopped.
     let json = repo.path().join("report.json");
     Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run().code(1);
-    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
-    let generated: Vec<(&str, &str)> = report["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["suite"] == "generated")
-        .map(|t| (t["name"].as_str().unwrap(), t["status"].as_str().unwrap()))
-        .collect();
+    let generated = support::generated_cases(&json);
+    let generated: Vec<(&str, &str)> = generated.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
     assert_eq!(
         generated,
         [

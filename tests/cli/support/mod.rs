@@ -415,6 +415,18 @@ pub fn containers_labelled(key: &str, value: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `generated` suite's cases of a JSON report: (name, status).
+pub fn generated_cases(json: &Path) -> Vec<(String, String)> {
+    let report: serde_json::Value = serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap();
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["suite"] == "generated")
+        .map(|t| (t["name"].as_str().unwrap().to_string(), t["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
 /// The JSON report without what differs between two runs of the same repo (times, where).
 pub fn verdicts(json: &std::path::Path) -> serde_json::Value {
     let mut report: serde_json::Value = serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap();
