@@ -101,6 +101,7 @@ impl Error {
             Error::Discovery(_)
             | Error::Config(_)
             | Error::Provider(ProviderError::BadUrl { .. })
+            | Error::Provider(ProviderError::BadTls { .. })
             | Error::Catalog(CatalogError::Expectations(_))
             | Error::Write { .. }
             | Error::Read { .. }

@@ -8,21 +8,55 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 use crate::failure::Failure;
 use crate::script::{byte_offset_of_char, RunMode, Script, Statement, StatementKind};
 
+/// A database dbgate connects to: the connection settings and, for a server reached over TLS,
+/// the connector (the url provider's; the providers that start a server use none).
+#[derive(Clone)]
+pub struct Target {
+    pub config: tokio_postgres::Config,
+    pub tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl Target {
+    pub fn plain(config: tokio_postgres::Config) -> Target {
+        Target { config, tls: None }
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
 /// Connects and drives the connection in the background.
-pub async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = config.connect(NoTls).await?;
-    tokio::spawn(async move {
-        // The connection ends with an error when the server goes away; the client reports it.
-        let _ = connection.await;
-    });
-    Ok(client)
+pub async fn connect(target: &Target) -> Result<Client, tokio_postgres::Error> {
+    // The connection ends with an error when the server goes away; the client reports it.
+    match &target.tls {
+        Some(tls) => {
+            let (client, connection) = target.config.connect(tls.clone()).await?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok(client)
+        }
+        None => {
+            let (client, connection) = target.config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok(client)
+        }
+    }
 }
 
 /// A session of dbgate's own (not the migrations'): a timeout or read-only default that a
 /// migration set on the server, its database or its role (`ALTER SYSTEM SET statement_timeout`)
 /// must not keep dbgate from reading the server and cleaning up.
-pub async fn connect_own(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
-    let client = connect(config).await?;
+pub async fn connect_own(target: &Target) -> Result<Client, tokio_postgres::Error> {
+    let client = connect(target).await?;
     client
         .batch_execute(
             "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; \
@@ -36,7 +70,21 @@ pub async fn connect_own(config: &tokio_postgres::Config) -> Result<Client, toki
 pub fn describe(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => error.to_string(),
+        // tokio-postgres says "error performing TLS handshake"; what the TLS stack refused
+        // (an unknown issuer, a name the certificate is not for) is in its sources.
+        None => {
+            let mut said = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                let cause_said = cause.to_string();
+                if !said.contains(&cause_said) {
+                    said.push_str(": ");
+                    said.push_str(&cause_said);
+                }
+                source = cause.source();
+            }
+            said
+        }
     }
 }
 

@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use crate::execute::Target as Config;
 use tokio::sync::Mutex;
-use tokio_postgres::Config;
 
 use super::{CheckKind, CheckResult, MigrationResult};
 use crate::execute::{connect_own, describe, within, WaitError};
@@ -44,7 +44,7 @@ impl ServerWatch {
     /// Reads the server before the first migration; why not, when it cannot.
     pub async fn start(config: &Config, shared: bool, limit: std::time::Duration) -> Result<ServerWatch, String> {
         let client = connect_own(config).await.map_err(|e| describe(&e))?;
-        let own = vec![config.get_dbname().unwrap_or("postgres").to_string()];
+        let own = vec![config.config.get_dbname().unwrap_or("postgres").to_string()];
         let baseline = within(&client, limit, ServerState::baseline(&client, own.clone()))
             .await
             .map_err(|e| e.to_string())?;

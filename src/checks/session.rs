@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use tokio_postgres::{Client, Config};
+use tokio_postgres::Client;
+
+use crate::execute::Target as Config;
 
 use super::Options;
 use crate::catalog::{Catalog, Tracker};

@@ -173,6 +173,7 @@ impl Provider for DockerProvider {
             .application_name("dbgate");
         config.connect_timeout(Duration::from_secs(5));
 
+        let config = crate::execute::Target::plain(config);
         let started = Instant::now();
         let client = loop {
             if let Ok(client) = crate::execute::connect(&config).await {

@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use tokio_postgres::{Client, Config};
+use tokio_postgres::Client;
+
+use crate::execute::Target as Config;
 
 use crate::execute::connect;
 use crate::script::quote_ident;
@@ -89,10 +91,10 @@ pub async fn replace_database(
     replacements: &Replacements,
     own_cluster: bool,
 ) -> Result<(Client, Config), ReplaceError> {
-    let old_name = config.get_dbname().unwrap_or("postgres").to_string();
+    let old_name = config.config.get_dbname().unwrap_or("postgres").to_string();
     if own_cluster {
         let mut maintenance = config.clone();
-        maintenance.dbname("template1");
+        maintenance.config.dbname("template1");
         let admin = crate::execute::connect_own(&maintenance)
             .await
             .map_err(failed("connect to template1"))?;
@@ -124,7 +126,7 @@ pub async fn replace_database(
     replacements.add(name.clone());
     drop(admin);
     let mut new_config = config.clone();
-    new_config.dbname(&name);
+    new_config.config.dbname(&name);
     let client = connect(&new_config).await.map_err(failed(format!("connect to {name}")))?;
     client
         .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&old_name)))

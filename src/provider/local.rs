@@ -156,7 +156,7 @@ impl Provider for LocalProvider {
         });
         self.wait_until_ready(&config, &log_path).await?;
         Ok(Database {
-            config,
+            config: crate::execute::Target::plain(config),
             description: format!("temporary cluster from {}", bin.display()),
             replacements: Default::default(),
             role_words: None,

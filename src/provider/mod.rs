@@ -6,6 +6,7 @@ pub mod docker;
 pub mod fresh;
 pub mod local;
 pub mod server;
+pub mod tls;
 pub mod url;
 
 use std::future::Future;
@@ -13,7 +14,7 @@ use std::future::Future;
 /// A database dbgate may do anything to, for the length of one run.
 #[derive(Debug, Clone)]
 pub struct Database {
-    pub config: tokio_postgres::Config,
+    pub config: crate::execute::Target,
     /// Where it lives, in words: "temporary cluster from /usr/lib/postgresql/15/bin".
     pub description: String,
     /// The databases the checks made in its place; the provider drops them with it.
@@ -74,6 +75,12 @@ pub enum ProviderError {
     BadUrl {
         #[source]
         source: tokio_postgres::Error,
+    },
+    /// The URL's (or PGSSLMODE's, PGSSLROOTCERT's) TLS settings cannot be used: the user's input.
+    #[error("--database-url's TLS settings: {source}")]
+    BadTls {
+        #[source]
+        source: tls::TlsError,
     },
     /// No Docker daemon answers.
     #[error("{0}")]

@@ -9,9 +9,10 @@ use tokio_postgres::Client;
 
 use super::fresh::{new_roles, role_oids};
 use super::server::ServerState;
+use super::tls::TlsSettings;
 use super::MigrationNames;
 use super::{Database, Provider, ProviderError};
-use crate::execute::{connect_own, describe};
+use crate::execute::{connect_own, describe, Target};
 
 pub struct UrlProvider {
     url: String,
@@ -85,7 +86,21 @@ impl Provider for UrlProvider {
     }
 
     async fn provision(&mut self) -> Result<Database, ProviderError> {
-        let mut config = tokio_postgres::Config::from_str(&self.url).map_err(|source| ProviderError::BadUrl { source })?;
+        // tokio-postgres knows disable, prefer and require only: libpq's TLS options are read
+        // here and the server's certificate checked by dbgate's connector.
+        let (url, tls) = TlsSettings::take_from(&self.url).map_err(|source| ProviderError::BadTls { source })?;
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|source| ProviderError::BadUrl { source })?;
+        // No TLS over a unix socket, whatever sslmode says (libpq ignores it there).
+        let tls = if config
+            .get_hosts()
+            .iter()
+            .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)))
+        {
+            TlsSettings::none()
+        } else {
+            tls
+        };
+        config.ssl_mode(tls.driver_mode());
         if config.get_application_name().is_none() {
             config.application_name("dbgate");
         }
@@ -93,7 +108,11 @@ impl Provider for UrlProvider {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
-        let shown = redacted(&config);
+        let shown = format!("{}{}", redacted(&config), tls.said());
+        let mut config = Target {
+            config,
+            tls: tls.connector().map_err(|source| ProviderError::BadTls { source })?,
+        };
         let admin = connect_own(&config).await.map_err(|e| {
             ProviderError::Unavailable(format!(
                 "cannot connect to {shown}: {}; check the URL, that the server runs, and that it accepts this user",
@@ -124,7 +143,7 @@ impl Provider for UrlProvider {
         let server_before = ServerState::baseline(&admin, vec![database.clone()])
             .await
             .map_err(|e| describe(&e));
-        config.dbname(&database);
+        config.config.dbname(&database);
         let replacements = super::fresh::Replacements::default();
         self.state = Some(State {
             admin,

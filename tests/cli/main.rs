@@ -25,6 +25,7 @@ mod rollbacks;
 mod severity;
 mod snapshots_sql;
 mod sql;
+mod tls;
 mod tools;
 mod types;
 

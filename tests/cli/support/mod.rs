@@ -246,10 +246,29 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// A real PostgreSQL server of the test's own, on a unix socket in a temp dir; stopped on drop.
+/// A real PostgreSQL server of the test's own, on a unix socket in a temp dir (and, with TLS, on
+/// 127.0.0.1); stopped on drop.
 pub struct TestServer {
     dir: tempfile::TempDir,
     server: Child,
+    /// The TCP port of a server started with TLS.
+    pub tls_port: Option<u16>,
+}
+
+/// A certificate authority and a server certificate it signed for `localhost`: (CA, server
+/// certificate, server key), as PEM.
+pub fn tls_certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca, &ca_key)
+        .unwrap();
+    (ca.pem(), server.pem(), server_key.serialize_pem())
 }
 
 /// The server binaries, found as dbgate's local provider finds them.
@@ -282,6 +301,16 @@ fn as_server_user(command: &mut Command) {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_with(None)
+    }
+
+    /// A server that takes TCP connections on 127.0.0.1 over TLS only (`hostssl`; plain TCP is
+    /// rejected), with this certificate and key.
+    pub fn start_tls(certificate: &str, key: &str) -> TestServer {
+        TestServer::start_with(Some((certificate, key)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> TestServer {
         let dir = tempfile::Builder::new().prefix("dbgate-test-server-").tempdir().unwrap();
         if let Some(user) = server_user() {
             std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
@@ -295,6 +324,31 @@ impl TestServer {
         initdb.stdout(Stdio::null()).stderr(Stdio::null());
         as_server_user(&mut initdb);
         assert!(initdb.status().unwrap().success(), "initdb failed");
+        let mut settings = vec!["listen_addresses=".to_string()];
+        let mut tls_port = None;
+        if let Some((certificate, key)) = tls {
+            let data = dir.path().join("data");
+            fs::write(data.join("server.crt"), certificate).unwrap();
+            fs::write(data.join("server.key"), key).unwrap();
+            std::fs::set_permissions(data.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n",
+            )
+            .unwrap();
+            if let Some(user) = server_user() {
+                for file in ["server.crt", "server.key", "pg_hba.conf"] {
+                    std::os::unix::fs::chown(data.join(file), Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+                }
+            }
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            settings = vec![
+                "listen_addresses=127.0.0.1".to_string(),
+                format!("port={port}"),
+                "ssl=on".to_string(),
+            ];
+            tls_port = Some(port);
+        }
         let mut postgres = Command::new(bin_dir().join("postgres"));
         postgres
             .current_dir(dir.path())
@@ -302,26 +356,35 @@ impl TestServer {
             .arg(dir.path().join("data"))
             .arg("-k")
             .arg(dir.path());
-        postgres
-            .args(["-c", "listen_addresses=", "-c", "fsync=off"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        for setting in &settings {
+            postgres.args(["-c", setting]);
+        }
+        postgres.args(["-c", "fsync=off"]).stdout(Stdio::null()).stderr(Stdio::null());
         postgres.process_group(0);
         as_server_user(&mut postgres);
         let server = postgres.spawn().unwrap();
-        let test_server = TestServer { dir, server };
+        let test_server = TestServer { dir, server, tls_port };
         wait_for(|| test_server.try_sql("postgres", "SELECT 1").is_some());
         test_server
     }
 
     pub fn url(&self) -> String {
-        format!("host={} port=5432 user=dbgate dbname=postgres", self.dir.path().display())
+        format!(
+            "host={} port={} user=dbgate dbname=postgres",
+            self.dir.path().display(),
+            self.port()
+        )
+    }
+
+    fn port(&self) -> u16 {
+        self.tls_port.unwrap_or(5432)
     }
 
     fn try_sql(&self, database: &str, sql: &str) -> Option<String> {
         let out = Command::new(psql())
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(self.dir.path())
+            .args(["-p", &self.port().to_string()])
             .args(["-U", "dbgate", "-d", database, "-c", sql])
             .output()
             .ok()?;
