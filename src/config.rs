@@ -628,7 +628,7 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
     Ok(CheckSettings {
         root,
         sources,
-        config_path: path,
+        config_path: path.clone(),
         preset: file.database.preset,
         test_dirs: relative(file.tests.dirs),
         seed_files: relative(file.seed.files),
@@ -669,27 +669,37 @@ pub fn check_settings(args: &CheckArgs) -> Result<CheckSettings, ConfigError> {
             every: file.snapshots.as_ref().is_some_and(|s| s.every),
             checked: file.snapshots.is_some(),
         },
-        types: types_settings(file.types, &base)?,
+        types: types_settings(file.types, &base, &path)?,
     })
 }
 
 /// `[types]`, with the Supabase CLI's defaults: schema `public`, `isOneToOne` in relationships.
-fn types_settings(section: Option<TypesSection>, base: &Path) -> Result<TypesSettings, ConfigError> {
+fn types_settings(section: Option<TypesSection>, base: &Path, config_path: &Path) -> Result<TypesSettings, ConfigError> {
     let checked = section.is_some();
     let section = section.unwrap_or_default();
+    let invalid = |message: String| ConfigError::Invalid {
+        path: config_path.to_path_buf(),
+        message,
+    };
     let schemas = section.schemas.unwrap_or_else(|| vec!["public".to_string()]);
     if schemas.is_empty() || schemas.iter().any(|s| s.is_empty()) {
-        return Err(ConfigError::Invalid {
-            path: base.join("dbgate.toml"),
-            message: "[types] schemas must name at least one schema, and no empty name".to_string(),
-        });
+        return Err(invalid(
+            "[types] schemas must name at least one schema, and no empty name".to_string(),
+        ));
+    }
+    let named = section
+        .output
+        .unwrap_or_else(|| PathBuf::from(crate::generate::types::DEFAULT_OUTPUT));
+    let output = base.join(&named);
+    // Said before the migrations run, not when the file cannot be written after them.
+    if named.as_os_str().is_empty() || named.file_name().is_none() || named.to_string_lossy().ends_with('/') || output.is_dir() {
+        return Err(invalid(format!(
+            "[types] output must name a file, not {:?}",
+            named.display().to_string()
+        )));
     }
     Ok(TypesSettings {
-        output: base.join(
-            section
-                .output
-                .unwrap_or_else(|| PathBuf::from(crate::generate::types::DEFAULT_OUTPUT)),
-        ),
+        output,
         schemas,
         options: crate::generate::types::Options {
             one_to_one: section.one_to_one.unwrap_or(true),

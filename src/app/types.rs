@@ -31,7 +31,7 @@ async fn render(database: crate::provider::Database, work: Arc<Work>) -> Result<
         work.migrate(&session, index).await?;
     }
     let settings = &work.settings.types;
-    types::generate(&session.client, &settings.schemas, &settings.options)
+    types::generate(&session.config, &settings.schemas, &settings.options)
         .await
         .map_err(|e| Error::Catalog(e.into()))
 }

@@ -159,10 +159,10 @@ pub struct TypesPlan {
 }
 
 impl TypesPlan {
-    /// The types case, generated on the migrated database `client` is connected to. dbgate
+    /// The types case, generated on the migrated database `target` names. dbgate
     /// failing to read its catalog is not the repo's fault: the case is not checked, and says why.
-    pub async fn check(&self, client: &tokio_postgres::Client) -> TestCaseResult {
-        match types::generate(client, &self.schemas, &self.options).await {
+    pub async fn check(&self, target: &crate::execute::Target) -> TestCaseResult {
+        match types::generate(target, &self.schemas, &self.options).await {
             Ok(text) => Artifact::Types.compare(&self.root, &self.output, &text),
             Err(error) => self.not_checked(&format!(
                 "dbgate could not read the catalog to generate the types ({})",

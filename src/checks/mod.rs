@@ -429,7 +429,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
                 generated = snapshots.iter().map(|(path, text)| snapshot_plan.compare(path, text)).collect();
             }
             if let Some(types_plan) = plan.types {
-                generated.push(types_plan.check(chain.client()).await);
+                generated.push(types_plan.check(&chain.session.config).await);
             }
             // The tests are run by another command (`supabase test db`, pg_prove): a new session.
             chain.new_invocation().await;

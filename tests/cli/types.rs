@@ -141,6 +141,14 @@ fn bad_types_settings_are_usage_errors() {
         .run()
         .code(2)
         .stderr_has("[types] schemas must name at least one schema");
+    for output in ["\"\"", "\"migrations\"", "\"types/\""] {
+        repo.write("dbgate.toml", &format!("[types]\noutput = {output}\n"));
+        Dbgate::at(repo.path())
+            .args(["types", "--write"])
+            .run()
+            .code(2)
+            .stderr_has("[types] output must name a file");
+    }
     repo.write("dbgate.toml", "[types]\nouptut = \"x.ts\"\n");
     Dbgate::at(repo.path())
         .args(["check"])
@@ -156,10 +164,13 @@ fn a_search_path_a_migration_set_does_not_change_the_types() {
     let repo = TempRepo::from_fixture("types-every-case");
     repo.write(
         "migrations/002_search_path.sql",
-        "SET search_path = billing, public;\nCREATE FUNCTION billing.line_count(billing.lines) RETURNS integer LANGUAGE sql AS 'SELECT 1';\n",
+        "SET search_path = billing, public;\nSET quote_all_identifiers = on;\nCREATE FUNCTION billing.line_count(billing.lines) RETURNS integer LANGUAGE sql AS 'SELECT 1';\n",
     );
     let out = Dbgate::at(repo.path()).args(["types"]).run();
     out.code(0);
     out.stdout_has("      line_count: {\n        Args: { \"\": Database[\"billing\"][\"Tables\"][\"lines\"][\"Row\"] }\n");
     out.stdout_has("        Row: {\n          invoice_id: number\n          position: number\n        }\n");
+    // quote_all_identifiers would spell public.posts "posts": no computed field, a quoted from.
+    out.stdout_has("          title_length: number | null\n");
+    out.stdout_has("          from: \"posts\"\n");
 }

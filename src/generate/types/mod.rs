@@ -15,13 +15,12 @@ pub use typescript::Options;
 /// guides put it.
 pub const DEFAULT_OUTPUT: &str = "database.types.ts";
 
-/// The types file for `schemas` of the database `client` is connected to.
-pub async fn generate(client: &tokio_postgres::Client, schemas: &[String], options: &Options) -> Result<String, tokio_postgres::Error> {
-    // Read as a new connection would (the generator's own): a search_path a migration set in
-    // this session would change how argument types are spelt, and so which functions are
-    // computed fields. Read only, and rolled back whatever happens.
-    client.batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO DEFAULT").await?;
-    let metadata = read::read(client, schemas).await;
-    client.batch_execute("ROLLBACK").await?;
-    Ok(typescript::render(&metadata?, options))
+/// The types file for `schemas` of the database `target` names.
+pub async fn generate(target: &crate::execute::Target, schemas: &[String], options: &Options) -> Result<String, tokio_postgres::Error> {
+    // A connection of its own, as the generator reads: what the migrations' session set
+    // (`search_path`, `quote_all_identifiers`) changes how types are spelt, and so which
+    // functions are computed fields; settings a migration gave the database or role apply.
+    let client = crate::execute::connect(target).await?;
+    let metadata = read::read(&client, schemas).await?;
+    Ok(typescript::render(&metadata, options))
 }

@@ -443,6 +443,7 @@ impl<'a> Generator<'a> {
                 None => groups.push((&function.name, vec![(function, inputs)])),
             }
         }
+        object_key_order(&mut groups);
         groups
             .into_iter()
             .map(|(name, mut overloads)| {
@@ -656,15 +657,35 @@ fn union(mut types: Vec<Ts>) -> Ts {
     }
 }
 
-/// `T[]`, where the template appends `[]` to the text of `T`: to the last operand of an
-/// intersection.
+/// `T[]`, where the template appends `[]` to the text of `T`: so to the last operand of an
+/// intersection or a union (`"a" | "b"[]` for a set of an enum written inline), as TypeScript
+/// then reads it.
 fn array_of(ty: Ts) -> Ts {
     match ty {
         Ts::Intersection(mut types) => {
             let last = types.pop().expect("an intersection has operands");
-            types.push(Ts::Array(Box::new(last)));
+            types.push(array_of(last));
             Ts::Intersection(types)
+        }
+        Ts::Union(mut types) => {
+            let last = types.pop().expect("a union has members");
+            types.push(array_of(last));
+            Ts::Union(types)
         }
         other => Ts::Array(Box::new(other)),
     }
+}
+
+/// JavaScript's order of an object's keys, which the template's `Object.entries` of the
+/// functions grouped by name gives: integer-like names (array indexes) first, in numeric order,
+/// then the rest as inserted.
+fn object_key_order<T>(groups: &mut [(&str, T)]) {
+    let index = |name: &str| -> Option<u64> {
+        let canonical = name == "0" || (!name.starts_with('0') && !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()));
+        name.parse::<u64>().ok().filter(|n| canonical && *n < u32::MAX as u64)
+    };
+    groups.sort_by_key(|(name, _)| match index(name) {
+        Some(n) => (0, n),
+        None => (1, 0),
+    });
 }

@@ -242,46 +242,56 @@ fn combinations(key: &KeyExposed) -> Vec<Vec<String>> {
 }
 
 /// In a stored query tree (`pg_node_tree` text), the top query's output columns that come
-/// straight from a table or view column: (output column number, relation, column number).
+/// straight from a table or view column: (output column number, relation, column number). Read
+/// without recursion: an expression may nest thousands deep.
 fn target_origins(tree: &str) -> Vec<(i32, u32, i32)> {
     let tokens = tokens(tree);
-    let mut at = 0;
-    let Some(Node::List(queries)) = node(&tokens, &mut at) else {
+    // `({QUERY ... :targetList ({TARGETENTRY ...} ...) ...} ...)`
+    if tokens.first() != Some(&Token::Open('(')) {
         return Vec::new();
-    };
-    let Some(Node::Object(kind, query)) = queries.into_iter().next() else {
+    }
+    let Some((kind, query)) = object_fields(&tokens, 1) else {
         return Vec::new();
     };
     if kind != "QUERY" {
         return Vec::new();
     }
-    let Some((_, Node::List(entries))) = query.into_iter().find(|(key, _)| key == ":targetList") else {
+    let Some(&(_, list_at)) = query.iter().find(|(key, _)| key == ":targetList") else {
         return Vec::new();
     };
     let mut origins = Vec::new();
-    for entry in entries {
-        let Node::Object(_, fields) = entry else { continue };
-        let number = |name: &str| -> Option<i64> {
-            fields.iter().find(|(key, _)| key == name).and_then(|(_, value)| match value {
-                Node::Atom(text) => text.parse().ok(),
-                _ => None,
-            })
-        };
-        if let (Some(column), Some(table), Some(table_column)) = (number(":resno"), number(":resorigtbl"), number(":resorigcol")) {
-            if table != 0 {
-                origins.push((column as i32, table as u32, table_column as i32));
+    if tokens.get(list_at) != Some(&Token::Open('(')) {
+        return origins;
+    }
+    let mut at = list_at + 1;
+    while let Some(token) = tokens.get(at) {
+        match token {
+            Token::Close(_) => break,
+            Token::Open('{') => {
+                if let Some((_, fields)) = object_fields(&tokens, at) {
+                    let number = |name: &str| -> Option<i64> {
+                        fields
+                            .iter()
+                            .find(|(key, _)| key == name)
+                            .and_then(|(_, value)| match tokens.get(*value) {
+                                Some(Token::Atom(text)) => text.parse().ok(),
+                                _ => None,
+                            })
+                    };
+                    if let (Some(column), Some(table), Some(table_column)) =
+                        (number(":resno"), number(":resorigtbl"), number(":resorigcol"))
+                    {
+                        if table != 0 {
+                            origins.push((column as i32, table as u32, table_column as i32));
+                        }
+                    }
+                }
+                at = after_value(&tokens, at);
             }
+            _ => at = after_value(&tokens, at),
         }
     }
     origins
-}
-
-#[derive(Debug)]
-enum Node {
-    Atom(String),
-    List(Vec<Node>),
-    /// A node's type and its `:field value` pairs.
-    Object(String, Vec<(String, Node)>),
 }
 
 #[derive(Debug, PartialEq)]
@@ -289,6 +299,55 @@ enum Token {
     Open(char),
     Close(char),
     Atom(String),
+}
+
+/// The node's type and where each of its `:field` values starts, for the node opening at `at`
+/// (`{TYPE :field value ...}`); values are skipped over, not read.
+fn object_fields(tokens: &[Token], at: usize) -> Option<(String, Vec<(String, usize)>)> {
+    if tokens.get(at) != Some(&Token::Open('{')) {
+        return None;
+    }
+    let kind = match tokens.get(at + 1) {
+        Some(Token::Atom(kind)) => kind.clone(),
+        _ => return None,
+    };
+    let mut fields = Vec::new();
+    let mut at = at + 2;
+    while let Some(token) = tokens.get(at) {
+        match token {
+            Token::Close(_) => break,
+            Token::Atom(key) if key.starts_with(':') => {
+                fields.push((key.clone(), at + 1));
+                at += 1;
+                // A field with no value is followed by the next key or the node's end.
+                match tokens.get(at) {
+                    Some(Token::Atom(next)) if next.starts_with(':') => {}
+                    Some(Token::Close(_)) | None => {}
+                    _ => at = after_value(tokens, at),
+                }
+            }
+            // The rest of a value written as several tokens (a constant's bytes).
+            _ => at = after_value(tokens, at),
+        }
+    }
+    Some((kind, fields))
+}
+
+/// The position after the value starting at `at`: one token, or a bracketed run of them.
+fn after_value(tokens: &[Token], mut at: usize) -> usize {
+    let mut depth = 0usize;
+    while let Some(token) = tokens.get(at) {
+        at += 1;
+        match token {
+            Token::Open(_) => depth += 1,
+            Token::Close(_) => depth = depth.saturating_sub(1),
+            Token::Atom(_) => {}
+        }
+        if depth == 0 {
+            break;
+        }
+    }
+    at
 }
 
 fn tokens(text: &str) -> Vec<Token> {
@@ -323,64 +382,20 @@ fn tokens(text: &str) -> Vec<Token> {
     out
 }
 
-fn node(tokens: &[Token], at: &mut usize) -> Option<Node> {
-    let token = tokens.get(*at)?;
-    *at += 1;
-    match token {
-        Token::Atom(text) => Some(Node::Atom(text.clone())),
-        Token::Close(_) => None,
-        Token::Open('(') => {
-            let mut items = Vec::new();
-            while let Some(token) = tokens.get(*at) {
-                if *token == Token::Close(')') {
-                    *at += 1;
-                    break;
-                }
-                match node(tokens, at) {
-                    Some(item) => items.push(item),
-                    None => break,
-                }
-            }
-            Some(Node::List(items))
-        }
-        Token::Open(_) => {
-            let kind = match tokens.get(*at) {
-                Some(Token::Atom(kind)) => {
-                    *at += 1;
-                    kind.clone()
-                }
-                _ => String::new(),
-            };
-            let mut fields = Vec::new();
-            while let Some(token) = tokens.get(*at) {
-                match token {
-                    Token::Close(_) => {
-                        *at += 1;
-                        break;
-                    }
-                    Token::Atom(key) if key.starts_with(':') => {
-                        *at += 1;
-                        let value = match tokens.get(*at) {
-                            Some(Token::Atom(next)) if next.starts_with(':') => Node::Atom(String::new()),
-                            Some(Token::Close(_)) | None => Node::Atom(String::new()),
-                            _ => node(tokens, at)?,
-                        };
-                        fields.push((key.clone(), value));
-                    }
-                    // The rest of a value written as several tokens (a constant's bytes).
-                    _ => {
-                        node(tokens, at)?;
-                    }
-                }
-            }
-            Some(Node::Object(kind, fields))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::target_origins;
+
+    #[test]
+    fn an_expression_nested_deeper_than_the_stack_is_skipped_over() {
+        let depth = 200_000;
+        let tree = format!(
+            "({{QUERY :targetList ({{TARGETENTRY :expr {}1{} :resno 1 :resorigtbl 7 :resorigcol 2}}) :x 0}})",
+            "({OPEXPR :args ".repeat(depth),
+            "})".repeat(depth)
+        );
+        assert_eq!(target_origins(&tree), vec![(1, 7, 2)]);
+    }
 
     #[test]
     fn reads_the_top_querys_output_columns_only() {
