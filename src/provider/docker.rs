@@ -7,11 +7,13 @@ use testcontainers::bollard::query_parameters::{ListContainersOptionsBuilder, Re
 use testcontainers::bollard::Docker;
 use testcontainers::core::client::ClientError;
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, ImageExt, TestcontainersError};
+use testcontainers::{ContainerAsync, ContainerRequest, ImageExt, TestcontainersError};
 use testcontainers_modules::postgres::Postgres;
 use tokio::task::JoinHandle;
 
+use super::docker_cache::{Source, DATA_DIR, REPOSITORY, THROWAWAY_SETTINGS};
 use super::{Collected, Database, Provider, ProviderError};
+use crate::execute::Target;
 
 /// An official image of a current major version.
 pub const DEFAULT_IMAGE: &str = "postgres:18";
@@ -33,6 +35,7 @@ pub struct DockerProvider {
     /// not cancel half way: teardown waits for it and removes what it made.
     starting: Option<JoinHandle<Result<ContainerAsync<Postgres>, TestcontainersError>>>,
     container: Option<ContainerAsync<Postgres>>,
+    notes: Vec<String>,
 }
 
 impl DockerProvider {
@@ -43,6 +46,7 @@ impl DockerProvider {
             startup_timeout,
             starting: None,
             container: None,
+            notes: Vec::new(),
         }
     }
 
@@ -118,6 +122,10 @@ impl Provider for DockerProvider {
         Some(self.image.clone())
     }
 
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
     async fn provision(&mut self) -> Result<Database, ProviderError> {
         if let Err(why) = daemon_answers().await {
             return Err(ProviderError::NoDocker(format!(
@@ -125,92 +133,44 @@ impl Provider for DockerProvider {
                 where_docker_is()
             )));
         }
-        let (name, tag) = split_image(&self.image);
-        let password = format!("{:016x}", super::random_u64());
-        let request = Postgres::default()
-            // Keeps the image's own command and config (supabase/postgres starts with
-            // `-D /etc/postgresql`); the throwaway settings are applied once it runs.
-            .with_fsync_enabled()
-            .with_user(USER)
-            .with_password(&password)
-            .with_db_name("postgres")
-            .with_name(name)
-            .with_tag(tag)
-            .with_label(LABEL, "true")
-            .with_label(LABEL_RUN, super::run_id())
-            .with_label(LABEL_PID, std::process::id().to_string())
-            .with_label(LABEL_HOST, super::host_name())
-            // Ready means a real connection over the mapped port succeeds (below): the official
-            // image's temporary init server listens on its unix socket only, so a TCP connection
-            // succeeds only once the real server runs; and a server that never gets ready can
-            // still show its log.
-            .with_ready_conditions(Vec::new())
-            .with_startup_timeout(self.startup_timeout);
-        let starting = self.starting.insert(tokio::spawn(async move { request.start().await }));
-        let started = starting.await.map_err(|e| unavailable("starting the container failed", e))?;
-        self.starting = None;
-        let container = self.container.insert(started.map_err(|e| self.start_error(e))?);
-
-        let host = match &self.db_host {
-            Some(host) => host.clone(),
-            None => container
-                .get_host()
-                .await
-                .map_err(|e| unavailable("cannot tell the container's host", e))?
-                .to_string(),
-        };
-        let port = container
-            .get_host_port_ipv4(PORT)
-            .await
-            .map_err(|e| unavailable("the container's port 5432 is not mapped", e))?;
-        let mut config = tokio_postgres::Config::new();
-        config
-            .host(&host)
-            .port(port)
-            .user(USER)
-            .password(password)
-            .dbname("postgres")
-            .application_name("dbgate");
-        config.connect_timeout(Duration::from_secs(5));
-
-        let config = crate::execute::Target::plain(config);
-        let started = Instant::now();
-        let client = loop {
-            if let Ok(client) = crate::execute::connect(&config).await {
-                if client.simple_query("SELECT 1").await.is_ok() {
-                    break client;
+        // An initialised cluster kept as a local image, for the images that can have one.
+        if let Ok(docker) = docker_client() {
+            if let Some(source) = Source::inspect(&docker, &self.image).await {
+                let password = match source.cached(&docker).await {
+                    Some(password) => Some(password),
+                    None => match self.keep_initialised(&docker, &source).await {
+                        Ok(password) => Some(password),
+                        Err(why) => {
+                            self.notes.push(format!(
+                                "could not keep an initialised cluster of {} for later runs ({why}); this run initialises its own",
+                                self.image
+                            ));
+                            None
+                        }
+                    },
+                };
+                if let Some(password) = password {
+                    return self.start_from_cache(&source, &password).await;
                 }
             }
-            let running = container.is_running().await.unwrap_or(false);
-            if !running || started.elapsed() > self.startup_timeout {
-                let what = if running {
-                    format!(
-                        "the server in container {} ({}) did not accept connections on {host}:{port} within {} s (raise --startup-timeout, or set --db-host if dbgate runs inside a container)",
-                        short_id(container.id()),
-                        self.image,
-                        self.startup_timeout.as_secs()
-                    )
-                } else {
-                    format!(
-                        "container {} ({}) stopped before its server was ready",
-                        short_id(container.id()),
-                        self.image
-                    )
-                };
-                let log = log_tail(container).await;
-                return Err(ProviderError::Unavailable(format!("{what}; its log ends with:\n{log}")));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        // Durability buys nothing here. A user that is not superuser cannot change these: then
-        // the server just runs as configured.
-        for setting in ["fsync = off", "synchronous_commit = off", "full_page_writes = off"] {
-            let _ = client.batch_execute(&format!("ALTER SYSTEM SET {setting}")).await;
+        }
+        let password = format!("{:016x}", super::random_u64());
+        // Keeps the image's own command and config (supabase/postgres starts with
+        // `-D /etc/postgresql`); the throwaway settings are applied once it runs.
+        let request = self.request(&self.image.clone(), &password);
+        self.start(request).await?;
+        let (config, client) = self.ready(&password).await?;
+        // A user that is not superuser cannot change these: then the server just runs as
+        // configured.
+        for setting in THROWAWAY_SETTINGS {
+            let _ = client
+                .batch_execute(&format!("ALTER SYSTEM SET {}", setting.replace('=', " = ")))
+                .await;
         }
         let _ = client.batch_execute("SELECT pg_reload_conf()").await;
         Ok(Database {
             config,
-            description: format!("container {} from {}", short_id(container.id()), self.image),
+            description: format!("container {} from {}", short_id(self.container_id()), self.image),
             replacements: Default::default(),
             role_words: None,
         })
@@ -234,6 +194,142 @@ impl Provider for DockerProvider {
 }
 
 impl DockerProvider {
+    /// A container of `image` (`name[:tag]`) for this run, its superuser's password `password`,
+    /// labelled with the run; the image's own command.
+    fn request(&self, image: &str, password: &str) -> ContainerRequest<Postgres> {
+        let (name, tag) = split_image(image);
+        Postgres::default()
+            .with_fsync_enabled()
+            .with_user(USER)
+            .with_password(password)
+            .with_db_name("postgres")
+            .with_name(name)
+            .with_tag(tag)
+            .with_label(LABEL, "true")
+            .with_label(LABEL_RUN, super::run_id())
+            .with_label(LABEL_PID, std::process::id().to_string())
+            .with_label(LABEL_HOST, super::host_name())
+            // Ready means a real connection over the mapped port succeeds (below): the official
+            // image's temporary init server listens on its unix socket only, so a TCP connection
+            // succeeds only once the real server runs; and a server that never gets ready can
+            // still show its log.
+            .with_ready_conditions(Vec::new())
+            .with_startup_timeout(self.startup_timeout)
+    }
+
+    /// Creates and starts the container, as a task an interruption does not cut half way.
+    async fn start(&mut self, request: ContainerRequest<Postgres>) -> Result<(), ProviderError> {
+        let starting = self.starting.insert(tokio::spawn(async move { request.start().await }));
+        let started = starting.await.map_err(|e| unavailable("starting the container failed", e))?;
+        self.starting = None;
+        self.container = Some(started.map_err(|e| self.start_error(e))?);
+        Ok(())
+    }
+
+    fn container_id(&self) -> &str {
+        self.container.as_ref().map(|c| c.id()).unwrap_or_default()
+    }
+
+    /// Waits until the container's server takes a connection over its mapped port.
+    async fn ready(&self, password: &str) -> Result<(Target, tokio_postgres::Client), ProviderError> {
+        let container = self.container.as_ref().expect("a started container");
+        let host = match &self.db_host {
+            Some(host) => host.clone(),
+            None => container
+                .get_host()
+                .await
+                .map_err(|e| unavailable("cannot tell the container's host", e))?
+                .to_string(),
+        };
+        let port = container
+            .get_host_port_ipv4(PORT)
+            .await
+            .map_err(|e| unavailable("the container's port 5432 is not mapped", e))?;
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&host)
+            .port(port)
+            .user(USER)
+            .password(password)
+            .dbname("postgres")
+            .application_name("dbgate");
+        config.connect_timeout(Duration::from_secs(5));
+        let config = Target::plain(config);
+        let started = Instant::now();
+        loop {
+            if let Ok(client) = crate::execute::connect(&config).await {
+                if client.simple_query("SELECT 1").await.is_ok() {
+                    return Ok((config, client));
+                }
+            }
+            let running = container.is_running().await.unwrap_or(false);
+            if !running || started.elapsed() > self.startup_timeout {
+                let what = if running {
+                    format!(
+                        "the server in container {} ({}) did not accept connections on {host}:{port} within {} s (raise --startup-timeout, or set --db-host if dbgate runs inside a container)",
+                        short_id(container.id()),
+                        self.image,
+                        self.startup_timeout.as_secs()
+                    )
+                } else {
+                    format!(
+                        "container {} ({}) stopped before its server was ready",
+                        short_id(container.id()),
+                        self.image
+                    )
+                };
+                let log = log_tail(container).await;
+                return Err(ProviderError::Unavailable(format!("{what}; its log ends with:\n{log}")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Initialises a cluster of `source` outside its volumes, stops it and commits it as the
+    /// cache; returns its password. The container is removed whatever happens.
+    async fn keep_initialised(&mut self, docker: &Docker, source: &Source) -> Result<String, String> {
+        let password = format!("{:016x}", super::random_u64());
+        let request = self.request(&source.reference, &password).with_env_var("PGDATA", DATA_DIR);
+        let outcome = async {
+            self.start(request).await.map_err(|e| e.to_string())?;
+            let (_, client) = self.ready(&password).await.map_err(|e| e.to_string())?;
+            let data: String = client
+                .query_one("SELECT current_setting('data_directory')", &[])
+                .await
+                .map_err(|e| crate::execute::describe(&e))?
+                .get(0);
+            if data != DATA_DIR {
+                return Err(format!("its server keeps its data in {data}, not in PGDATA"));
+            }
+            drop(client);
+            let container = self.container.as_ref().expect("a started container");
+            container.stop().await.map_err(|e| format!("cannot stop its server: {e}"))?;
+            source.commit(docker, container.id(), &password).await
+        }
+        .await;
+        if let Some(container) = self.container.take() {
+            let _ = container.rm().await;
+        }
+        outcome.map(|()| password)
+    }
+
+    async fn start_from_cache(&mut self, source: &Source, password: &str) -> Result<Database, ProviderError> {
+        let cached = format!("{REPOSITORY}:{}", source.cache_tag());
+        let request = self.request(&cached, password).with_cmd(source.command());
+        self.start(request).await?;
+        let (config, _) = self.ready(password).await?;
+        Ok(Database {
+            config,
+            description: format!(
+                "container {} from {} (its initialised cluster, kept as {cached})",
+                short_id(self.container_id()),
+                self.image
+            ),
+            replacements: Default::default(),
+            role_words: None,
+        })
+    }
+
     fn start_error(&self, error: TestcontainersError) -> ProviderError {
         match &error {
             TestcontainersError::Client(ClientError::PullImage { .. }) => ProviderError::ImageUnavailable(format!(
@@ -306,6 +402,9 @@ pub async fn collect_garbage(all: bool) -> Result<Collected, DockerError> {
                 .push(format!("{shown}: started on {host}; remove it there, or with --all"));
         }
     }
+    let (removed, failed) = super::docker_cache::collect_garbage(&docker, all).await;
+    collected.removed.extend(removed);
+    collected.kept.extend(failed);
     Ok(collected)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auto;
 pub mod docker;
+pub mod docker_cache;
 pub mod fresh;
 pub mod local;
 pub mod server;

@@ -232,3 +232,102 @@ fn gc_removes_the_temporary_cluster_of_a_killed_local_run() {
     gc.stdout_has("removed temporary cluster ");
     assert_eq!(support::entries(tmp.path()), Vec::<String>::new());
 }
+
+/// An image of the test image's own, whose id the test controls (a label makes another).
+fn derived_image(name: &str, label: &str) -> String {
+    let dockerfile = format!("FROM {}\nLABEL dev.dbgate.test.variant=\"{label}\"\n", support::test_image());
+    let mut build = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", name, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(build.stdin.as_mut().unwrap(), dockerfile.as_bytes()).unwrap();
+    drop(build.stdin.take());
+    assert!(build.wait().unwrap().success());
+    support::docker(&["image", "inspect", "-f", "{{.Id}}", name]).trim().to_string()
+}
+
+#[test]
+fn the_initialised_cluster_is_kept_as_an_image_started_from_with_throwaway_settings_and_collected_when_stale() {
+    let image = "dbgate-test/cache-source:1";
+    let id = derived_image(image, "first");
+    let cache = format!("dbgate/initialised:{}", &id.trim_start_matches("sha256:")[..12]);
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &cache]).output();
+    let repo = support::TempRepo::new();
+    // Fails unless the server runs with the throwaway settings, however it was started.
+    repo.write(
+        "migrations/001_settings.sql",
+        "DO $$ BEGIN IF current_setting('fsync') <> 'off' OR current_setting('synchronous_commit') <> 'off' THEN RAISE EXCEPTION 'durable settings'; END IF; END $$;\nCREATE TABLE t (id int);\n",
+    );
+    let json = repo.path().join("report.json");
+    let server = |out: &support::Output| {
+        out.code(0);
+        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        report["environment"]["server"].as_str().unwrap().to_string()
+    };
+    let run = || {
+        Dbgate::at(repo.path())
+            .args(["check", "--provider", "docker", "--image", image, "--json"])
+            .arg(&json)
+            .run()
+    };
+    // The first run makes the cache, the second starts from it; both with the settings.
+    for _ in 0..2 {
+        let said = server(&run());
+        assert!(said.ends_with(&format!("(its initialised cluster, kept as {cache})")), "{said}");
+    }
+    let labels = support::docker(&["image", "inspect", "-f", "{{json .Config.Labels}}", &cache]);
+    assert!(labels.contains(&format!("\"dev.dbgate.cache.source-id\":\"{id}\"")), "{labels}");
+    // The cache is current: gc keeps it.
+    Dbgate::at(repo.path()).args(["gc"]).run().code(0);
+    support::docker(&["image", "inspect", "-f", "{{.Id}}", &cache]);
+    // The image is rebuilt: its old cache is never used, and gc removes it.
+    let rebuilt = derived_image(image, "second");
+    assert_ne!(rebuilt, id);
+    let said = server(&run());
+    assert!(!said.contains(&cache), "{said}");
+    let gc = Dbgate::at(repo.path()).args(["gc"]).run();
+    gc.code(0).stdout_has(&format!("removed cached cluster image {cache} (of {image})"));
+    assert!(std::process::Command::new("docker")
+        .args(["image", "inspect", &cache])
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap());
+    let rebuilt_cache = format!("dbgate/initialised:{}", &rebuilt.trim_start_matches("sha256:")[..12]);
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &rebuilt_cache, image])
+        .output();
+}
+
+#[test]
+fn an_image_whose_command_is_not_plain_postgres_starts_as_before() {
+    // The same image, started as supabase/postgres is (`postgres -D <dir>`): not cached.
+    let dockerfile = format!(
+        "FROM {}\nCMD [\"postgres\", \"-c\", \"max_connections=50\"]\n",
+        support::test_image()
+    );
+    let mut build = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", "dbgate-test/own-command:1", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(build.stdin.as_mut().unwrap(), dockerfile.as_bytes()).unwrap();
+    drop(build.stdin.take());
+    assert!(build.wait().unwrap().success());
+    let repo = support::TempRepo::new();
+    repo.write(
+        "migrations/001_settings.sql",
+        "DO $$ BEGIN IF current_setting('max_connections') <> '50' OR current_setting('fsync') <> 'off' THEN RAISE EXCEPTION 'not the image''s command'; END IF; END $$;\n",
+    );
+    let json = repo.path().join("report.json");
+    Dbgate::at(repo.path())
+        .args(["check", "--provider", "docker", "--image", "dbgate-test/own-command:1", "--json"])
+        .arg(&json)
+        .run()
+        .code(0);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let said = report["environment"]["server"].as_str().unwrap();
+    assert!(!said.contains("initialised"), "{said}");
+}
