@@ -11,7 +11,7 @@
           for the share of the lint and the data check; and once with the local
           provider, for time to first statement
 
-Usage: python3 bench/bench.py [--sizes 10,100,1000] [--ddl full|small] [--naive-full 200] [--naive-windows 5]
+Usage: python3 bench/bench.py [--sizes 10,100,1000] [--ddl full|small|tiny] [--no-naive] [--naive-full 200] [--naive-windows 5]
                               [--naive-window 10] [--dbgate PATH] [--out FILE]
 The naive gate is measured on every migration of a repo of up to --naive-full migrations; in a
 larger one, in windows spread over it, with the cost in between interpolated (marked so). Needs the PostgreSQL server binaries; as root, the
@@ -78,6 +78,15 @@ def small_migration(i):
 CREATE INDEX t{i:04d}_name ON bench.t{i:04d} (name);
 """
     return up, f"DROP TABLE bench.t{i:04d};\n"
+
+def tiny_migration(i):
+    """A one-line migration with its exact rollback, as most real ones are: the first makes a
+    table; then each odd one adds a column and each even one indexes the column before it."""
+    if i == 1:
+        return "CREATE TABLE bench.t (id bigint PRIMARY KEY);\n", "DROP TABLE bench.t;\n"
+    if i % 2 == 1:
+        return f"ALTER TABLE bench.t ADD COLUMN c{i:04d} integer;\n", f"ALTER TABLE bench.t DROP COLUMN c{i:04d};\n"
+    return f"CREATE INDEX t_c{i-1:04d} ON bench.t (c{i-1:04d});\n", f"DROP INDEX bench.t_c{i-1:04d};\n"
 
 def generate(root, n, make=None):
     make = make or migration
@@ -243,8 +252,10 @@ def run_dbgate_measured(dbgate, repo, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,100,1000")
-    ap.add_argument("--ddl", choices=["full", "small"], default="full",
-                    help="full: every kind of object in each migration; small: one table and an index each")
+    ap.add_argument("--ddl", choices=["full", "small", "tiny"], default="full",
+                    help="full: every kind of object in each migration; small: one table and an index each; "
+                         "tiny: one ALTER TABLE ... ADD COLUMN or CREATE INDEX each")
+    ap.add_argument("--no-naive", action="store_true", help="leave the naive gate out (it takes most of the time)")
     ap.add_argument("--naive-full", type=int, default=200, help="measure the naive gate on every migration up to this many")
     ap.add_argument("--naive-windows", type=int, default=5, help="beyond that, measure it in this many windows...")
     ap.add_argument("--naive-window", type=int, default=10, help="...of this many consecutive migrations")
@@ -257,11 +268,11 @@ def main():
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
             work = Path(tempfile.mkdtemp(prefix=f"dbgate-bench-{n}-"))
-            files = generate(work, n, small_migration if args.ddl == "small" else migration)
+            files = generate(work, n, {"small": small_migration, "tiny": tiny_migration}.get(args.ddl, migration))
             m = len(files)
             f = floor(server, files)
             s = script(server, files)
-            nv_total, nv_done = naive(server, files, args.naive_full, args.naive_windows, args.naive_window)
+            nv_total, nv_done = (float("nan"), m) if args.no_naive else naive(server, files, args.naive_full, args.naive_windows, args.naive_window)
             server.fresh("b_gate")
             g, report, rss = run_dbgate_measured(args.dbgate, work, ["--provider", "url", "--database-url", server.url()])
             gl, report_local, _ = run_dbgate_measured(args.dbgate, work, ["--provider", "local", "--pg-bin", str(bindir)])
