@@ -5,6 +5,8 @@ run's start to the first migration statement), median of --runs runs, on a three
   local          the local provider (its cached initialised cluster)
   docker         the docker provider with the image present and its initialised cluster kept
   docker, first  the same after removing that cache (the run that makes it again)
+  docker, none   the baseline: the same image with a command of its own (as supabase/postgres
+                 has one), which is started as before the cache (entrypoint initdb every run)
 
 Usage: python3 bench/first_statement.py [--image dbgate/postgres:15] [--runs 3] [--dbgate PATH]
 Needs a Docker engine with the image, and the PostgreSQL server binaries.
@@ -41,6 +43,11 @@ def main():
         subprocess.run(["docker", "rmi", "-f", cache], capture_output=True)
         firsts.append(first_statement_ms(args.dbgate, repo, docker))
     rows["docker, first run (makes the cache)"] = firsts
+    uncached = "dbgate-bench/own-command:1"
+    subprocess.run(["docker", "build", "-q", "-t", uncached, "-"], check=True, capture_output=True,
+                   input=f'FROM {args.image}\nCMD ["postgres", "-c", "max_connections=100"]\n'.encode())
+    rows["docker, no cache (baseline: the image with a command of its own)"] = [
+        first_statement_ms(args.dbgate, repo, ["--provider", "docker", "--image", uncached]) for _ in range(args.runs)]
     shutil.rmtree(repo, ignore_errors=True)
     print("| provider | runs (ms) | median |")
     print("|---|---|---:|")
