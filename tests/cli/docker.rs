@@ -106,15 +106,7 @@ fn a_server_that_never_gets_ready_fails_with_its_log_within_the_timeout() {
     let image = support::test_image();
     // The same image, running something that is not a server.
     let dockerfile = format!("FROM {image}\nCMD [\"bash\", \"-c\", \"echo not a server here; sleep 300\"]\n");
-    let mut build = std::process::Command::new("docker")
-        .args(["build", "-q", "-t", "dbgate-test/never-ready:1", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(build.stdin.as_mut().unwrap(), dockerfile.as_bytes()).unwrap();
-    drop(build.stdin.take());
-    assert!(build.wait().unwrap().success());
+    build_image("dbgate-test/never-ready:1", &dockerfile);
 
     let child = Dbgate::fixture("layout-golang-migrate")
         .args([
@@ -233,9 +225,8 @@ fn gc_removes_the_temporary_cluster_of_a_killed_local_run() {
     assert_eq!(support::entries(tmp.path()), Vec::<String>::new());
 }
 
-/// An image of the test image's own, whose id the test controls (a label makes another).
-fn derived_image(name: &str, label: &str) -> String {
-    let dockerfile = format!("FROM {}\nLABEL dev.dbgate.test.variant=\"{label}\"\n", support::test_image());
+/// Builds `dockerfile` as `name`; returns the image's id.
+fn build_image(name: &str, dockerfile: &str) -> String {
     let mut build = std::process::Command::new("docker")
         .args(["build", "-q", "-t", name, "-"])
         .stdin(std::process::Stdio::piped())
@@ -246,6 +237,12 @@ fn derived_image(name: &str, label: &str) -> String {
     drop(build.stdin.take());
     assert!(build.wait().unwrap().success());
     support::docker(&["image", "inspect", "-f", "{{.Id}}", name]).trim().to_string()
+}
+
+/// An image of the test image's own, whose id the test controls (a label makes another).
+fn derived_image(name: &str, label: &str) -> String {
+    let dockerfile = format!("FROM {}\nLABEL dev.dbgate.test.variant=\"{label}\"\n", support::test_image());
+    build_image(name, &dockerfile)
 }
 
 #[test]
@@ -307,15 +304,7 @@ fn an_image_whose_command_is_not_plain_postgres_starts_as_before() {
         "FROM {}\nCMD [\"postgres\", \"-c\", \"max_connections=50\"]\n",
         support::test_image()
     );
-    let mut build = std::process::Command::new("docker")
-        .args(["build", "-q", "-t", "dbgate-test/own-command:1", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(build.stdin.as_mut().unwrap(), dockerfile.as_bytes()).unwrap();
-    drop(build.stdin.take());
-    assert!(build.wait().unwrap().success());
+    build_image("dbgate-test/own-command:1", &dockerfile);
     let repo = support::TempRepo::new();
     repo.write(
         "migrations/001_settings.sql",

@@ -588,32 +588,22 @@ impl<'a> Generator<'a> {
             return Ts::Array(Box::new(self.ts_type(schema, element)));
         }
         let generated = |s: &str| self.schemas.contains(&s);
-        let pick = |candidates: Vec<&'a PgType>| -> Option<&'a PgType> {
+        // The type of that name, the printed schema's first (as the generator prefers it).
+        let pick = |kind: fn(&PgType) -> bool| -> Option<&'a PgType> {
+            let candidates: Vec<&'a PgType> = self.metadata.types.iter().filter(|t| t.name == name && kind(t)).collect();
             candidates
                 .iter()
                 .copied()
                 .find(|t| t.schema == schema)
                 .or_else(|| candidates.first().copied())
         };
-        if let Some(e) = pick(
-            self.metadata
-                .types
-                .iter()
-                .filter(|t| t.name == name && !t.enum_labels.is_empty())
-                .collect(),
-        ) {
+        if let Some(e) = pick(|t| !t.enum_labels.is_empty()) {
             if generated(&e.schema) {
                 return raw(&format!("Database[{}][\"Enums\"][{}]", quoted(&e.schema), quoted(&e.name)));
             }
             return union(e.enum_labels.iter().map(|l| Ts::Str(l.clone())).collect());
         }
-        if let Some(c) = pick(
-            self.metadata
-                .types
-                .iter()
-                .filter(|t| t.name == name && !t.attributes.is_empty())
-                .collect(),
-        ) {
+        if let Some(c) = pick(|t| !t.attributes.is_empty()) {
             if generated(&c.schema) {
                 return raw(&format!("Database[{}][\"CompositeTypes\"][{}]", quoted(&c.schema), quoted(&c.name)));
             }
