@@ -526,10 +526,8 @@ impl Chain<'_> {
     /// the whole catalog is read instead (and from then on), the report says so, and the run
     /// goes on. Only a server that is gone or refuses the full read ends the run.
     async fn after(&self, snapshot: &mut Snapshot, script: &Script) -> Result<Undo, CatalogError> {
-        // The server watch reads on a connection of its own: both reads at once (tiny DDL,
-        // N = 1000, lint off: 7% faster, BENCHMARKS.md).
-        let ((), read) = futures_util::join!(self.watch_server(script), self.incremental_after(snapshot, script));
-        match read {
+        self.watch_server(script).await;
+        match self.incremental_after(snapshot, script).await {
             // A migration left a statement_timeout too short for dbgate's own reads: they run
             // without it (the whole catalog, for the tracker may have been read), and the
             // migration's value is put back for the migrations after it.
