@@ -160,8 +160,8 @@ pub struct ListArgs {
     pub source: SourceArgs,
 }
 
-/// Where the throwaway database comes from, and how long a migration may run: `check` and
-/// `snapshot` alike.
+/// Where the throwaway database comes from, and how long a migration may run: `check`,
+/// `snapshot` and `types` alike.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// Where the throwaway database comes from [default: url when a database URL is given, else auto]

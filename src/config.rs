@@ -692,7 +692,7 @@ fn types_settings(section: Option<TypesSection>, base: &Path, config_path: &Path
         .unwrap_or_else(|| PathBuf::from(crate::generate::types::DEFAULT_OUTPUT));
     let output = base.join(&named);
     // Said before the migrations run, not when the file cannot be written after them.
-    if named.as_os_str().is_empty() || named.file_name().is_none() || named.to_string_lossy().ends_with('/') || output.is_dir() {
+    if named.file_name().is_none() || named.to_string_lossy().ends_with('/') || output.is_dir() {
         return Err(invalid(format!(
             "[types] output must name a file, not {:?}",
             named.display().to_string()

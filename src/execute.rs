@@ -34,22 +34,18 @@ impl std::fmt::Debug for Target {
 /// Connects and drives the connection in the background.
 pub async fn connect(target: &Target) -> Result<Client, tokio_postgres::Error> {
     // The connection ends with an error when the server goes away; the client reports it.
-    match &target.tls {
+    Ok(match &target.tls {
         Some(tls) => {
             let (client, connection) = target.config.connect(tls.clone()).await?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            Ok(client)
+            tokio::spawn(connection);
+            client
         }
         None => {
             let (client, connection) = target.config.connect(NoTls).await?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            Ok(client)
+            tokio::spawn(connection);
+            client
         }
-    }
+    })
 }
 
 /// A session of dbgate's own (not the migrations'): a timeout or read-only default that a

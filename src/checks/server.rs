@@ -8,11 +8,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::execute::Target as Config;
 use tokio::sync::Mutex;
 
 use super::{CheckKind, CheckResult, MigrationResult};
-use crate::execute::{connect_own, describe, within, WaitError};
+use crate::execute::{connect_own, describe, within, Target, WaitError};
 use crate::failure::{Failure, Location, Warning, WarningKind};
 use crate::provider::server::{Reader, ServerChange, ServerState};
 use crate::script::Script;
@@ -42,7 +41,7 @@ struct Found {
 
 impl ServerWatch {
     /// Reads the server before the first migration; why not, when it cannot.
-    pub async fn start(config: &Config, shared: bool, limit: std::time::Duration) -> Result<ServerWatch, String> {
+    pub async fn start(config: &Target, shared: bool, limit: std::time::Duration) -> Result<ServerWatch, String> {
         let client = connect_own(config).await.map_err(|e| describe(&e))?;
         let own = vec![config.config.get_dbname().unwrap_or("postgres").to_string()];
         let baseline = within(&client, limit, ServerState::baseline(&client, own.clone()))
@@ -62,7 +61,7 @@ impl ServerWatch {
 
     /// Reads the server after `script` and keeps what it changed that was not said yet.
     /// `config` is the database the checks work in now (a rebuild replaces it).
-    pub async fn after(&self, script: &Script, config: &Config) {
+    pub async fn after(&self, script: &Script, config: &Target) {
         if self.stopped.lock().await.is_some() {
             return;
         }
@@ -95,7 +94,7 @@ impl ServerWatch {
     /// The state now, on the watch's connection, made again if a rebuild closed it.
     /// A migration may leave a transaction open that holds a lock on a shared catalog: the read
     /// waits at most the migrations' timeout.
-    async fn read(&self, config: &Config) -> Result<Option<ServerState>, String> {
+    async fn read(&self, config: &Target) -> Result<Option<ServerState>, String> {
         let mut reader = self.reader.lock().await;
         if let Some(open) = reader.as_ref().filter(|r| !r.client().is_closed()) {
             match within(open.client(), self.limit, self.baseline.read_if_changed(open)).await {
@@ -113,7 +112,7 @@ impl ServerWatch {
     }
 
     /// A session of the watch's own in the database `config` names (a rebuild closed the last).
-    async fn fresh_reader(&self, config: &Config) -> Result<Reader, String> {
+    async fn fresh_reader(&self, config: &Target) -> Result<Reader, String> {
         let client = connect_own(config).await.map_err(|e| describe(&e))?;
         self.baseline.reader(client).await.map_err(|e| describe(&e))
     }
@@ -121,7 +120,7 @@ impl ServerWatch {
     /// Puts the server back as it was before the first migration (before a rebuild replays
     /// them again), from the watch's own connection (the migrations' session may be in any
     /// state), within the migrations' timeout. Returns what could not be, in words.
-    pub async fn put_back(&self, config: &Config, names: Option<&crate::provider::MigrationNames>) -> Vec<String> {
+    pub async fn put_back(&self, config: &Target, names: Option<&crate::provider::MigrationNames>) -> Vec<String> {
         let mut reader = self.reader.lock().await;
         if reader.as_ref().is_none_or(|r| r.client().is_closed()) {
             match self.fresh_reader(config).await {

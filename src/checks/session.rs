@@ -6,11 +6,9 @@ use std::collections::BTreeSet;
 
 use tokio_postgres::Client;
 
-use crate::execute::Target as Config;
-
 use super::Options;
 use crate::catalog::{Catalog, Tracker};
-use crate::execute::{connect, run_script};
+use crate::execute::{connect, run_script, Target};
 use crate::failure::Failure;
 use crate::preset::PresetError;
 use crate::provider::fresh::Replacements;
@@ -54,7 +52,7 @@ pub enum SessionError {
 /// A connection to a database made ready for the checks, and what reads its catalog.
 pub struct Session {
     pub client: Client,
-    pub config: Config,
+    pub config: Target,
     pub catalog: Catalog,
     pub tracker: Tracker,
     pub server_version: String,
@@ -67,13 +65,13 @@ pub struct Session {
 
 impl Session {
     /// Connects to the database `config` names and makes it ready.
-    pub async fn open(config: Config, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
+    pub async fn open(config: Target, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
         let client = connect(&config).await.map_err(SessionError::Connect)?;
         Session::ready(client, config, baseline).await
     }
 
     /// Makes the database `client` is connected to ready.
-    pub(super) async fn ready(client: Client, config: Config, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
+    pub(super) async fn ready(client: Client, config: Target, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
         let roles_before = crate::provider::fresh::role_oids(&client).await.map_err(SessionError::Connect)?;
         let version_row = client
             .query_one(

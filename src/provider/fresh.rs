@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio_postgres::Client;
 
-use crate::execute::Target as Config;
-
-use crate::execute::connect;
+use crate::execute::{connect, Target};
 use crate::script::quote_ident;
 
 /// The databases made in place of the provisioned one, for the provider to drop at the end
@@ -86,11 +84,11 @@ pub struct RoleRule<'a> {
 /// replays as it first ran. On a shared server it has a name of its own, for template1 is
 /// not dbgate's to hold a session in (it would block others' CREATE DATABASE).
 pub async fn replace_database(
-    config: &Config,
+    config: &Target,
     rule: &RoleRule<'_>,
     replacements: &Replacements,
     own_cluster: bool,
-) -> Result<(Client, Config), ReplaceError> {
+) -> Result<(Client, Target), ReplaceError> {
     let old_name = config.config.get_dbname().unwrap_or("postgres").to_string();
     if own_cluster {
         let mut maintenance = config.clone();

@@ -243,13 +243,7 @@ impl<'a> Generator<'a> {
                 let attributes = c
                     .attributes
                     .iter()
-                    .map(|(name, type_id)| {
-                        let ty = match self.types.get(type_id) {
-                            Some(t) => nullable(self.ts_type(schema.name, &t.name), true),
-                            None => raw("unknown"),
-                        };
-                        Member::new(name, false, ty)
-                    })
+                    .map(|(name, type_id)| Member::new(name, false, nullable(self.ts_type_of(schema.name, *type_id), true)))
                     .collect();
                 Member::new(&c.name, false, object(attributes, true))
             })
@@ -270,13 +264,17 @@ impl<'a> Generator<'a> {
         self.columns.get(&relation).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// `Row`: every column, then the computed fields (functions taking the row, unnamed).
-    fn row(&self, schema: &Schema, relation: &Relation) -> Ts {
-        let mut members: Vec<Member> = self
-            .columns(relation.id)
+    /// A relation's columns as a row: `name: T`, `| null` when nullable.
+    fn row_columns(&self, schema: &Schema, relation: u32) -> Vec<Member> {
+        self.columns(relation)
             .iter()
             .map(|c| Member::new(&c.name, false, nullable(self.ts_type(schema.name, &c.format), c.is_nullable)))
-            .collect();
+            .collect()
+    }
+
+    /// `Row`: every column, then the computed fields (functions taking the row, unnamed).
+    fn row(&self, schema: &Schema, relation: &Relation) -> Ts {
+        let mut members = self.row_columns(schema, relation.id);
         for (function, _) in schema.functions.iter().filter(|(f, _)| f.argument_types == relation.name) {
             members.push(Member::new(
                 &function.name,
@@ -384,14 +382,7 @@ impl<'a> Generator<'a> {
         if !table_columns.is_empty() {
             let members = table_columns
                 .iter()
-                .map(|a| {
-                    let ty = self
-                        .types
-                        .get(&a.type_id)
-                        .map(|t| self.ts_type(schema.name, &t.name))
-                        .unwrap_or_else(|| raw("unknown"));
-                    Member::new(&a.name, false, ty)
-                })
+                .map(|a| Member::new(&a.name, false, self.ts_type_of(schema.name, a.type_id)))
                 .collect();
             return object(members, true);
         }
@@ -404,17 +395,9 @@ impl<'a> Generator<'a> {
                 .or_else(|| schema.views.iter().map(|v| v.relation).find(|r| r.id == id))
         });
         if let Some(relation) = relation {
-            let members = self
-                .columns(relation.id)
-                .iter()
-                .map(|c| Member::new(&c.name, false, nullable(self.ts_type(schema.name, &c.format), c.is_nullable)))
-                .collect();
-            return object(members, true);
+            return object(self.row_columns(schema, relation.id), true);
         }
-        match self.types.get(&function.return_type_id) {
-            Some(t) => self.ts_type(schema.name, &t.name),
-            None => raw("unknown"),
-        }
+        self.ts_type_of(schema.name, function.return_type_id)
     }
 
     fn args_type(&self, schema: &Schema, inputs: &[&Arg]) -> Ts {
@@ -423,14 +406,7 @@ impl<'a> Generator<'a> {
         }
         let members = inputs
             .iter()
-            .map(|a| {
-                let ty = self
-                    .types
-                    .get(&a.type_id)
-                    .map(|t| self.ts_type(schema.name, &t.name))
-                    .unwrap_or_else(|| raw("unknown"));
-                Member::new(&a.name, a.has_default, ty)
-            })
+            .map(|a| Member::new(&a.name, a.has_default, self.ts_type_of(schema.name, a.type_id)))
             .collect();
         object(members, false)
     }
@@ -570,6 +546,14 @@ impl<'a> Generator<'a> {
                 schema.name, function.name
             )
         })
+    }
+
+    /// The type of oid `id` as TypeScript; `unknown` when it is not known.
+    fn ts_type_of(&self, schema: &str, id: u32) -> Ts {
+        match self.types.get(&id) {
+            Some(t) => self.ts_type(schema, &t.name),
+            None => raw("unknown"),
+        }
     }
 
     /// A PostgreSQL type, by name, as TypeScript.
