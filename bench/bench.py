@@ -93,6 +93,16 @@ def tiny_migration(i):
         return f"ALTER TABLE {table} ADD COLUMN c{i:04d} integer;\n", f"ALTER TABLE {table} DROP COLUMN c{i:04d};\n"
     return f"CREATE INDEX t_c{i-1:04d} ON {table} (c{i-1:04d});\n", f"DROP INDEX bench.t_c{i-1:04d};\n"
 
+def wide_migration(i):
+    """tiny_migration's statements all on one table: 500 columns and 250 indexes at N = 1000 (a
+    wide table, as real schemas have; each read of it used to deparse every index in a context
+    naming every column: BENCHMARKS.md)."""
+    if i == 1:
+        return "CREATE TABLE bench.wide (id bigint PRIMARY KEY);\n", "DROP TABLE bench.wide;\n"
+    if i % 2 == 0:
+        return f"ALTER TABLE bench.wide ADD COLUMN c{i:04d} integer;\n", f"ALTER TABLE bench.wide DROP COLUMN c{i:04d};\n"
+    return f"CREATE INDEX w_c{i-1:04d} ON bench.wide (c{i-1:04d});\n", f"DROP INDEX bench.w_c{i-1:04d};\n"
+
 def generate(root, n, make=None):
     make = make or migration
     mig = root / "migrations"
@@ -106,6 +116,8 @@ def generate(root, n, make=None):
     files = [(mig / "0000_setup.sql", mig / "0000_setup_rollback.sql")]
     files += [(mig / f"{i:04d}_m.sql", mig / f"{i:04d}_m_rollback.sql") for i in range(1, n + 1)]
     return files
+
+MAKERS = {"small": small_migration, "tiny": tiny_migration, "wide": wide_migration}
 
 class Server:
     def __init__(self, bindir):
@@ -257,9 +269,9 @@ def run_dbgate_measured(dbgate, repo, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,100,1000")
-    ap.add_argument("--ddl", choices=["full", "small", "tiny"], default="full",
+    ap.add_argument("--ddl", choices=["full", "small", "tiny", "wide"], default="full",
                     help="full: every kind of object in each migration; small: one table and an index each; "
-                         "tiny: one ALTER TABLE ... ADD COLUMN or CREATE INDEX each")
+                         "tiny: one ALTER TABLE ... ADD COLUMN or CREATE INDEX each; wide: tiny's, all on one table")
     ap.add_argument("--no-naive", action="store_true", help="leave the naive gate out (it takes most of the time)")
     ap.add_argument("--naive-full", type=int, default=200, help="measure the naive gate on every migration up to this many")
     ap.add_argument("--naive-windows", type=int, default=5, help="beyond that, measure it in this many windows...")
@@ -273,7 +285,7 @@ def main():
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
             work = Path(tempfile.mkdtemp(prefix=f"dbgate-bench-{n}-"))
-            files = generate(work, n, {"small": small_migration, "tiny": tiny_migration}.get(args.ddl, migration))
+            files = generate(work, n, MAKERS.get(args.ddl, migration))
             m = len(files)
             f = floor(server, files)
             s = script(server, files)

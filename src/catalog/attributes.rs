@@ -67,7 +67,7 @@ mod tests {
         assert_eq!(attrs("type", "unique").constraint_type(), Some(ConstraintType::Unique));
         assert_eq!(attrs("type", "bigint").constraint_type(), None);
         // Every word the query writes for a constraint's type is read.
-        let query = include_str!("query.sql");
+        let query = include_str!("query/relations.sql");
         let line = query.lines().find(|l| l.contains("CASE co.contype")).unwrap();
         let next = query.lines().skip_while(|l| !l.contains("CASE co.contype")).nth(1).unwrap();
         for word in format!("{line} {next}")

@@ -32,7 +32,48 @@ pub use harmless::{freezes_time, separate as separate_harmless, Harmless};
 pub use summary::{summarize, SchemaChange, SchemaChangeKind};
 pub use touched::Tracker;
 
-const QUERY: &str = include_str!("query.sql");
+// The catalog query, in parts (query/*.sql), one statement each. Each row is an object the
+// migrations can create: (kind, identity, attributes as a JSON object, owner, self, schema).
+// Objects that belong to extensions, the system schemas and dbgate's own bookkeeping are left
+// out: they are not the migrations' work. Attribute names are the words a user reads in a
+// difference. `owner` groups rows by what a change is tracked on: a relation ('c' || oid) with
+// its columns, constraints, indexes, triggers, policies, rules and privileges; a routine ('p'), a
+// type ('t'), a schema ('n'); 'x' for the small sets re-read every time (extensions, event
+// triggers, publications, default privileges, roles). `self` names a part by its own oid, so that
+// a part that was dropped can be traced to its owner. The {{relations}}-style sources are the
+// whole catalogs, or only the owners to read again. Comments are read from pg_description
+// directly: obj_description() and col_description() are SQL functions that are not inlined, and
+// calling them for every row cost as much as the rest.
+//
+// A part runs only when the scope has owners of its kind (the extras always): one statement for
+// everything started the whole plan (a hundred nodes) on every read, whatever it read.
+
+/// The parts, with the owners each reads.
+const PARTS: [(Part, &str); 5] = [
+    (Part::Relations, include_str!("query/relations.sql")),
+    (Part::Routines, include_str!("query/routines.sql")),
+    (Part::Types, include_str!("query/types.sql")),
+    (Part::Schemas, include_str!("query/schemas.sql")),
+    (Part::Extras, include_str!("query/extras.sql")),
+];
+
+/// Pieces the parts share.
+const SHARED: [(&str, &str); 3] = [
+    ("{{user_ns}}", include_str!("query/user_ns.sql")),
+    ("{{role_name}}", include_str!("query/role_name.sql")),
+    ("{{privileges}}", include_str!("query/privileges.sql")),
+];
+
+/// A part of the catalog query, by the owners it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Relations,
+    Routines,
+    Types,
+    Schemas,
+    /// The small sets re-read every time (owner `x`).
+    Extras,
+}
 
 /// An object's attributes; absent ones are not set.
 pub type Attributes = std::collections::BTreeMap<String, String>;
@@ -166,25 +207,79 @@ impl Scope {
 
 /// Reads snapshots on one connection.
 pub struct Catalog {
-    /// Everything.
-    full: std::sync::Mutex<Statement>,
-    full_text: String,
-    /// Only the owners given: $1 relations, $2 routines, $3 types, $4 schemas (oid arrays),
-    /// looked up by index, so that the cost follows the change, not the schema.
+    /// Everything: every part over the whole catalogs.
+    full: std::sync::Mutex<Vec<Statement>>,
+    full_texts: Vec<String>,
+    /// Only the owners given (an oid array, `$1`), looked up by index, so that the cost follows
+    /// the change, not the schema; a part with no owners to read does not run.
     scoped: std::sync::Mutex<Planned>,
-    scoped_text: String,
+    scoped_texts: Vec<String>,
 }
 
-/// The scoped query, prepared when the snapshot had `objects` objects. Its generic plan is made
+/// The scoped parts, prepared when the snapshot had `objects` objects. A generic plan is made
 /// from the catalogs' size at the time: one made on a near-empty database scans catalogs that
-/// have since grown (6 ms instead of 2 per read at a thousand migrations), so it is prepared
+/// have since grown (6 ms instead of 2 per read at a thousand migrations), so they are prepared
 /// again each time the schema has doubled.
 struct Planned {
-    statement: Statement,
+    statements: Vec<Statement>,
     objects: usize,
 }
 
-const SCOPED_TYPES: [Type; 4] = [Type::OID_ARRAY, Type::OID_ARRAY, Type::OID_ARRAY, Type::OID_ARRAY];
+impl Part {
+    /// The owners of `scope` this part reads; `None` when it reads nothing there.
+    fn wanted(self, scope: &Scope) -> Option<Vec<u32>> {
+        let oids = |set: &BTreeSet<u32>| (!set.is_empty()).then(|| set.iter().copied().collect());
+        match self {
+            Part::Relations => oids(&scope.relations),
+            Part::Routines => oids(&scope.routines),
+            Part::Types => oids(&scope.types),
+            Part::Schemas => oids(&scope.schemas),
+            Part::Extras => Some(Vec::new()),
+        }
+    }
+}
+
+/// The parts' texts, the whole catalogs' (`scoped` false) or the owners' in `$1`.
+fn part_texts(function_body: &str, scoped: bool) -> Vec<String> {
+    // Looked up through the catalogs' oid indexes (`= ANY`): joined to `unnest`, the generic
+    // plan could hash the wanted oids and scan the whole of pg_class once per schema.
+    let sources: [(&str, &str, &str); 4] = [
+        (
+            "{{relations}}",
+            "pg_class c",
+            "(SELECT * FROM pg_class WHERE oid = ANY($1::oid[])) c",
+        ),
+        ("{{routines}}", "pg_proc p", "(SELECT * FROM pg_proc WHERE oid = ANY($1::oid[])) p"),
+        ("{{types}}", "pg_type t", "(SELECT * FROM pg_type WHERE oid = ANY($1::oid[])) t"),
+        ("{{schemas}}", "true", "n.oid = ANY($1::oid[])"),
+    ];
+    PARTS
+        .iter()
+        .map(|(_, text)| {
+            let mut text = text.replace("{{function_body}}", function_body);
+            for (placeholder, piece) in SHARED {
+                text = text.replace(placeholder, piece.trim_end());
+            }
+            for (placeholder, whole, owners) in sources {
+                text = text.replace(placeholder, if scoped { owners } else { whole });
+            }
+            text
+        })
+        .collect()
+}
+
+/// Prepares each text; a scoped one with its parameter typed.
+async fn prepare_all(client: &Client, texts: &[String], scoped: bool) -> Result<Vec<Statement>, tokio_postgres::Error> {
+    let mut statements = Vec::with_capacity(texts.len());
+    for ((part, _), text) in PARTS.iter().zip(texts) {
+        statements.push(if scoped && *part != Part::Extras {
+            client.prepare_typed(text, &[Type::OID_ARRAY]).await?
+        } else {
+            client.prepare(text).await?
+        });
+    }
+    Ok(statements)
+}
 
 impl Catalog {
     /// Prepares the catalog query for the server's version.
@@ -194,45 +289,26 @@ impl Catalog {
         } else {
             "p.prosrc"
         };
-        let query = QUERY.replace("{{function_body}}", function_body);
-        let full = query
-            .replace("{{relations}}", "pg_class c")
-            .replace("{{routines}}", "pg_proc p")
-            .replace("{{types}}", "pg_type t")
-            .replace("{{schemas}}", "true");
-        let scoped_text = query
-            .replace(
-                "{{relations}}",
-                "unnest($1::oid[]) AS wanted_relation(oid) JOIN pg_class c ON c.oid = wanted_relation.oid",
-            )
-            .replace(
-                "{{routines}}",
-                "unnest($2::oid[]) AS wanted_routine(oid) JOIN pg_proc p ON p.oid = wanted_routine.oid",
-            )
-            .replace(
-                "{{types}}",
-                "unnest($3::oid[]) AS wanted_type(oid) JOIN pg_type t ON t.oid = wanted_type.oid",
-            )
-            .replace("{{schemas}}", "n.oid = ANY($4::oid[])");
-        let full_text = full;
-        let full = client.prepare(&full_text).await?;
-        let statement = client.prepare_typed(&scoped_text, &SCOPED_TYPES).await?;
+        let full_texts = part_texts(function_body, false);
+        let scoped_texts = part_texts(function_body, true);
+        let full = prepare_all(client, &full_texts, false).await?;
+        let statements = prepare_all(client, &scoped_texts, true).await?;
         Ok(Catalog {
             full: std::sync::Mutex::new(full),
-            full_text,
-            scoped: std::sync::Mutex::new(Planned { statement, objects: 0 }),
-            scoped_text,
+            full_texts,
+            scoped: std::sync::Mutex::new(Planned { statements, objects: 0 }),
+            scoped_texts,
         })
     }
 
-    /// Prepares both queries again: a migration's DISCARD ALL or DEALLOCATE takes dbgate's
+    /// Prepares every part again: a migration's DISCARD ALL or DEALLOCATE takes dbgate's
     /// prepared statements away with its own.
     async fn prepare_again(&self, client: &Client) -> Result<(), tokio_postgres::Error> {
-        let full = client.prepare(&self.full_text).await?;
-        let scoped = client.prepare_typed(&self.scoped_text, &SCOPED_TYPES).await?;
+        let full = prepare_all(client, &self.full_texts, false).await?;
+        let scoped = prepare_all(client, &self.scoped_texts, true).await?;
         *self.full.lock().unwrap_or_else(|e| e.into_inner()) = full;
         let mut planned = self.scoped.lock().unwrap_or_else(|e| e.into_inner());
-        planned.statement = scoped;
+        planned.statements = scoped;
         Ok(())
     }
 
@@ -243,44 +319,53 @@ impl Catalog {
         Ok(snapshot)
     }
 
-    /// The scoped query, prepared again if the schema has doubled since it was planned.
-    async fn scoped(&self, client: &Client, objects: usize) -> Result<Statement, tokio_postgres::Error> {
+    /// The scoped parts, prepared again if the schema has doubled since they were planned.
+    async fn scoped(&self, client: &Client, objects: usize) -> Result<Vec<Statement>, tokio_postgres::Error> {
         let planned = {
             let planned = self.scoped.lock().unwrap_or_else(|e| e.into_inner());
-            (planned.statement.clone(), planned.objects)
+            (planned.statements.clone(), planned.objects)
         };
         if objects < 2 * planned.1.max(100) {
             return Ok(planned.0);
         }
-        let statement = client.prepare_typed(&self.scoped_text, &SCOPED_TYPES).await?;
+        let statements = prepare_all(client, &self.scoped_texts, true).await?;
         *self.scoped.lock().unwrap_or_else(|e| e.into_inner()) = Planned {
-            statement: statement.clone(),
+            statements: statements.clone(),
             objects,
         };
-        Ok(statement)
+        Ok(statements)
     }
 
-    /// The rows of the full or the scoped query, in a read-only transaction of their own; or,
-    /// `nested` in a transaction still open (the lint's observed run), in a savepoint rolled
-    /// back after it, which takes the settings back with it.
+    /// The rows of the parts `scope` needs (all of them over the whole catalogs, for a full
+    /// scope), in a read-only transaction of their own; or, `nested` in a transaction still
+    /// open (the lint's observed run), in a savepoint rolled back after it, which takes the
+    /// settings back with it.
     async fn read(
         &self,
         client: &Client,
         snapshot: &Snapshot,
         scope: &Scope,
-        [relations, routines, types, schemas]: [&Vec<u32>; 4],
         nested: bool,
     ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
-        let scoped = if scope.full {
-            None
+        // Each part with its parameter (none over the whole catalogs, none for the extras).
+        let queries: Vec<(Statement, Option<Vec<u32>>)> = if scope.full {
+            let full = self.full.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            full.into_iter().map(|statement| (statement, None)).collect()
         } else {
-            Some(self.scoped(client, snapshot.objects.len()).await?)
+            let scoped = self.scoped(client, snapshot.objects.len()).await?;
+            PARTS
+                .iter()
+                .zip(scoped)
+                .filter_map(|((part, _), statement)| {
+                    let wanted = part.wanted(scope)?;
+                    Some((statement, (*part != Part::Extras).then_some(wanted)))
+                })
+                .collect()
         };
-        let full = self.full.lock().unwrap_or_else(|e| e.into_inner()).clone();
         // A fixed search_path makes every name the query prints schema-qualified, whatever the
         // migrations did to the session's search_path. A generic plan: planning this query
-        // costs more than running it on a small scope. The three are sent together
-        // (pipelined): one round trip.
+        // costs more than running it on a small scope. All sent together (pipelined): one
+        // round trip.
         let (begin, end) = if nested {
             (
                 "SAVEPOINT dbgate_catalog; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan",
@@ -292,18 +377,18 @@ impl Catalog {
                 "COMMIT",
             )
         };
-        let (begun, rows, committed) = futures_util::join!(
-            client.batch_execute(begin),
-            async {
-                match &scoped {
-                    None => client.query(&full, &[]).await,
-                    Some(statement) => client.query(statement, &[relations, routines, types, schemas]).await,
-                }
-            },
-            client.batch_execute(end),
-        );
+        let parts = futures_util::future::join_all(queries.iter().map(|(statement, wanted)| async move {
+            match wanted {
+                Some(oids) => client.query(statement, &[oids]).await,
+                None => client.query(statement, &[]).await,
+            }
+        }));
+        let (begun, parts, committed) = futures_util::join!(client.batch_execute(begin), parts, client.batch_execute(end));
         begun?;
-        let rows = rows?;
+        let mut rows = Vec::new();
+        for part in parts {
+            rows.extend(part?);
+        }
         committed?;
         Ok(rows)
     }
@@ -331,23 +416,12 @@ impl Catalog {
         scope: &Scope,
         nested: bool,
     ) -> Result<Undo, tokio_postgres::Error> {
-        let oids = |set: &BTreeSet<u32>| set.iter().copied().collect::<Vec<u32>>();
-        let (relations, routines, types, schemas) = (
-            oids(&scope.relations),
-            oids(&scope.routines),
-            oids(&scope.types),
-            oids(&scope.schemas),
-        );
-        let rows = match self
-            .read(client, snapshot, scope, [&relations, &routines, &types, &schemas], nested)
-            .await
-        {
+        let rows = match self.read(client, snapshot, scope, nested).await {
             // The statement is gone (the session's prepared statements were deallocated): once
             // prepared again, the same read.
             Err(error) if error.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {
                 self.prepare_again(client).await?;
-                self.read(client, snapshot, scope, [&relations, &routines, &types, &schemas], nested)
-                    .await?
+                self.read(client, snapshot, scope, nested).await?
             }
             read => read?,
         };

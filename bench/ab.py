@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Two dbgate builds against each other, and against the SQL floor, in the same run on the same
+server: what a change to the per-script path is worth. The repo is bench.py's (`--ddl`), made
+once; the floor is measured before each round, and the two builds run alternately (A, B, A,
+B, ...), so that the machine's drift falls on both. The medians and their ratio are printed.
+
+  --checks all   every check, no git base (every migration linted, its rollback data-checked)
+  --checks base  every check, with a git base: the last --new migrations are the branch's
+  --checks off   the lint and the data check off (`[lint] enabled = false`, `[data] check_rollbacks = false`)
+
+Usage: python3 bench/ab.py --a OLD --b NEW [--ddl tiny] [--n 1000] [--rounds 4] [--checks off]
+"""
+import argparse, json, shutil, statistics, subprocess, sys, tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402
+from changed_only import git  # noqa: E402
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--a", required=True, help="the baseline build")
+    ap.add_argument("--b", required=True, help="the build measured against it")
+    ap.add_argument("--ddl", choices=["full", "small", "tiny", "wide"], default="tiny")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--checks", choices=["all", "base", "off"], default="off")
+    ap.add_argument("--new", type=int, default=3, help="with --checks base: the branch's new migrations")
+    args = ap.parse_args()
+    repo = Path(tempfile.mkdtemp(prefix="dbgate-ab-"))
+    files = bench.generate(repo, args.n, bench.MAKERS.get(args.ddl, bench.migration))
+    extra = []
+    if args.checks == "off":
+        (repo / "dbgate.toml").write_text("[lint]\nenabled = false\n[data]\ncheck_rollbacks = false\n")
+    if args.checks == "base":
+        newest = files[-args.new:]
+        held = [(up.read_text(), down.read_text()) for up, down in newest]
+        for up, down in newest:
+            up.unlink(); down.unlink()
+        git(repo, "init", "-q"); git(repo, "add", "-A"); git(repo, "commit", "-q", "-m", "main")
+        git(repo, "checkout", "-q", "-b", "feature")
+        for (up, down), (up_text, down_text) in zip(newest, held):
+            up.write_text(up_text); down.write_text(down_text)
+        git(repo, "add", "-A"); git(repo, "commit", "-q", "-m", "feature")
+        extra = ["--base", "main"]
+    server = bench.Server(bench.find_bin())
+    times = {"floor": [], "a": [], "b": []}
+    first = {"a": [], "b": []}
+    try:
+        for _ in range(args.rounds):
+            times["floor"].append(bench.floor(server, files))
+            for which in ("a", "b"):
+                server.fresh("b_gate")
+                elapsed, report, _ = bench.run_dbgate_measured(
+                    getattr(args, which), repo, ["--provider", "url", "--database-url", server.url(), *extra])
+                assert report["verdict"] == "passed", report["verdict"]
+                times[which].append(elapsed)
+                first[which].append(report.get("first_statement_ms"))
+                print(f"{which}: {elapsed:.2f} s", file=sys.stderr, flush=True)
+    finally:
+        server.stop()
+        shutil.rmtree(repo, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(json.dumps({"ddl": args.ddl, "n": args.n, "checks": args.checks, "times": times,
+                      "first_statement_ms": first, "medians": med}, indent=2))
+    print(f"floor {med['floor']:.2f} s | A {med['a']:.2f} s ({med['a'] / med['floor']:.2f}x) | "
+          f"B {med['b']:.2f} s ({med['b'] / med['floor']:.2f}x) | B/A {med['b'] / med['a']:.3f}")
+
+if __name__ == "__main__":
+    main()
