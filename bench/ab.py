@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
-from changed_only import git  # noqa: E402
+from changed_only import branch  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
@@ -33,15 +33,7 @@ def main():
     if args.checks == "off":
         (repo / "dbgate.toml").write_text("[lint]\nenabled = false\n[data]\ncheck_rollbacks = false\n")
     if args.checks == "base":
-        newest = files[-args.new:]
-        held = [(up.read_text(), down.read_text()) for up, down in newest]
-        for up, down in newest:
-            up.unlink(); down.unlink()
-        git(repo, "init", "-q"); git(repo, "add", "-A"); git(repo, "commit", "-q", "-m", "main")
-        git(repo, "checkout", "-q", "-b", "feature")
-        for (up, down), (up_text, down_text) in zip(newest, held):
-            up.write_text(up_text); down.write_text(down_text)
-        git(repo, "add", "-A"); git(repo, "commit", "-q", "-m", "feature")
+        branch(repo, files, args.new)
         extra = ["--base", "main"]
     server = bench.Server(bench.find_bin())
     times = {"floor": [], "a": [], "b": []}
