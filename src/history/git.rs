@@ -104,7 +104,8 @@ impl Repository {
         args.extend(paths.iter().map(|p| p.display().to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let listing = self.git(&refs)?;
-        let mut files = Vec::new();
+        let mut paths = Vec::new();
+        let mut objects = Vec::new();
         for entry in listing.split('\0').filter(|e| !e.is_empty()) {
             // "<mode> <type> <object>\t<path>"
             let Some((meta, path)) = entry.split_once('\t') else { continue };
@@ -116,10 +117,75 @@ impl Repository {
             let Some(relative) = path.strip_prefix(self.prefix.as_str()) else {
                 continue;
             };
-            let content = bytes(&self.dir, &["cat-file", "blob", object.unwrap_or_default()])?;
-            files.push((PathBuf::from(relative), content));
+            paths.push(PathBuf::from(relative));
+            objects.push(object.unwrap_or_default().to_string());
         }
-        Ok(files)
+        let contents = self.blobs(&objects)?;
+        Ok(paths.into_iter().zip(contents).collect())
+    }
+
+    /// The contents of `objects` (blob ids), in order, from one `git cat-file --batch`: a
+    /// process per file made the history check's fixed cost grow with the repository (about 4 s
+    /// for a thousand migrations and their rollbacks; BENCHMARKS.md).
+    fn blobs(&self, objects: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
+        use std::io::{BufRead, Read, Write};
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let failed = |said: String| GitError {
+            args: "cat-file --batch".to_string(),
+            said,
+        };
+        let mut child = command(&self.dir, &["cat-file", "--batch"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| failed(e.to_string()))?;
+        let mut stdin = child.stdin.take().ok_or_else(|| failed("no stdin".to_string()))?;
+        let asked = objects.join("\n") + "\n";
+        // Written from a thread of its own: git answers as it reads, and a pipe holds only so
+        // much of the answers while the questions are still being written.
+        let writer = std::thread::spawn(move || stdin.write_all(asked.as_bytes()));
+        let mut stdout = std::io::BufReader::new(child.stdout.take().ok_or_else(|| failed("no stdout".to_string()))?);
+        let mut contents = Vec::with_capacity(objects.len());
+        let mut read = || -> Result<(), String> {
+            for object in objects {
+                // "<object> blob <size>", then the content and a newline; "<object> missing".
+                let mut header = String::new();
+                stdout.read_line(&mut header).map_err(|e| e.to_string())?;
+                let size = header
+                    .trim_end()
+                    .strip_prefix(object.as_str())
+                    .and_then(|rest| rest.strip_prefix(" blob "))
+                    .and_then(|size| size.parse::<usize>().ok())
+                    .ok_or_else(|| format!("{object}: {}", header.trim_end()))?;
+                let mut content = vec![0; size + 1];
+                stdout.read_exact(&mut content).map_err(|e| e.to_string())?;
+                content.pop();
+                contents.push(content);
+            }
+            Ok(())
+        };
+        let answered = read();
+        if answered.is_err() {
+            // Not read to the end: git may be waiting to write, and the writer for git to read.
+            let _ = child.kill();
+        }
+        let written = writer.join();
+        let status = child.wait().map_err(|e| failed(e.to_string()))?;
+        answered.map_err(failed)?;
+        match written {
+            Ok(Ok(())) if status.success() => Ok(contents),
+            Ok(Err(e)) => Err(failed(e.to_string())),
+            _ => {
+                let mut said = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = stderr.read_to_string(&mut said);
+                }
+                Err(failed(said.trim().to_string()))
+            }
+        }
     }
 }
 
