@@ -226,16 +226,22 @@ struct Planned {
 }
 
 impl Part {
-    /// The owners of `scope` this part reads; `None` when it reads nothing there.
-    fn wanted(self, scope: &Scope) -> Option<Vec<u32>> {
-        let oids = |set: &BTreeSet<u32>| (!set.is_empty()).then(|| set.iter().copied().collect());
-        match self {
-            Part::Relations => oids(&scope.relations),
-            Part::Routines => oids(&scope.routines),
-            Part::Types => oids(&scope.types),
-            Part::Schemas => oids(&scope.schemas),
-            Part::Extras => Some(Vec::new()),
-        }
+    /// Whether its scoped text reads only the owners given in `$1` (the extras are read whole).
+    fn takes_owners(self) -> bool {
+        self != Part::Extras
+    }
+
+    /// What a scoped read of `scope` runs it with: `Some(None)` without owners (the extras),
+    /// `Some(Some(oids))` for the owners of its kind, `None` when it has none to read.
+    fn wanted(self, scope: &Scope) -> Option<Option<Vec<u32>>> {
+        let set = match self {
+            Part::Relations => &scope.relations,
+            Part::Routines => &scope.routines,
+            Part::Types => &scope.types,
+            Part::Schemas => &scope.schemas,
+            Part::Extras => return Some(None),
+        };
+        (!set.is_empty()).then(|| Some(set.iter().copied().collect()))
     }
 }
 
@@ -268,17 +274,17 @@ fn part_texts(function_body: &str, scoped: bool) -> Vec<String> {
         .collect()
 }
 
-/// Prepares each text; a scoped one with its parameter typed.
+/// Prepares each text, a scoped one that takes owners with its parameter typed; all sent
+/// together (pipelined), not a round trip each.
 async fn prepare_all(client: &Client, texts: &[String], scoped: bool) -> Result<Vec<Statement>, tokio_postgres::Error> {
-    let mut statements = Vec::with_capacity(texts.len());
-    for ((part, _), text) in PARTS.iter().zip(texts) {
-        statements.push(if scoped && *part != Part::Extras {
-            client.prepare_typed(text, &[Type::OID_ARRAY]).await?
-        } else {
-            client.prepare(text).await?
-        });
-    }
-    Ok(statements)
+    let types: &[Type] = &[Type::OID_ARRAY];
+    futures_util::future::try_join_all(
+        PARTS
+            .iter()
+            .zip(texts)
+            .map(|((part, _), text)| client.prepare_typed(text, if scoped && part.takes_owners() { types } else { &[] })),
+    )
+    .await
 }
 
 impl Catalog {
@@ -356,10 +362,7 @@ impl Catalog {
             PARTS
                 .iter()
                 .zip(scoped)
-                .filter_map(|((part, _), statement)| {
-                    let wanted = part.wanted(scope)?;
-                    Some((statement, (*part != Part::Extras).then_some(wanted)))
-                })
+                .filter_map(|((part, _), statement)| Some((statement, part.wanted(scope)?)))
                 .collect()
         };
         // A fixed search_path makes every name the query prints schema-qualified, whatever the
