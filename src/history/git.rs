@@ -104,8 +104,7 @@ impl Repository {
         args.extend(paths.iter().map(|p| p.display().to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let listing = self.git(&refs)?;
-        let mut paths = Vec::new();
-        let mut objects = Vec::new();
+        let mut listed: Vec<(PathBuf, String)> = Vec::new();
         for entry in listing.split('\0').filter(|e| !e.is_empty()) {
             // "<mode> <type> <object>\t<path>"
             let Some((meta, path)) = entry.split_once('\t') else { continue };
@@ -117,17 +116,16 @@ impl Repository {
             let Some(relative) = path.strip_prefix(self.prefix.as_str()) else {
                 continue;
             };
-            paths.push(PathBuf::from(relative));
-            objects.push(object.unwrap_or_default().to_string());
+            listed.push((PathBuf::from(relative), object.unwrap_or_default().to_string()));
         }
-        let contents = self.blobs(&objects)?;
-        Ok(paths.into_iter().zip(contents).collect())
+        let contents = self.blobs(&listed)?;
+        Ok(listed.into_iter().map(|(path, _)| path).zip(contents).collect())
     }
 
-    /// The contents of `objects` (blob ids), in order, from one `git cat-file --batch`: a
-    /// process per file made the history check's fixed cost grow with the repository (about 4 s
-    /// for a thousand migrations and their rollbacks; BENCHMARKS.md).
-    fn blobs(&self, objects: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
+    /// The contents of the files' blobs (path, blob id), in order, from one `git cat-file
+    /// --batch`: a process per file made the history check's fixed cost grow with the repository
+    /// (about 4 s for a thousand migrations and their rollbacks; BENCHMARKS.md).
+    fn blobs(&self, objects: &[(PathBuf, String)]) -> Result<Vec<Vec<u8>>, GitError> {
         use std::io::{BufRead, Read, Write};
         if objects.is_empty() {
             return Ok(Vec::new());
@@ -143,23 +141,22 @@ impl Repository {
             .spawn()
             .map_err(|e| failed(e.to_string()))?;
         let mut stdin = child.stdin.take().ok_or_else(|| failed("no stdin".to_string()))?;
-        let asked = objects.join("\n") + "\n";
+        let asked: String = objects.iter().map(|(_, object)| format!("{object}\n")).collect();
         // Written from a thread of its own: git answers as it reads, and a pipe holds only so
         // much of the answers while the questions are still being written.
         let writer = std::thread::spawn(move || stdin.write_all(asked.as_bytes()));
         let mut stdout = std::io::BufReader::new(child.stdout.take().ok_or_else(|| failed("no stdout".to_string()))?);
         let mut contents = Vec::with_capacity(objects.len());
         let mut read = || -> Result<(), String> {
-            for object in objects {
+            for (path, object) in objects {
                 // "<object> blob <size>", then the content and a newline; "<object> missing".
                 let mut header = String::new();
                 stdout.read_line(&mut header).map_err(|e| e.to_string())?;
-                let size = header
-                    .trim_end()
-                    .strip_prefix(object.as_str())
-                    .and_then(|rest| rest.strip_prefix(" blob "))
+                let answer = header.trim_end().strip_prefix(object.as_str()).unwrap_or(header.trim_end()).trim();
+                let size = answer
+                    .strip_prefix("blob ")
                     .and_then(|size| size.parse::<usize>().ok())
-                    .ok_or_else(|| format!("{object}: {}", header.trim_end()))?;
+                    .ok_or_else(|| format!("{} (object {object}) is {answer}", path.display()))?;
                 let mut content = vec![0; size + 1];
                 stdout.read_exact(&mut content).map_err(|e| e.to_string())?;
                 content.pop();
