@@ -103,12 +103,20 @@ def wide_migration(i):
         return f"ALTER TABLE bench.wide ADD COLUMN c{i:04d} integer;\n", f"ALTER TABLE bench.wide DROP COLUMN c{i:04d};\n"
     return f"CREATE INDEX w_c{i-1:04d} ON bench.wide (c{i-1:04d});\n", f"DROP INDEX bench.w_c{i-1:04d};\n"
 
-def generate(root, n, make=None):
+def generate(root, n, make=None, role=True):
+    """The repo: a setup migration (the schema, and unless `role` is false a role the full DDL's
+    policies and grants name), then n migrations of `make`."""
     make = make or migration
+    if not role and make is migration:
+        sys.exit("the full DDL's policies and grants need the setup migration's role")
     mig = root / "migrations"
     mig.mkdir(parents=True)
-    (mig / "0000_setup.sql").write_text("CREATE ROLE bench_app NOLOGIN;\nCREATE SCHEMA bench;\nGRANT USAGE ON SCHEMA bench TO bench_app;\n")
-    (mig / "0000_setup_rollback.sql").write_text("DROP SCHEMA bench;\nDROP ROLE bench_app;\n")
+    if role:
+        (mig / "0000_setup.sql").write_text("CREATE ROLE bench_app NOLOGIN;\nCREATE SCHEMA bench;\nGRANT USAGE ON SCHEMA bench TO bench_app;\n")
+        (mig / "0000_setup_rollback.sql").write_text("DROP SCHEMA bench;\nDROP ROLE bench_app;\n")
+    else:
+        (mig / "0000_setup.sql").write_text("CREATE SCHEMA bench;\n")
+        (mig / "0000_setup_rollback.sql").write_text("DROP SCHEMA bench;\n")
     for i in range(1, n + 1):
         up, down = make(i)
         (mig / f"{i:04d}_m.sql").write_text(up)

@@ -218,6 +218,7 @@ async fn run_checks(
         options: &work.options,
         replacements: database.replacements.clone(),
         role_words: database.role_words.clone(),
+        maintenance: Some(database.maintenance.clone()),
     };
     let session = Session::open(database.config.clone(), &baseline).await?;
     let server_version = session.server_version.clone();

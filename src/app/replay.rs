@@ -52,6 +52,7 @@ impl Work {
             options: &self.settings.options,
             replacements: database.replacements.clone(),
             role_words: database.role_words.clone(),
+            maintenance: None,
         };
         Ok(Session::open(database.config.clone(), &baseline).await?)
     }

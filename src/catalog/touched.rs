@@ -136,6 +136,20 @@ impl Tracker {
         }
     }
 
+    /// Takes up the triggers a copied database already holds (the template had them); without
+    /// them, full snapshots.
+    pub async fn attach(client: &Client) -> Tracker {
+        let installed = client.query_opt(INSTALLED, &[]).await.ok().flatten().is_some();
+        match Queries::prepare(client).await {
+            Ok(queries) if installed => Tracker {
+                queries: Some(std::sync::Mutex::new(queries)),
+                lost: AtomicBool::new(false),
+                collected: AtomicU32::new(0),
+            },
+            _ => Tracker::full_snapshots(),
+        }
+    }
+
     /// The queries as last prepared.
     fn queries(&self) -> Option<Queries> {
         let queries = self.queries.as_ref()?;

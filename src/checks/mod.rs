@@ -16,6 +16,7 @@ pub mod drift;
 pub mod expectations;
 pub mod history;
 pub mod lint;
+mod lint_copy;
 mod migrated;
 pub mod outcome;
 mod pinned;
@@ -196,6 +197,8 @@ struct Chain<'a> {
     summarize: &'a [std::path::PathBuf],
     /// The data-migration tests pinned to migrations.
     pinned: &'a [crate::discovery::pinned::PinnedTest],
+    /// The checks' database copied at the first migration the lint runs checked, for the lint.
+    lint_copy: Option<lint_copy::KeptCopy>,
 }
 
 /// What a check tells the driver to do next.
@@ -250,6 +253,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         server: None,
         summarize: plan.summarize,
         pinned: &plan.tests.pinned,
+        lint_copy: None,
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
@@ -261,6 +265,11 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         )),
     }
     let start = current.clone();
+    let copy_point = chain.copy_point(plan).await;
+    let first_new = match &baseline.options.lint.only {
+        Some(new) => migrations.iter().position(|m| new.contains(&m.up.path)).filter(|at| *at > 0),
+        None => None,
+    };
     let first_statement_at = Some(Instant::now());
     // The schema after the first n migrations' first runs, as fingerprints: what a rebuild
     // should give.
@@ -311,6 +320,13 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
                     stopped = Some(stop);
                     continue;
                 }
+            }
+        }
+        // A pull request's migrations are deployed by a new invocation of the tool.
+        if Some(index) == first_new {
+            match &copy_point {
+                Some(point) => chain.keep_lint_copy(point).await?,
+                None => chain.new_invocation().await,
             }
         }
         if let Some(before_test) = chain.pinned_before(migration) {
@@ -475,10 +491,14 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
 impl Chain<'_> {
     /// Before a script its tool runs in a new invocation (`migrate down`, `migrate up` again):
     /// a new session, as there. A role, search path or setting an earlier script switched to
-    /// and left does not follow it (the session's limits are set again).
+    /// and left does not follow it (the session's limits are set again), nor a temporary table
+    /// it made.
     async fn new_invocation(&self) {
         // A session that cannot take this is gone: the script's own run says so.
-        let _ = self.client().batch_execute(&self.invocation_sql()).await;
+        let _ = self
+            .client()
+            .batch_execute(&format!("DISCARD TEMP; {}", self.invocation_sql()))
+            .await;
     }
 
     /// What puts the session as a new invocation of the tool finds it (inside a transaction

@@ -49,22 +49,15 @@ impl Chain<'_> {
     }
 
     pub(super) async fn rebuild_state(&mut self, n: usize) -> Result<Snapshot, String> {
+        // The lint's copy would keep the roles a rebuild makes again from being dropped.
+        self.discard_lint_copy().await;
+        self.put_server_back().await;
         let role_words = self.baseline.role_words.clone();
         let may_drop = move |role: &str| role_words.as_ref().is_none_or(|names| names.names(role));
         let rule = RoleRule {
             roles_before: &self.roles_before,
             may_drop: &may_drop,
         };
-        // The migrations replay on the server as it was before the first (a database one of
-        // them created would make them fail again; a role made NOLOGIN could not connect). First
-        // of all: a role the migrations made may own a database they made.
-        if let Some(watch) = &self.server {
-            for lost in watch.put_back(&self.session.config, self.baseline.role_words.as_deref()).await {
-                if !self.warnings.contains(&lost) {
-                    self.warnings.push(lost);
-                }
-            }
-        }
         let (client, config) = replace_database(
             &self.session.config,
             &rule,
@@ -91,5 +84,18 @@ impl Chain<'_> {
             }
         }
         self.full_snapshot().await.map_err(|e| e.to_string())
+    }
+
+    /// The migrations replay on the server as it was before the first (a database one of them
+    /// created would make them fail again; a role made NOLOGIN could not connect). First of
+    /// all: a role the migrations made may own a database they made.
+    pub(super) async fn put_server_back(&mut self) {
+        if let Some(watch) = &self.server {
+            for lost in watch.put_back(&self.session.config, self.baseline.role_words.as_deref()).await {
+                if !self.warnings.contains(&lost) {
+                    self.warnings.push(lost);
+                }
+            }
+        }
     }
 }

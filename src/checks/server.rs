@@ -117,6 +117,12 @@ impl ServerWatch {
         self.baseline.reader(client).await.map_err(|e| describe(&e))
     }
 
+    /// Closes the watch's session, which the next read opens again: a database with a session
+    /// in it cannot be copied.
+    pub async fn close_reader(&self) {
+        self.reader.lock().await.take();
+    }
+
     /// Puts the server back as it was before the first migration (before a rebuild replays
     /// them again), from the watch's own connection (the migrations' session may be in any
     /// state), within the migrations' timeout. Returns what could not be, in words.

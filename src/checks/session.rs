@@ -29,6 +29,9 @@ pub struct Baseline<'a> {
     pub replacements: Replacements,
     /// On a shared server, the only roles a rebuild may drop (the words of the migrations).
     pub role_words: Option<std::sync::Arc<crate::provider::MigrationNames>>,
+    /// Where a session of dbgate's own sits while it copies the checks' database for the lint;
+    /// `None`: never copied.
+    pub maintenance: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,19 +73,44 @@ impl Session {
         Session::ready(client, config, baseline).await
     }
 
+    /// A new session in a database copied from a ready one (`CREATE DATABASE ... TEMPLATE`): the
+    /// preset, setup files, bookkeeping table and triggers came with the copy; what is the
+    /// session's own (prepared reads, limits, the search path a new session starts with) is set
+    /// as `ready` set it. `roles_before` and `search_path` are the ready session's.
+    pub(super) async fn attach(
+        client: Client,
+        config: Target,
+        baseline: &Baseline<'_>,
+        roles_before: BTreeSet<u32>,
+        search_path: String,
+    ) -> Result<Session, tokio_postgres::Error> {
+        let (server_version, catalog) = catalog_of(&client).await?;
+        let tracker = if baseline.full_snapshots {
+            Tracker::full_snapshots()
+        } else {
+            Tracker::attach(&client).await
+        };
+        for (_, set) in baseline.options.session_limits() {
+            client.batch_execute(&set).await?;
+        }
+        client
+            .query_one("SELECT set_config('search_path', $1, false)", &[&search_path])
+            .await?;
+        Ok(Session {
+            client,
+            config,
+            catalog,
+            tracker,
+            server_version,
+            roles_before,
+            search_path,
+        })
+    }
+
     /// Makes the database `client` is connected to ready.
     pub(super) async fn ready(client: Client, config: Target, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
         let roles_before = crate::provider::fresh::role_oids(&client).await.map_err(SessionError::Connect)?;
-        let version_row = client
-            .query_one(
-                "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
-                &[],
-            )
-            .await
-            .map_err(SessionError::Connect)?;
-        let catalog = Catalog::prepare(&client, version_row.get::<_, i32>(1) as u32)
-            .await
-            .map_err(SessionError::Connect)?;
+        let (server_version, catalog) = catalog_of(&client).await.map_err(SessionError::Connect)?;
         if baseline.supabase_preset {
             crate::preset::apply_supabase(&client).await.map_err(SessionError::Preset)?;
         }
@@ -122,9 +150,21 @@ impl Session {
             config,
             catalog,
             tracker,
-            server_version: version_row.get(0),
+            server_version,
             roles_before,
             search_path,
         })
     }
+}
+
+/// The server's version, and the catalog's reads prepared for it.
+async fn catalog_of(client: &Client) -> Result<(String, Catalog), tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            &[],
+        )
+        .await?;
+    let catalog = Catalog::prepare(client, row.get::<_, i32>(1) as u32).await?;
+    Ok((row.get(0), catalog))
 }

@@ -173,6 +173,7 @@ impl Provider for DockerProvider {
             description: format!("container {} from {}", short_id(self.container_id()), self.image),
             replacements: Default::default(),
             role_words: None,
+            maintenance: "template1".to_string(),
         })
     }
 
@@ -327,6 +328,7 @@ impl DockerProvider {
             ),
             replacements: Default::default(),
             role_words: None,
+            maintenance: "template1".to_string(),
         })
     }
 
@@ -384,14 +386,15 @@ pub async fn collect_garbage(all: bool) -> Result<Collected, DockerError> {
         let orphaned = host == here && !pid.is_some_and(super::dbgate_is_running);
         if all || orphaned {
             let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
-            docker
-                .remove_container(&id, Some(options))
-                .await
-                .map_err(|source| DockerError::Remove {
-                    what: shown.clone(),
-                    source,
-                })?;
-            collected.removed.push(shown);
+            match docker.remove_container(&id, Some(options)).await {
+                Ok(()) => collected.removed.push(shown),
+                // Gone, or going, by the time it was reached: its own run's teardown (a run
+                // that ended after the list) removed it.
+                Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404 | 409, ..
+                }) => {}
+                Err(source) => return Err(DockerError::Remove { what: shown, source }),
+            }
         } else if host == here {
             collected
                 .kept

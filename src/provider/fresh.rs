@@ -134,8 +134,38 @@ pub async fn replace_database(
     Ok((client, new_config))
 }
 
+/// Copies the database `source` (`CREATE DATABASE ... TEMPLATE`) from a session in another
+/// one (`admin`'s), once every session in it has ended: a database cannot be copied while
+/// anyone is connected to it, and a closed session's server process takes a moment to go (the
+/// server itself waits for it in steps of 100 ms). Returns the copy's name, which the provider
+/// drops at the end.
+pub async fn copy_database(admin: &Client, source: &str, replacements: &Replacements) -> Result<String, ReplaceError> {
+    let waited = std::time::Instant::now();
+    while waited.elapsed() < std::time::Duration::from_secs(2) {
+        let others: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&source],
+            )
+            .await
+            .map_err(failed("list the sessions"))?
+            .get(0);
+        if others == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let name = format!("dbgate_{}_{}_{}", std::process::id(), super::run_id(), replacements.next_number());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(source)))
+        .await
+        .map_err(failed(format!("copy the database {source}")))?;
+    replacements.add(name.clone());
+    Ok(name)
+}
+
 /// Drops the roles created since the baseline that `rule` allows.
-async fn drop_roles(client: &Client, rule: &RoleRule<'_>) -> Result<(), ReplaceError> {
+pub async fn drop_roles(client: &Client, rule: &RoleRule<'_>) -> Result<(), ReplaceError> {
     let made = new_roles(client, rule.roles_before).await.map_err(failed("list the roles"))?;
     for role in made.iter().filter(|r| (rule.may_drop)(r)) {
         drop_role(client, role)

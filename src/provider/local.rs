@@ -160,6 +160,7 @@ impl Provider for LocalProvider {
             description: format!("temporary cluster from {}", bin.display()),
             replacements: Default::default(),
             role_words: None,
+            maintenance: "template1".to_string(),
         })
     }
 

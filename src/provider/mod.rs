@@ -23,6 +23,11 @@ pub struct Database {
     /// On a shared server (the url provider), what the migrations name: the only roles and
     /// databases dbgate may drop. `None`: the cluster is the run's own.
     pub role_words: Option<std::sync::Arc<MigrationNames>>,
+    /// A database a session of dbgate's own may sit in while it copies the checks' database
+    /// (no session may be in the one copied): template1 on the run's own cluster; on a shared
+    /// server the one the URL names (template1 is not dbgate's to hold a session in: it would
+    /// block others' CREATE DATABASE).
+    pub maintenance: String,
 }
 
 /// The names the migrations, rollbacks and setup files spell: on a shared server, a role or

@@ -132,6 +132,13 @@ impl Provider for UrlProvider {
             source,
         })?;
         let database = format!("dbgate_{}_{}", std::process::id(), super::run_id());
+        // Where the URL points (libpq's default: the user's name).
+        let maintenance = config
+            .config
+            .get_dbname()
+            .or(config.config.get_user())
+            .unwrap_or("postgres")
+            .to_string();
         // template0: a session connected to template1 would make CREATE DATABASE fail.
         admin
             .batch_execute(&format!("CREATE DATABASE \"{database}\" TEMPLATE template0"))
@@ -158,6 +165,7 @@ impl Provider for UrlProvider {
             description: format!("database {database} on {shown}, dropped at the end"),
             replacements,
             role_words: Some(self.migration_words.clone()),
+            maintenance,
         })
     }
 

@@ -16,6 +16,7 @@ mod hostile;
 mod incremental;
 mod layouts;
 mod lint;
+mod lint_copy;
 mod providers;
 mod recovery;
 mod renderers;

@@ -81,7 +81,26 @@ impl Chain<'_> {
             return not_checked(results, why);
         }
         let started = Instant::now();
-        let mut snapshot = match self.rebuild_state(first).await {
+        // Where the lint's database came from, in words for the note.
+        let (copied, origin) = match self.take_lint_copy().await {
+            Some((copied, made_in)) => (
+                copied,
+                Some(format!(
+                    "a copy of the checks' database before {}, made in {made_in} ms",
+                    migrations_file(&self.migrations[first])
+                )),
+            ),
+            None => (
+                self.rebuild_state(first).await,
+                (first > 0).then(|| {
+                    format!(
+                        "the {first} earlier migration{} replayed there first",
+                        if first == 1 { "" } else { "s" }
+                    )
+                }),
+            ),
+        };
+        let mut snapshot = match copied {
             Ok(snapshot) => snapshot,
             Err(why) => return not_checked(results, format!("dbgate could not make the lint's database: {why}")),
         };
@@ -195,10 +214,12 @@ impl Chain<'_> {
             linted.len(),
             if linted.len() == 1 { "" } else { "s" },
             started.elapsed().as_millis(),
-            if rebuilt > 0 {
-                format!(" ({rebuilt} rebuild{})", if rebuilt == 1 { "" } else { "s" })
-            } else {
-                String::new()
+            match (origin, rebuilt) {
+                (None, 0) => String::new(),
+                (origin, rebuilt) => {
+                    let rebuilds = (rebuilt > 0).then(|| format!("{rebuilt} rebuild{}", if rebuilt == 1 { "" } else { "s" }));
+                    format!(" ({})", origin.into_iter().chain(rebuilds).collect::<Vec<_>>().join("; "))
+                }
             }
         ));
     }
@@ -668,6 +689,10 @@ impl Chain<'_> {
         // A sequence the run dropped or renamed is back with the rollback; one it made is gone.
         let _ = self.client().query(PUT_SEQUENCES_BACK, &[&oids, &last, &start]).await;
     }
+}
+
+fn migrations_file(migration: &Migration) -> String {
+    migration.up.path.display().to_string()
 }
 
 /// What the replay said of the migration.

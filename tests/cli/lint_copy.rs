@@ -1,0 +1,151 @@
+//! The lint's database with a base: a copy of the checks' database at the branch's first new
+//! migration, made only where a copy cannot change a verdict (no later script drops a role, no
+//! settings of the database's own), dropped before a rebuild, and never left behind.
+
+use crate::history::{commit, on_a_branch};
+use crate::support::{Dbgate, TestServer};
+
+const COPIED: &str = "(a copy of the checks' database before migrations/004_email.sql, made in ";
+const REPLAYED: &str = "(the 3 earlier migrations replayed there first";
+
+/// The branch adds 004: an index on a table of the base's, which the lint finds.
+fn branch_adding_an_index() -> crate::support::TempRepo {
+    let repo = on_a_branch();
+    repo.migrations(&[(
+        "004_email",
+        "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);\n",
+        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN email;\n",
+    )]);
+    commit(&repo, "email");
+    repo
+}
+
+const FINDING: &str =
+    "migrations/004_email.sql:2:1: create-index-without-concurrently: CREATE INDEX users_email on existing table public.users";
+
+#[test]
+fn with_a_base_the_lint_starts_from_a_copy_and_finds_what_a_replay_finds() {
+    let repo = branch_adding_an_index();
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "main"]).run();
+    out.code(1);
+    out.stdout_has(COPIED);
+    out.stdout_has(FINDING);
+    assert!(!out.stdout.contains("replayed"), "{}", out.stdout);
+
+    // The near miss: a rollback of the base's drops a role, which the copy's grants could keep
+    // from being dropped; the lint replays, and finds the same.
+    let repo = on_a_branch();
+    repo.migrations(&[(
+        "003_notes",
+        "CREATE TABLE notes (id int);\nCREATE ROLE note_reader NOLOGIN;\nGRANT SELECT ON notes TO note_reader;\n",
+        "DROP TABLE notes;\nDROP ROLE note_reader;\n",
+    )]);
+    commit(&repo, "a role");
+    repo.migrations(&[(
+        "004_email",
+        "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);\n",
+        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN email;\n",
+    )]);
+    commit(&repo, "email");
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    out.code(1);
+    out.stdout_has(
+        "note: the lint's database is a replay of the earlier migrations: migrations/003_notes_rollback.sql drops a role, which a copy's grants could keep from being dropped",
+    );
+    out.stdout_has(REPLAYED);
+    out.stdout_has(FINDING);
+    assert!(!out.stdout.contains("a copy of"), "{}", out.stdout);
+}
+
+#[test]
+fn settings_of_the_database_s_own_are_not_copied_so_the_lint_replays() {
+    let repo = on_a_branch();
+    repo.migrations(&[(
+        "003_notes",
+        "CREATE TABLE notes (id int);\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET work_mem = %L', current_database(), '8MB'); END $$;\n",
+        "DROP TABLE notes;\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET work_mem', current_database()); END $$;\n",
+    )]);
+    commit(&repo, "a setting");
+    repo.migrations(&[(
+        "004_email",
+        "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);\n",
+        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN email;\n",
+    )]);
+    commit(&repo, "email");
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    out.code(1);
+    out.stdout_has("note: the lint's database is a replay of the earlier migrations: the database has settings of its own (ALTER DATABASE ... SET), which a copy does not take");
+    out.stdout_has(REPLAYED);
+    out.stdout_has(FINDING);
+}
+
+#[test]
+fn the_branch_s_first_migration_runs_in_a_new_session_copy_or_not() {
+    // 003 leaves a temporary table in its session; a deploy of the branch runs 004 in a new
+    // one, where it is gone.
+    let temporary = |repo: &crate::support::TempRepo| {
+        repo.migrations(&[("004_email", "INSERT INTO scratch VALUES (1);\n", "SELECT 1;\n")]);
+        commit(repo, "email");
+    };
+    let scratch = "CREATE TABLE notes (id int);\nCREATE TEMP TABLE IF NOT EXISTS scratch (id int);\n";
+    let repo = on_a_branch();
+    repo.migrations(&[("003_notes", scratch, "DROP TABLE notes;\n")]);
+    commit(&repo, "scratch");
+    temporary(&repo);
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    out.code(1);
+    out.stdout_has(COPIED);
+    out.stdout_has("migrations/004_email.sql:1:13: relation \"scratch\" does not exist");
+
+    // The same without a copy (a rollback of the base's names DROP ROLE, if only in a
+    // comment): the session is reset as a new one.
+    let repo = on_a_branch();
+    repo.migrations(&[("003_notes", scratch, "-- no DROP ROLE here\nDROP TABLE notes;\n")]);
+    commit(&repo, "scratch");
+    temporary(&repo);
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    out.code(1);
+    out.stdout_has("drops a role");
+    out.stdout_has("migrations/004_email.sql:1:13: relation \"scratch\" does not exist");
+
+    // The near miss: with no base the ups run in one session, as `migrate up` runs them on an
+    // empty database: 004's first run passes; run again after its rollback (a new invocation,
+    // where the temporary table is gone) it fails.
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "none"]).run();
+    out.code(1);
+    out.in_order(&[
+        "FAIL  migrations/004_email.sql",
+        "replay         passed",
+        "reapply        FAILED migrations/004_email.sql fails when run again after 004_email_rollback.sql",
+        "migrations/004_email.sql:1:13: relation \"scratch\" does not exist",
+    ]);
+}
+
+#[test]
+fn on_a_shared_server_the_copy_is_dropped_and_a_rebuild_drops_it_first() {
+    let server = TestServer::start();
+    let before = server.inventory();
+    let repo = branch_adding_an_index();
+    let url = server.url();
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--base", "main", "--provider", "url", "--database-url", &url])
+        .run();
+    out.code(1);
+    out.stdout_has(COPIED);
+    out.stdout_has(FINDING);
+    assert_eq!(server.inventory(), before);
+
+    // 005's rollback leaves its table behind: the schema after it is rebuilt, which drops the
+    // copy first (its grants could hold a role the rebuild drops); the lint replays.
+    repo.migrations(&[("005_tags", "CREATE TABLE tags (id int);\n", "SELECT 1;\n")]);
+    commit(&repo, "tags");
+    let out = Dbgate::at(repo.path())
+        .args(["check", "--base", "main", "--provider", "url", "--database-url", &url])
+        .run();
+    out.code(1);
+    out.stdout_has("table public.tags is still there");
+    out.stdout_has("note: rebuilt the schema");
+    out.stdout_has(REPLAYED);
+    out.stdout_has(FINDING);
+    assert_eq!(server.inventory(), before);
+}
