@@ -220,6 +220,27 @@ pub fn compare(
 
 /// The migrations at `commit`, discovered as the working tree's are (the same folders, order and
 /// tool), named as in the working tree; none when the folder is not there.
+/// A folder of files kept in memory (tmpfs), on Linux.
+const IN_MEMORY: &str = "/dev/shm";
+
+/// The base's files, written under a new temporary folder in `dir` (the usual one: `None`).
+fn write_base(files: &[(PathBuf, Vec<u8>)], dir: Option<&Path>) -> Result<tempfile::TempDir, base::BaseError> {
+    let made = match dir {
+        Some(dir) if dir.is_dir() => tempfile::TempDir::with_prefix_in("dbgate-base-", dir),
+        Some(dir) => return Err(base::BaseError::Git(format!("no folder {}", dir.display()))),
+        None => tempfile::TempDir::with_prefix("dbgate-base-"),
+    };
+    let scratch = made.map_err(|e| base::BaseError::Git(format!("cannot make a folder for the base's migrations: {e}")))?;
+    for (path, content) in files {
+        let target = scratch.path().join(path);
+        if let Some(parent) = target.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(&target, content).map_err(|e| base::BaseError::Git(format!("cannot write the base's {}: {e}", path.display())))?;
+    }
+    Ok(scratch)
+}
+
 fn migrations_at(
     repository: &git::Repository,
     commit: &str,
@@ -234,15 +255,14 @@ fn migrations_at(
     let files = repository
         .files_at(commit, &folders)
         .map_err(|e| base::BaseError::Git(format!("cannot read the base's migrations: {e}")))?;
-    let scratch = tempfile::TempDir::with_prefix("dbgate-base-")
-        .map_err(|e| base::BaseError::Git(format!("cannot make a folder for the base's migrations: {e}")))?;
-    for (path, content) in &files {
-        let target = scratch.path().join(path);
-        if let Some(parent) = target.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        std::fs::write(&target, content).map_err(|e| base::BaseError::Git(format!("cannot write the base's {}: {e}", path.display())))?;
-    }
+    // In memory where the system has a folder for it: a thousand small files took a second to
+    // create on a disk whose temporary folder had seen many files come and go (PostgreSQL's,
+    // the tests'), 40 ms there. Its size may be small (64 MB in a container): anything that
+    // cannot be written there is written to the usual temporary folder instead.
+    let scratch = match write_base(&files, Some(Path::new(IN_MEMORY))) {
+        Ok(scratch) => scratch,
+        Err(_) => write_base(&files, None)?,
+    };
     let base_sources = Sources {
         migrations: Some(relative(root, &head.migrations_dir).to_path_buf()),
         rollbacks: head.rollbacks_dir.as_ref().map(|d| relative(root, d).to_path_buf()),

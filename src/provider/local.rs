@@ -11,8 +11,16 @@ use nix::unistd::{Pid, User};
 
 use super::{Collected, Database, Provider, ProviderError};
 
-/// Temporary clusters live in `$TMPDIR/dbgate-cluster-*`...
+/// Temporary clusters live in `$TMPDIR/dbgate-cluster-*` (or `/dev/shm/dbgate-cluster-*`)...
 const CLUSTER_PREFIX: &str = "dbgate-cluster-";
+/// A folder kept in memory (tmpfs), on Linux: where the cluster goes when `TMPDIR` names no
+/// other and it has room. Creating files there is cheap, and a throwaway cluster creates one
+/// for every table and index: on this project's CI machine, whose temporary folder had seen many
+/// files come and go, the first statement came after 0.66-0.84 s from /tmp and 0.16 s from here,
+/// and a run of 1001 migrations took 33 s instead of 41.
+const IN_MEMORY: &str = "/dev/shm";
+/// The room the in-memory folder must have left (a container's is often 64 MB).
+const IN_MEMORY_ROOM: u64 = 1 << 30;
 /// ...with the pid of the dbgate that made them in this file.
 const OWNER_FILE: &str = "dbgate.pid";
 
@@ -55,7 +63,7 @@ impl Provider for LocalProvider {
         let bin = find_server_binaries(self.pg_bin.as_deref())?;
         let dir = tempfile::Builder::new()
             .prefix(CLUSTER_PREFIX)
-            .tempdir()
+            .tempdir_in(cluster_parent())
             .map_err(|source| ProviderError::Io {
                 what: "cannot create a temporary directory for the cluster".to_string(),
                 source,
@@ -150,6 +158,7 @@ impl Provider for LocalProvider {
             .application_name("dbgate")
             // A server that stops answering (a migration may stop it) must not hold a connect.
             .connect_timeout(Duration::from_secs(10));
+        let dir_in_memory = dir.path().starts_with(IN_MEMORY);
         self.cluster = Some(Cluster {
             server: Server(server),
             dir,
@@ -157,7 +166,11 @@ impl Provider for LocalProvider {
         self.wait_until_ready(&config, &log_path).await?;
         Ok(Database {
             config: crate::execute::Target::plain(config),
-            description: format!("temporary cluster from {}", bin.display()),
+            description: format!(
+                "temporary cluster from {}{}",
+                bin.display(),
+                if dir_in_memory { " in memory (/dev/shm)" } else { "" }
+            ),
             replacements: Default::default(),
             role_words: None,
             maintenance: "template1".to_string(),
@@ -329,9 +342,11 @@ pub fn find_server_binaries(explicit: Option<&Path>) -> Result<PathBuf, Provider
 /// dbgate is gone. A server still running there is stopped first.
 pub fn collect_garbage() -> Collected {
     let mut collected = Collected::default();
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return collected;
-    };
+    let mut parents = vec![std::env::temp_dir()];
+    if Path::new(IN_MEMORY).is_dir() && !parents.iter().any(|p| p == Path::new(IN_MEMORY)) {
+        parents.push(PathBuf::from(IN_MEMORY));
+    }
+    let entries = parents.iter().filter_map(|parent| std::fs::read_dir(parent).ok()).flatten();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with(CLUSTER_PREFIX) || !entry.path().is_dir() {
@@ -372,6 +387,21 @@ pub fn collect_garbage() -> Collected {
         }
     }
     collected
+}
+
+/// Where the cluster's folder is made: where `TMPDIR` says; else in memory when the system has
+/// such a folder with room; else the usual temporary folder.
+fn cluster_parent() -> PathBuf {
+    if std::env::var_os("TMPDIR").is_some_and(|dir| !dir.is_empty()) {
+        return std::env::temp_dir();
+    }
+    // Not u64 everywhere (32 bits on some systems).
+    #[allow(clippy::unnecessary_cast)]
+    let room = nix::sys::statvfs::statvfs(IN_MEMORY).map(|fs| fs.blocks_available() as u64 * fs.fragment_size() as u64);
+    match room {
+        Ok(room) if room >= IN_MEMORY_ROOM => PathBuf::from(IN_MEMORY),
+        _ => std::env::temp_dir(),
+    }
 }
 
 /// Where an initialised cluster for these server binaries is kept between runs:

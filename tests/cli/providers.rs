@@ -15,6 +15,38 @@ fn the_local_provider_leaves_no_cluster_behind() {
 }
 
 #[test]
+fn with_no_tmpdir_the_local_cluster_lives_in_memory_when_there_is_room_and_goes_with_the_run() {
+    // Not u64 everywhere (32 bits on some systems).
+    #[allow(clippy::unnecessary_cast)]
+    let room = nix::sys::statvfs::statvfs("/dev/shm").map(|fs| fs.blocks_available() as u64 * fs.fragment_size() as u64);
+    let in_memory = room.is_ok_and(|room| room >= 1 << 30);
+    let repo = support::TempRepo::new();
+    repo.write("migrations/001_slow.sql", "SELECT pg_sleep(60);\n");
+    let child = Dbgate::at(repo.path()).args(["check"]).env_remove("TMPDIR").spawn();
+    let pid = child.id().to_string();
+    let parent = if in_memory {
+        std::path::PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    // The run's cluster: the folder whose owner file names its pid.
+    let ours = || {
+        std::fs::read_dir(&parent)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| std::fs::read_to_string(p.join("dbgate.pid")).is_ok_and(|owner| owner.trim() == pid))
+    };
+    support::wait_for(|| ours().is_some_and(|dir| support::postgres_running_under(&dir)));
+    let dir = ours().unwrap();
+    assert!(dir.starts_with(&parent), "{}", dir.display());
+    let out = support::interrupt(child, nix::sys::signal::Signal::SIGINT);
+    out.code(130);
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+}
+
+#[test]
 fn the_local_provider_cleans_up_after_ctrl_c() {
     let tmp = support::TempRepo::new();
     let repo = support::TempRepo::new();
