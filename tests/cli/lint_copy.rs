@@ -3,21 +3,34 @@
 //! settings of the database's own), dropped before a rebuild, and never left behind.
 
 use crate::history::{commit, on_a_branch};
-use crate::support::{Dbgate, TestServer};
+use crate::support::{Dbgate, TempRepo, TestServer};
 
 const COPIED: &str = "(a copy of the checks' database before migrations/004_email.sql, made in ";
 const REPLAYED: &str = "(the 3 earlier migrations replayed there first";
 
 /// The branch adds 004: an index on a table of the base's, which the lint finds.
-fn branch_adding_an_index() -> crate::support::TempRepo {
+fn branch_adding_an_index() -> TempRepo {
     let repo = on_a_branch();
+    add_email(&repo);
+    repo
+}
+
+fn add_email(repo: &TempRepo) {
     repo.migrations(&[(
         "004_email",
         "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);\n",
         "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN email;\n",
     )]);
-    commit(&repo, "email");
-    repo
+    commit(repo, "email");
+}
+
+/// The base with 003 made of `up` and `down`, then the branch's 004: checked against HEAD~1.
+fn check_over(up: &str, down: &str) -> crate::support::Output {
+    let repo = on_a_branch();
+    repo.migrations(&[("003_notes", up, down)]);
+    commit(&repo, "003");
+    add_email(&repo);
+    Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run()
 }
 
 const FINDING: &str =
@@ -34,20 +47,10 @@ fn with_a_base_the_lint_starts_from_a_copy_and_finds_what_a_replay_finds() {
 
     // The near miss: a rollback of the base's drops a role, which the copy's grants could keep
     // from being dropped; the lint replays, and finds the same.
-    let repo = on_a_branch();
-    repo.migrations(&[(
-        "003_notes",
+    let out = check_over(
         "CREATE TABLE notes (id int);\nCREATE ROLE note_reader NOLOGIN;\nGRANT SELECT ON notes TO note_reader;\n",
         "DROP TABLE notes;\nDROP ROLE note_reader;\n",
-    )]);
-    commit(&repo, "a role");
-    repo.migrations(&[(
-        "004_email",
-        "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);\n",
-        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN email;\n",
-    )]);
-    commit(&repo, "email");
-    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    );
     out.code(1);
     out.stdout_has(
         "note: the lint's database is a replay of the earlier migrations: migrations/003_notes_rollback.sql drops a role, which a copy's grants could keep from being dropped",
@@ -59,20 +62,10 @@ fn with_a_base_the_lint_starts_from_a_copy_and_finds_what_a_replay_finds() {
 
 #[test]
 fn settings_of_the_database_s_own_are_not_copied_so_the_lint_replays() {
-    let repo = on_a_branch();
-    repo.migrations(&[(
-        "003_notes",
+    let out = check_over(
         "CREATE TABLE notes (id int);\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET work_mem = %L', current_database(), '8MB'); END $$;\n",
         "DROP TABLE notes;\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET work_mem', current_database()); END $$;\n",
-    )]);
-    commit(&repo, "a setting");
-    repo.migrations(&[(
-        "004_email",
-        "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);\n",
-        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN email;\n",
-    )]);
-    commit(&repo, "email");
-    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    );
     out.code(1);
     out.stdout_has("note: the lint's database is a replay of the earlier migrations: the database has settings of its own (ALTER DATABASE ... SET), which a copy does not take");
     out.stdout_has(REPLAYED);
@@ -83,15 +76,16 @@ fn settings_of_the_database_s_own_are_not_copied_so_the_lint_replays() {
 fn the_branch_s_first_migration_runs_in_a_new_session_copy_or_not() {
     // 003 leaves a temporary table in its session; a deploy of the branch runs 004 in a new
     // one, where it is gone.
-    let temporary = |repo: &crate::support::TempRepo| {
+    let branch = |down: &str| {
+        let repo = on_a_branch();
+        let up = "CREATE TABLE notes (id int);\nCREATE TEMP TABLE IF NOT EXISTS scratch (id int);\n";
+        repo.migrations(&[("003_notes", up, down)]);
+        commit(&repo, "scratch");
         repo.migrations(&[("004_email", "INSERT INTO scratch VALUES (1);\n", "SELECT 1;\n")]);
-        commit(repo, "email");
+        commit(&repo, "email");
+        repo
     };
-    let scratch = "CREATE TABLE notes (id int);\nCREATE TEMP TABLE IF NOT EXISTS scratch (id int);\n";
-    let repo = on_a_branch();
-    repo.migrations(&[("003_notes", scratch, "DROP TABLE notes;\n")]);
-    commit(&repo, "scratch");
-    temporary(&repo);
+    let repo = branch("DROP TABLE notes;\n");
     let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
     out.code(1);
     out.stdout_has(COPIED);
@@ -99,10 +93,7 @@ fn the_branch_s_first_migration_runs_in_a_new_session_copy_or_not() {
 
     // The same without a copy (a rollback of the base's names DROP ROLE, if only in a
     // comment): the session is reset as a new one.
-    let repo = on_a_branch();
-    repo.migrations(&[("003_notes", scratch, "-- no DROP ROLE here\nDROP TABLE notes;\n")]);
-    commit(&repo, "scratch");
-    temporary(&repo);
+    let repo = branch("-- no DROP ROLE here\nDROP TABLE notes;\n");
     let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
     out.code(1);
     out.stdout_has("drops a role");
