@@ -158,7 +158,8 @@ impl Chain<'_> {
         let copied = copy_database(&admin, &source, &self.baseline.replacements).await;
         drop(admin);
         self.reopen().await.map_err(|e| Uncopied::Closed(e.to_string()))?;
-        let name = copied.map_err(|e| Uncopied::Closed(e.to_string()))?;
+        // The session is open again: a copy that failed leaves it as a new one.
+        let name = copied.map_err(|e| Uncopied::Session(e.to_string()))?;
         Ok(KeptCopy {
             name,
             roles: point.roles.clone(),
@@ -252,7 +253,8 @@ impl Chain<'_> {
     }
 }
 
-/// Why no copy was made: with the migrations' session as it was, or closed (opened again).
+/// Why no copy was made: with the migrations' session open (as it was, or opened again), or
+/// closed.
 enum Uncopied {
     Session(String),
     Closed(String),

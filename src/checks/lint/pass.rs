@@ -82,23 +82,28 @@ impl Chain<'_> {
         }
         let started = Instant::now();
         // Where the lint's database came from, in words for the note.
+        let replayed = (first > 0).then(|| {
+            format!(
+                "the {first} earlier migration{} replayed there first",
+                if first == 1 { "" } else { "s" }
+            )
+        });
         let (copied, origin) = match self.take_lint_copy().await {
-            Some((copied, made_in)) => (
-                copied,
+            Some((Ok(copied), made_in)) => (
+                Ok(copied),
                 Some(format!(
                     "a copy of the checks' database before {}, made in {made_in} ms",
                     migrations_file(&self.migrations[first])
                 )),
             ),
-            None => (
-                self.rebuild_state(first).await,
-                (first > 0).then(|| {
-                    format!(
-                        "the {first} earlier migration{} replayed there first",
-                        if first == 1 { "" } else { "s" }
-                    )
-                }),
-            ),
+            // dbgate's own machinery: said, and the lint replays instead.
+            Some((Err(why), _)) => {
+                self.notes.push(format!(
+                    "{who}: the copy of the checks' database could not be used ({why}): the earlier migrations were replayed instead"
+                ));
+                (self.rebuild_state(first).await, replayed)
+            }
+            None => (self.rebuild_state(first).await, replayed),
         };
         let mut snapshot = match copied {
             Ok(snapshot) => snapshot,
