@@ -324,9 +324,23 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         }
         // A pull request's migrations are deployed by a new invocation of the tool.
         if Some(index) == first_new {
-            match &copy_point {
-                Some(point) => chain.keep_lint_copy(point).await?,
-                None => chain.new_invocation().await,
+            let lost = match &copy_point {
+                Some(point) => chain.keep_lint_copy(point).await,
+                None => {
+                    chain.new_invocation().await;
+                    None
+                }
+            };
+            if let Some(why) = lost {
+                let stop = Stop::RebuildFailed(why);
+                not_checked(
+                    result,
+                    &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
+                    &stop.to_string(),
+                );
+                pinned_cases.extend(chain.pinned_not_run(migration, &Moment::ALL, Status::NotChecked, &stop.to_string()));
+                stopped = Some(stop);
+                continue;
             }
         }
         if let Some(before_test) = chain.pinned_before(migration) {
@@ -495,10 +509,9 @@ impl Chain<'_> {
     /// it made.
     async fn new_invocation(&self) {
         // A session that cannot take this is gone: the script's own run says so.
-        let _ = self
-            .client()
-            .batch_execute(&format!("DISCARD TEMP; {}", self.invocation_sql()))
-            .await;
+        let _ = self.client().batch_execute(&self.invocation_sql()).await;
+        // Apart: a temporary table that cannot go (a cursor held on it) must not undo the reset.
+        let _ = self.client().batch_execute("DISCARD TEMP").await;
     }
 
     /// What puts the session as a new invocation of the tool finds it (inside a transaction

@@ -117,6 +117,11 @@ impl ServerWatch {
         self.baseline.reader(client).await.map_err(|e| describe(&e))
     }
 
+    /// Whether a script changed the server outside its database so far.
+    pub async fn found_any(&self) -> bool {
+        !self.found.lock().await.is_empty()
+    }
+
     /// Closes the watch's session, which the next read opens again: a database with a session
     /// in it cannot be copied.
     pub async fn close_reader(&self) {

@@ -218,8 +218,6 @@ pub fn compare(
     Ok(Outcome::Compared(Box::new(history)))
 }
 
-/// The migrations at `commit`, discovered as the working tree's are (the same folders, order and
-/// tool), named as in the working tree; none when the folder is not there.
 /// A folder of files kept in memory (tmpfs), on Linux.
 const IN_MEMORY: &str = "/dev/shm";
 
@@ -241,6 +239,8 @@ fn write_base(files: &[(PathBuf, Vec<u8>)], dir: Option<&Path>) -> Result<tempfi
     Ok(scratch)
 }
 
+/// The migrations at `commit`, discovered as the working tree's are (the same folders, order and
+/// tool), named as in the working tree; none when the folder is not there.
 fn migrations_at(
     repository: &git::Repository,
     commit: &str,

@@ -156,11 +156,12 @@ pub async fn copy_database(admin: &Client, source: &str, replacements: &Replacem
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let name = format!("dbgate_{}_{}_{}", std::process::id(), super::run_id(), replacements.next_number());
+    // Named before it is made: a run interrupted while the server copies still drops it.
+    replacements.add(name.clone());
     admin
         .batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(source)))
         .await
         .map_err(failed(format!("copy the database {source}")))?;
-    replacements.add(name.clone());
     Ok(name)
 }
 

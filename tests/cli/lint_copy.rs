@@ -67,7 +67,7 @@ fn settings_of_the_database_s_own_are_not_copied_so_the_lint_replays() {
         "DROP TABLE notes;\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET work_mem', current_database()); END $$;\n",
     );
     out.code(1);
-    out.stdout_has("note: the lint's database is a replay of the earlier migrations: the database has settings of its own (ALTER DATABASE ... SET), which a copy does not take");
+    out.stdout_has("note: the lint's database is a replay of the earlier migrations: the database has settings, privileges, an owner or a connection limit of its own (ALTER DATABASE, GRANT ... ON DATABASE), which a copy does not take");
     out.stdout_has(REPLAYED);
     out.stdout_has(FINDING);
 }
