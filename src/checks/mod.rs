@@ -297,6 +297,24 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
     use crate::discovery::pinned::Moment;
 
     for (index, (migration, result)) in migrations.iter().zip(results.iter_mut()).enumerate() {
+        // The state this migration needs, rebuilt when a failure left the schema elsewhere.
+        if stopped.is_none() && position != Position::After(index) {
+            match chain.rebuild(index, after.get(index).copied()).await {
+                Ok(snapshot) => current = snapshot,
+                Err(why) => stopped = Some(Stop::RebuildFailed(why)),
+            }
+        }
+        // A pull request's migrations are deployed by a new invocation of the tool.
+        if stopped.is_none() && Some(index) == first_new {
+            let lost = match &copy_point {
+                Some(point) => chain.keep_lint_copy(point).await,
+                None => {
+                    chain.new_invocation().await;
+                    None
+                }
+            };
+            stopped = lost.map(Stop::RebuildFailed);
+        }
         if let Some(stop) = &stopped {
             not_checked(
                 result,
@@ -305,43 +323,6 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
             );
             pinned_cases.extend(chain.pinned_not_run(migration, &Moment::ALL, Status::NotChecked, &stop.to_string()));
             continue;
-        }
-        if position != Position::After(index) {
-            match chain.rebuild(index, after.get(index).copied()).await {
-                Ok(snapshot) => current = snapshot,
-                Err(why) => {
-                    let stop = Stop::RebuildFailed(why);
-                    not_checked(
-                        result,
-                        &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
-                        &stop.to_string(),
-                    );
-                    pinned_cases.extend(chain.pinned_not_run(migration, &Moment::ALL, Status::NotChecked, &stop.to_string()));
-                    stopped = Some(stop);
-                    continue;
-                }
-            }
-        }
-        // A pull request's migrations are deployed by a new invocation of the tool.
-        if Some(index) == first_new {
-            let lost = match &copy_point {
-                Some(point) => chain.keep_lint_copy(point).await,
-                None => {
-                    chain.new_invocation().await;
-                    None
-                }
-            };
-            if let Some(why) = lost {
-                let stop = Stop::RebuildFailed(why);
-                not_checked(
-                    result,
-                    &[CheckKind::Replay, CheckKind::Rollback, CheckKind::Reapply],
-                    &stop.to_string(),
-                );
-                pinned_cases.extend(chain.pinned_not_run(migration, &Moment::ALL, Status::NotChecked, &stop.to_string()));
-                stopped = Some(stop);
-                continue;
-            }
         }
         if let Some(before_test) = chain.pinned_before(migration) {
             pinned_cases.extend(chain.run_pinned(migration, Moment::Before).await);
