@@ -367,18 +367,24 @@ impl Catalog {
         };
         // A fixed search_path makes every name the query prints schema-qualified, whatever the
         // migrations did to the session's search_path. A generic plan: planning this query
-        // costs more than running it on a small scope. All sent together (pipelined): one
+        // costs more than running it on a small scope. A scoped read's plan by the indexes
+        // only: the generic plan is made once, on the small catalogs of the run's start, which
+        // made scanning all of pg_class (and pg_constraint, pg_trigger, ...) look cheaper, and
+        // each read then cost more as the schema grew. All sent together (pipelined): one
         // round trip.
+        let settings = if scope.full {
+            "SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan"
+        } else {
+            "SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan; \
+             SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off"
+        };
         let (begin, end) = if nested {
             (
-                "SAVEPOINT dbgate_catalog; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan",
+                format!("SAVEPOINT dbgate_catalog; {settings}"),
                 "ROLLBACK TO SAVEPOINT dbgate_catalog; RELEASE SAVEPOINT dbgate_catalog",
             )
         } else {
-            (
-                "BEGIN READ ONLY; SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan",
-                "COMMIT",
-            )
+            (format!("BEGIN READ ONLY; {settings}"), "COMMIT")
         };
         let parts = futures_util::future::join_all(queries.iter().map(|(statement, wanted)| async move {
             match wanted {
@@ -386,7 +392,7 @@ impl Catalog {
                 None => client.query(statement, &[]).await,
             }
         }));
-        let (begun, parts, committed) = futures_util::join!(client.batch_execute(begin), parts, client.batch_execute(end));
+        let (begun, parts, committed) = futures_util::join!(client.batch_execute(&begin), parts, client.batch_execute(end));
         begun?;
         let mut rows = Vec::new();
         for part in parts {
