@@ -89,6 +89,11 @@ impl Chain<'_> {
         let mut froze_above = false;
         for run in runs {
             for index in run.rev() {
+                // The lint's copy holds the older migrations' roles: the lint runs from it, and
+                // it goes, before their rollbacks run.
+                if broken.is_none() && self.lint_copy.as_ref().is_some_and(|kept| index < kept.at()) {
+                    self.lint_before_older_rollbacks(results, stopped).await;
+                }
                 let (migration, result) = (&migrations[index], &mut results[index]);
                 let down = migration.down.as_ref().expect("a run holds rollbacks");
                 if let Some(why) = &broken {

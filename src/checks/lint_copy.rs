@@ -5,37 +5,44 @@
 //! database is copied (`CREATE DATABASE ... TEMPLATE`: about a second for a thousand tables on
 //! this project's CI machine, against five of replay), and the lint starts from the copy.
 //!
-//! A copy shares the cluster's roles: its owners and grants keep a role from being dropped. So
-//! it is made only when the roles then are the ones the chain started with, and no script run
-//! after it drops a role (a migration's up or rollback, a test); a rebuild (which drops the
-//! roles the migrations and the preset made) drops the copy first, and the lint replays as
-//! before. Settings of the database itself (`ALTER DATABASE ... SET`) do not follow a copy:
-//! with any, no copy either. Copying closes the migrations' session, which opens again as a
-//! new one: the branch's migrations start in a new invocation of the tool, as a deploy runs
-//! them; without a copy the session is reset as for one.
+//! A copy shares the cluster's roles: its owners and grants keep a role from being dropped.
+//! So the lint runs in the middle of the reverse chain, once the rollbacks of the new
+//! migrations have put the schema and the roles back where the copy was made, and the copy is
+//! dropped (with the roles the lint's runs made) before the older rollbacks run, which may drop
+//! the roles the older migrations made. Where the reverse chain does not come back there
+//! cleanly, the copy is dropped then and the lint replays at the end, as without one. Only the
+//! scripts that run while the copy is there may not drop a role: the new migrations, their
+//! rollbacks and the tests. A rebuild (which drops the roles the migrations and the preset
+//! made) drops the copy first. Settings of the database itself (`ALTER DATABASE ... SET`) do not
+//! follow a copy: with any, no copy either. Copying closes the migrations' session, which opens
+//! again as a new one: the branch's migrations start in a new invocation of the tool, as a
+//! deploy runs them; without a copy the session is reset as for one.
 
 use std::collections::BTreeSet;
 
 use super::session::Session;
-use super::{CatalogError, Chain, Plan};
+use super::{CatalogError, Chain, MigrationResult, Plan, Stop};
 use crate::catalog::Snapshot;
 use crate::execute::{connect, connect_own, describe, Target};
 use crate::provider::fresh::{copy_database, drop_roles, RoleRule};
 use crate::script::{quote_ident, Script};
 
 /// That the lint's copy may be made at the first migration it runs checked (the pull
-/// request's first new one), and the roles then.
+/// request's first new one).
 pub(super) struct CopyPoint {
-    /// The roles when the chain started (after the preset and the setup files).
-    roles: BTreeSet<u32>,
+    /// That migration's index.
+    at: usize,
 }
 
 /// The copy, once made.
 pub(super) struct KeptCopy {
     /// The database's name.
     name: String,
-    /// The roles when it was made: the lint's database drops the others.
+    /// The roles when it was made: the lint's database drops the others, and so does the
+    /// cluster after the lint.
     roles: BTreeSet<u32>,
+    /// The index of the first migration the lint runs checked.
+    at: usize,
     /// How long the copy took.
     made_in: u128,
 }
@@ -53,12 +60,13 @@ impl Chain<'_> {
         Some(self.may_copy_at(at, plan).await)
     }
 
+    /// The older migrations' rollbacks run after the lint, with the copy gone: they may drop
+    /// roles. The scripts that run while it is there may not.
     async fn may_copy_at(&self, at: usize, plan: &Plan<'_>) -> Result<CopyPoint, String> {
         let tests = &plan.tests;
         let later = self.migrations[at..]
             .iter()
             .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
-            .chain(self.migrations[..at].iter().filter_map(|m| m.down.as_ref()))
             .chain(tests.pinned.iter().map(|t| &t.script))
             .chain(&tests.seeds)
             .chain(&tests.files);
@@ -68,8 +76,7 @@ impl Chain<'_> {
                 script.path.display()
             ));
         }
-        let roles = crate::provider::fresh::role_oids(self.client()).await.map_err(|e| describe(&e))?;
-        Ok(CopyPoint { roles })
+        Ok(CopyPoint { at })
     }
 
     /// At the first migration the lint runs checked: copies the checks' database for it, and
@@ -145,11 +152,6 @@ impl Chain<'_> {
         let roles = crate::provider::fresh::role_oids(&admin)
             .await
             .map_err(|e| Uncopied::Session(describe(&e)))?;
-        if roles != point.roles {
-            return Err(Uncopied::Session(
-                "the roles are not the ones the run started with (an earlier migration made or dropped one, or a rebuild made the preset's again), and a copy's grants would hold on to them".into(),
-            ));
-        }
         // Nobody may be in the database copied: the watch's session goes (its next read opens
         // another), and the migrations' own is ended from outside, waiting for it to be gone.
         if let Some(watch) = &self.server {
@@ -170,7 +172,8 @@ impl Chain<'_> {
         if let Ok(name) = &copied {
             self.lint_copy = Some(KeptCopy {
                 name: name.clone(),
-                roles: point.roles.clone(),
+                roles,
+                at: point.at,
                 made_in: started.elapsed().as_millis(),
             });
         }
@@ -195,14 +198,16 @@ impl Chain<'_> {
     /// The lint's database from the copy, when one was kept: the checks' database is dropped,
     /// the copy takes its place, and the roles made since it was copied go; with how long the
     /// copy took. `None`: no copy.
-    pub(super) async fn take_lint_copy(&mut self) -> Option<(Result<Snapshot, String>, u128)> {
+    /// `keep_checks` (the lint in the middle of the reverse chain): the checks' database stays,
+    /// its session parked, and the copy is opened under its own name.
+    pub(super) async fn take_lint_copy(&mut self, keep_checks: bool) -> Option<(Result<Snapshot, String>, u128)> {
         let kept = self.lint_copy.take()?;
         let made_in = kept.made_in;
-        Some((self.open_copy(kept).await, made_in))
+        Some((self.open_copy(kept, keep_checks).await, made_in))
     }
 
-    async fn open_copy(&mut self, kept: KeptCopy) -> Result<Snapshot, String> {
-        let opened = self.switch_to_copy(&kept).await;
+    async fn open_copy(&mut self, kept: KeptCopy, keep_checks: bool) -> Result<Snapshot, String> {
+        let opened = self.switch_to_copy(&kept, keep_checks).await;
         if opened.is_err() {
             // Whatever it holds would keep the replay that follows from dropping its roles.
             let _ = self.drop_database(&kept.name).await;
@@ -215,13 +220,13 @@ impl Chain<'_> {
     /// the replay that follows; on dbgate's own cluster the copy takes the old one's name (a
     /// migration may name it), which needs nobody in it: the old one goes first, and a
     /// failure after the rename leaves a database of that name, which the replay replaces.
-    async fn switch_to_copy(&mut self, kept: &KeptCopy) -> Result<Snapshot, String> {
+    async fn switch_to_copy(&mut self, kept: &KeptCopy, keep_checks: bool) -> Result<Snapshot, String> {
         self.put_server_back().await;
         let maintenance = self.maintenance().ok_or("no database to work from")?;
         let old = database_of(&self.session.config);
-        let own_cluster = self.baseline.role_words.is_none();
+        let rename = self.baseline.role_words.is_none() && !keep_checks;
         let mut config = self.session.config.clone();
-        if own_cluster {
+        if rename {
             let admin = connect_own(&maintenance).await.map_err(|e| describe(&e))?;
             let renamed = format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&kept.name), quote_ident(&old));
             admin
@@ -256,23 +261,110 @@ impl Chain<'_> {
             .await
             .map_err(|e| describe(&e))?;
         let snapshot = session.catalog.snapshot(&session.client).await.map_err(|e| describe(&e))?;
-        if !own_cluster {
+        if !rename && !keep_checks {
             // Read: the checks' database can go (the provider drops it at the end otherwise).
             let _ = self.drop_database(&old).await;
         }
-        self.session = session;
+        let checks = std::mem::replace(&mut self.session, session);
+        if keep_checks {
+            self.parked = Some(checks);
+        }
         Ok(snapshot)
     }
 
     /// Drops the copy before a rebuild: its grants would keep the rebuild from dropping the
     /// roles it makes again. The lint then replays.
     pub(super) async fn discard_lint_copy(&mut self) {
+        self.drop_lint_copy("a rebuild", "the rebuild").await;
+    }
+
+    async fn drop_lint_copy(&mut self, before: &str, then: &str) {
         let Some(kept) = self.lint_copy.take() else { return };
         if let Err(why) = self.drop_database(&kept.name).await {
             self.warnings.push(format!(
-                "dbgate could not drop the lint's copy of the checks' database before a rebuild ({why}): the rebuild may fail to drop a role it holds"
+                "dbgate could not drop the lint's copy of the checks' database before {before} ({why}): {then} may fail to drop a role it holds"
             ));
         }
+    }
+
+    /// Before the reverse chain runs the rollback of a migration older than the new ones: the
+    /// lint, from the copy, while the roles are the ones the copy was made with (the lint works
+    /// in the copy alone: the checks' schema may be anywhere); then the copy goes, with the
+    /// roles the lint's runs made, and the server is put back. Where the roles are others, a
+    /// migration changed the server, or the lint's database went another way than the replay's
+    /// (which only a replay from scratch, at the end, can follow), the copy goes and the lint
+    /// replays at the end.
+    pub(super) async fn lint_before_older_rollbacks(&mut self, results: &mut [MigrationResult], forward: Option<&Stop>) {
+        let Some(roles) = self.lint_copy.as_ref().map(|k| k.roles.clone()) else {
+            return;
+        };
+        let changed_server = match &self.server {
+            Some(watch) => watch.found_any().await,
+            None => false,
+        };
+        let why_not = if changed_server {
+            Some("a migration changed the server outside its database".to_string())
+        } else {
+            match crate::provider::fresh::role_oids(self.client()).await {
+                Ok(now) if now == roles => None,
+                Ok(_) => Some("the roles were not the ones it was made with once the new migrations were rolled back".to_string()),
+                Err(error) => Some(describe(&error)),
+            }
+        };
+        if let Some(why) = why_not {
+            self.notes.push(format!(
+                "the lint's database is a replay of the earlier migrations: its copy was dropped before the older rollbacks ran, for {why}"
+            ));
+            self.drop_lint_copy("the older rollbacks", "one").await;
+            return;
+        }
+        let (notes, warnings) = (self.notes.len(), self.warnings.len());
+        let mut trial = results.to_vec();
+        match self.lint_pass(&mut trial, forward, true).await {
+            Ok(()) => {
+                results.clone_from_slice(&trial);
+                self.lint_ran = true;
+            }
+            Err(why) => {
+                self.notes.truncate(notes);
+                self.warnings.truncate(warnings);
+                self.notes.push(format!(
+                    "the lint's database is a replay of the earlier migrations, at the end: from the copy, {why}"
+                ));
+            }
+        }
+        self.close_lint_database(&roles).await;
+    }
+
+    /// The checks' session back in place of the lint's, the lint's database dropped, the roles
+    /// its runs made dropped, and the server put back: as the reverse chain left them.
+    async fn close_lint_database(&mut self, roles: &BTreeSet<u32>) {
+        if let Some(checks) = self.parked.take() {
+            let lint = std::mem::replace(&mut self.session, checks);
+            let name = database_of(&lint.config);
+            drop(lint);
+            if let Err(why) = self.drop_database(&name).await {
+                self.warnings.push(format!(
+                    "dbgate could not drop the lint's database before the older rollbacks ({why}): one may fail to drop a role it holds"
+                ));
+            }
+        }
+        let role_words = self.baseline.role_words.clone();
+        let may_drop = move |role: &str| role_words.as_ref().is_none_or(|names| names.names(role));
+        let rule = RoleRule {
+            roles_before: roles,
+            may_drop: &may_drop,
+        };
+        let dropped = match connect_own(&self.session.config).await {
+            Ok(admin) => drop_roles(&admin, &rule).await.map_err(|e| e.to_string()),
+            Err(error) => Err(describe(&error)),
+        };
+        if let Err(why) = dropped {
+            self.warnings.push(format!(
+                "dbgate could not drop the roles the lint's runs made before the older rollbacks ({why}): the rollbacks are checked with them there"
+            ));
+        }
+        self.put_server_back().await;
     }
 
     async fn drop_database(&self, name: &str) -> Result<(), String> {
@@ -290,6 +382,13 @@ impl Chain<'_> {
         let mut target = self.session.config.clone();
         target.config.dbname(name);
         Some(target)
+    }
+}
+
+impl KeptCopy {
+    /// The index of the first migration the lint runs checked.
+    pub(super) fn at(&self) -> usize {
+        self.at
     }
 }
 

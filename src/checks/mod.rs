@@ -199,6 +199,10 @@ struct Chain<'a> {
     pinned: &'a [crate::discovery::pinned::PinnedTest],
     /// The checks' database copied at the first migration the lint runs checked, for the lint.
     lint_copy: Option<lint_copy::KeptCopy>,
+    /// The checks' session while the lint works in its copy, in the middle of the reverse chain.
+    parked: Option<Session>,
+    /// Whether the lint ran already (in the middle of the reverse chain).
+    lint_ran: bool,
 }
 
 /// What a check tells the driver to do next.
@@ -254,6 +258,8 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         summarize: plan.summarize,
         pinned: &plan.tests.pinned,
         lint_copy: None,
+        parked: None,
+        lint_ran: false,
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;

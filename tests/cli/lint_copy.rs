@@ -1,6 +1,8 @@
 //! The lint's database with a base: a copy of the checks' database at the branch's first new
-//! migration, made only where a copy cannot change a verdict (no later script drops a role, no
-//! settings of the database's own), dropped before a rebuild, and never left behind.
+//! migration, made only where a copy cannot change a verdict (no script that runs while it is
+//! there drops a role, no settings of the database's own), linted in the middle of the reverse
+//! chain and dropped before the older rollbacks run, dropped before a rebuild, and never left
+//! behind.
 
 use crate::history::{commit, on_a_branch};
 use crate::support::{Dbgate, TempRepo, TestServer};
@@ -45,19 +47,58 @@ fn with_a_base_the_lint_starts_from_a_copy_and_finds_what_a_replay_finds() {
     out.stdout_has(FINDING);
     assert!(!out.stdout.contains("replayed"), "{}", out.stdout);
 
-    // The near miss: a rollback of the base's drops a role, which the copy's grants could keep
-    // from being dropped; the lint replays, and finds the same.
-    let out = check_over(
-        "CREATE TABLE notes (id int);\nCREATE ROLE note_reader NOLOGIN;\nGRANT SELECT ON notes TO note_reader;\n",
-        "DROP TABLE notes;\nDROP ROLE note_reader;\n",
-    );
+    // A migration of the base's makes a role that its rollback drops, and the copy's grants
+    // would keep from being dropped: the lint runs from the copy once 004 is rolled back, and
+    // the copy goes before 003's rollback runs, which drops the role.
+    let out = check_over(NOTES_WITH_A_ROLE, NOTES_WITH_A_ROLE_ROLLBACK);
+    out.code(1);
+    out.stdout_has(COPIED);
+    out.stdout_has(FINDING);
+    out.in_order(&["PASS  migrations/003_notes.sql", "rollback chain passed"]);
+    assert!(!out.stdout.contains("replayed"), "{}", out.stdout);
+}
+
+const NOTES_WITH_A_ROLE: &str = "CREATE TABLE notes (id int);\nCREATE ROLE note_reader NOLOGIN;\nGRANT SELECT ON notes TO note_reader;\n";
+const NOTES_WITH_A_ROLE_ROLLBACK: &str = "DROP TABLE notes;\nDROP ROLE note_reader;\n";
+
+#[test]
+fn a_role_dropped_while_the_copy_is_there_makes_the_lint_replay() {
+    // The branch's own migration drops the base's role, which the copy's grants would keep
+    // from being dropped: no copy; the lint replays and finds the same.
+    let repo = on_a_branch();
+    repo.migrations(&[("003_notes", NOTES_WITH_A_ROLE, NOTES_WITH_A_ROLE_ROLLBACK)]);
+    commit(&repo, "003");
+    add_email(&repo);
+    repo.migrations(&[(
+        "005_no_reader",
+        "REVOKE SELECT ON notes FROM note_reader;\nDROP ROLE note_reader;\n",
+        "CREATE ROLE note_reader NOLOGIN;\nGRANT SELECT ON notes TO note_reader;\n",
+    )]);
+    commit(&repo, "005");
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~2"]).run();
     out.code(1);
     out.stdout_has(
-        "note: the lint's database is a replay of the earlier migrations: migrations/003_notes_rollback.sql drops a role, which a copy's grants could keep from being dropped",
+        "note: the lint's database is a replay of the earlier migrations: migrations/005_no_reader.sql drops a role, which a copy's grants could keep from being dropped",
     );
     out.stdout_has(REPLAYED);
     out.stdout_has(FINDING);
     assert!(!out.stdout.contains("a copy of"), "{}", out.stdout);
+
+    // The roles are not the copy's when the reverse chain comes to the older rollbacks (004
+    // made one and has no rollback): the copy goes there, and the lint replays at the end.
+    let repo = on_a_branch();
+    repo.migrations(&[("003_notes", NOTES_WITH_A_ROLE, NOTES_WITH_A_ROLE_ROLLBACK)]);
+    commit(&repo, "003");
+    repo.write(
+        "migrations/004_email.sql",
+        "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);\nCREATE ROLE mailer NOLOGIN;\n",
+    );
+    commit(&repo, "email");
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    out.code(1);
+    out.stdout_has("its copy was dropped before the older rollbacks ran, for the roles were not the ones it was made with once the new migrations were rolled back");
+    out.stdout_has(REPLAYED);
+    out.stdout_has(FINDING);
 }
 
 #[test]
@@ -79,21 +120,21 @@ fn the_branch_s_first_migration_runs_in_a_new_session_copy_or_not() {
     let branch = |down: &str| {
         let repo = on_a_branch();
         let up = "CREATE TABLE notes (id int);\nCREATE TEMP TABLE IF NOT EXISTS scratch (id int);\n";
-        repo.migrations(&[("003_notes", up, down)]);
+        repo.migrations(&[("003_notes", up, "DROP TABLE notes;\n")]);
         commit(&repo, "scratch");
-        repo.migrations(&[("004_email", "INSERT INTO scratch VALUES (1);\n", "SELECT 1;\n")]);
+        repo.migrations(&[("004_email", "INSERT INTO scratch VALUES (1);\n", down)]);
         commit(&repo, "email");
         repo
     };
-    let repo = branch("DROP TABLE notes;\n");
+    let repo = branch("SELECT 1;\n");
     let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
     out.code(1);
     out.stdout_has(COPIED);
     out.stdout_has("migrations/004_email.sql:1:13: relation \"scratch\" does not exist");
 
-    // The same without a copy (a rollback of the base's names DROP ROLE, if only in a
-    // comment): the session is reset as a new one.
-    let repo = branch("-- no DROP ROLE here\nDROP TABLE notes;\n");
+    // The same without a copy (the branch's rollback names DROP ROLE, if only in a comment):
+    // the session is reset as a new one.
+    let repo = branch("-- no DROP ROLE here\nSELECT 1;\n");
     let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
     out.code(1);
     out.stdout_has("drops a role");

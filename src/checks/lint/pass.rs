@@ -55,12 +55,28 @@ const PUT_SEQUENCES_BACK: &str = "SELECT setval(b.oid, coalesce(b.last, b.start)
 impl Chain<'_> {
     /// Lints the migrations the options name, each in its result.
     pub(in crate::checks) async fn lint(&mut self, results: &mut [MigrationResult], forward: Option<&Stop>) {
+        if !self.lint_ran {
+            // At the end nothing is left to go back to: the pass does not give up.
+            let _ = self.lint_pass(results, forward, false).await;
+        }
+    }
+
+    /// The lint's pass. `mid_chain`: from the copy, in the middle of the reverse chain, where
+    /// no rebuild may drop the roles the checks' database still holds: when the copy cannot be
+    /// used or the lint's database goes another way than the replay's, it gives up (why), and
+    /// the caller throws away what it found.
+    pub(in crate::checks) async fn lint_pass(
+        &mut self,
+        results: &mut [MigrationResult],
+        forward: Option<&Stop>,
+        mid_chain: bool,
+    ) -> Result<(), String> {
         let options = &self.options.lint;
         let linted: Vec<usize> = (0..self.migrations.len())
             .filter(|i| self.options.in_copy(&self.migrations[*i]))
             .collect();
         let (Some(&first), Some(&last)) = (linted.first(), linted.last()) else {
-            return;
+            return Ok(());
         };
         let kinds = self.options.copy_kinds();
         // Who speaks in the notes: the lint, or the data check alone.
@@ -75,10 +91,12 @@ impl Chain<'_> {
         // A server that went away, or whose state dbgate could not rebuild, is not one to make
         // another database on (a stopped postmaster takes a connection and never answers).
         if let Some(stop @ (Stop::ConnectionLost(_) | Stop::RebuildFailed(_))) = forward {
-            return not_checked(results, stop.to_string());
+            not_checked(results, stop.to_string());
+            return Ok(());
         }
         if let Err(why) = self.probe().await {
-            return not_checked(results, why);
+            not_checked(results, why);
+            return Ok(());
         }
         let started = Instant::now();
         // Where the lint's database came from, in words for the note.
@@ -88,7 +106,7 @@ impl Chain<'_> {
                 if first == 1 { "" } else { "s" }
             )
         });
-        let (copied, origin) = match self.take_lint_copy().await {
+        let (copied, origin) = match self.take_lint_copy(mid_chain).await {
             Some((Ok(copied), made_in)) => (
                 Ok(copied),
                 Some(format!(
@@ -96,6 +114,7 @@ impl Chain<'_> {
                     migrations_file(&self.migrations[first])
                 )),
             ),
+            Some((Err(why), _)) if mid_chain => return Err(format!("the copy could not be used ({why})")),
             // dbgate's own machinery: said, and the lint replays instead.
             Some((Err(why), _)) => {
                 self.notes.push(format!(
@@ -103,11 +122,15 @@ impl Chain<'_> {
                 ));
                 (self.rebuild_state(first).await, replayed)
             }
+            None if mid_chain => return Err("no copy was kept".to_string()),
             None => (self.rebuild_state(first).await, replayed),
         };
         let mut snapshot = match copied {
             Ok(snapshot) => snapshot,
-            Err(why) => return not_checked(results, format!("dbgate could not make the lint's database: {why}")),
+            Err(why) => {
+                not_checked(results, format!("dbgate could not make the lint's database: {why}"));
+                return Ok(());
+            }
         };
         // Why the lint cannot go on, and how its later checks count: not checked after a
         // migration that failed (as the replay's), skipped when only the lint's own database
@@ -193,6 +216,9 @@ impl Chain<'_> {
             // The lint's database went another way than the replay's (a migration whose
             // result depends on when it runs): the schema after this migration is rebuilt from
             // scratch, as the replay made it, and the lint goes on from there.
+            if mid_chain {
+                return Err(why);
+            }
             match self.rebuild_state(index + 1).await {
                 Ok(fresh) => {
                     snapshot = fresh;
@@ -227,6 +253,7 @@ impl Chain<'_> {
                 }
             }
         ));
+        Ok(())
     }
 
     /// Whether the server answers, on a session of its own with a deadline: the chain's own
