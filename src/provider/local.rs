@@ -134,6 +134,10 @@ impl Provider for LocalProvider {
             "max_wal_senders=0",
             "wal_level=minimal",
             "autovacuum=off",
+            // Its shared memory segments in its own folder, not in /dev/shm: a server killed
+            // outright (dbgate killed, its pdeathsig) leaves them behind, and they go with the
+            // folder.
+            "dynamic_shared_memory_type=mmap",
         ] {
             postgres.arg("-c").arg(setting);
         }
