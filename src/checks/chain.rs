@@ -87,12 +87,25 @@ impl Chain<'_> {
         // The harmless differences the chain said so far: still there below, not said again.
         let mut warned_above: Vec<(crate::failure::WarningKind, Option<crate::catalog::ObjectId>)> = Vec::new();
         let mut froze_above = false;
+        // The new migrations' rollbacks still to run: the lint's copy waits for them.
+        let copied_at = self.lint_copy.as_ref().map(|kept| kept.at());
+        let mut new_left = runs
+            .iter()
+            .flat_map(|run| run.clone())
+            .filter(|i| copied_at.is_some_and(|at| *i >= at))
+            .count();
         for run in runs {
             for index in run.rev() {
                 // The lint's copy holds the older migrations' roles: the lint runs from it, and
                 // it goes, before their rollbacks run.
-                if broken.is_none() && self.lint_copy.as_ref().is_some_and(|kept| index < kept.at()) {
-                    self.lint_before_older_rollbacks(results, stopped).await;
+                if broken.is_none()
+                    && self.lint_copy.as_ref().is_some_and(|kept| index < kept.at())
+                    && self.lint_before_older_rollbacks(results, stopped, &state, new_left > 0).await
+                {
+                    position = Position::Astray;
+                }
+                if copied_at.is_some_and(|at| index >= at) {
+                    new_left -= 1;
                 }
                 let (migration, result) = (&migrations[index], &mut results[index]);
                 let down = migration.down.as_ref().expect("a run holds rollbacks");

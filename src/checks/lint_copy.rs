@@ -110,9 +110,9 @@ impl Chain<'_> {
         // The lint puts the server back as it was before the first migration: a replay makes
         // what the earlier ones changed there again, a copy would not.
         if let Some(watch) = &self.server {
-            if watch.found_any().await {
+            if watch.found_any().await || watch.has_stopped().await {
                 return Err(Uncopied::Session(
-                    "an earlier migration changed the server outside its database, which a copy would not make again".into(),
+                    "an earlier migration changed the server outside its database (or the server could not be watched), which a copy would not make again".into(),
                 ));
             }
         }
@@ -294,16 +294,42 @@ impl Chain<'_> {
     /// migration changed the server, or the lint's database went another way than the replay's
     /// (which only a replay from scratch, at the end, can follow), the copy goes and the lint
     /// replays at the end.
-    pub(super) async fn lint_before_older_rollbacks(&mut self, results: &mut [MigrationResult], forward: Option<&Stop>) {
-        let Some(roles) = self.lint_copy.as_ref().map(|k| k.roles.clone()) else {
-            return;
+    ///
+    /// `state` is the checks' schema now, `new_rollbacks_left` whether the reverse chain still
+    /// has new migrations' rollbacks to run after this. Returns whether the lint left the roles
+    /// the checks see otherwise than they were (a new migration's `ALTER ROLE` or membership
+    /// grant on an older migration's role, which the lint's runs make and never undo): then the
+    /// checks' schema is rebuilt before the older rollbacks run.
+    pub(super) async fn lint_before_older_rollbacks(
+        &mut self,
+        results: &mut [MigrationResult],
+        forward: Option<&Stop>,
+        state: &Snapshot,
+        new_rollbacks_left: bool,
+    ) -> bool {
+        let Some((roles, at)) = self.lint_copy.as_ref().map(|k| (k.roles.clone(), k.at)) else {
+            return false;
         };
         let changed_server = match &self.server {
-            Some(watch) => watch.found_any().await,
+            Some(watch) => watch.found_any().await || watch.has_stopped().await,
             None => false,
         };
-        let why_not = if changed_server {
-            Some("a migration changed the server outside its database".to_string())
+        // In the middle of the chain the copy cannot take the checks' database's name: a new
+        // script that names a database (`ALTER DATABASE postgres`, `GRANT ... ON DATABASE`)
+        // would act on the checks' own.
+        let names_a_database = self.migrations[at..]
+            .iter()
+            .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+            .find(|script| names_database(script));
+        let why_not = if new_rollbacks_left {
+            Some("the reverse chain came to older rollbacks before the new migrations' were all run".to_string())
+        } else if changed_server {
+            Some("a migration changed the server outside its database, or the server could not be watched".to_string())
+        } else if let Some(script) = names_a_database {
+            Some(format!(
+                "{} names a database, which in the middle of the reverse chain would be the checks' own",
+                script.path.display()
+            ))
         } else {
             match crate::provider::fresh::role_oids(self.client()).await {
                 Ok(now) if now == roles => None,
@@ -316,7 +342,7 @@ impl Chain<'_> {
                 "the lint's database is a replay of the earlier migrations: its copy was dropped before the older rollbacks ran, for {why}"
             ));
             self.drop_lint_copy("the older rollbacks", "one").await;
-            return;
+            return false;
         }
         let (notes, warnings) = (self.notes.len(), self.warnings.len());
         let mut trial = results.to_vec();
@@ -334,6 +360,37 @@ impl Chain<'_> {
             }
         }
         self.close_lint_database(&roles).await;
+        // Whatever path the pass took, the copy is gone before the older rollbacks run.
+        self.drop_lint_copy("the older rollbacks", "one").await;
+        self.lint_left_changes(state).await
+    }
+
+    /// Whether the roles the checks see (read with every script) are not what they were
+    /// before the lint, or cannot be read: said in a note.
+    async fn lint_left_changes(&mut self, state: &Snapshot) -> bool {
+        if self.client().is_closed() {
+            // Parked for the lint's time: a server or pooler may have closed it.
+            if let Err(error) = self.reopen().await {
+                self.warnings.push(format!(
+                    "the checks' session closed while the lint ran and could not be opened again: {error}"
+                ));
+                return true;
+            }
+        }
+        let mut now = state.clone();
+        let read = self
+            .session
+            .catalog
+            .update(&self.session.client, &mut now, &crate::catalog::Scope::default())
+            .await;
+        let why = match read {
+            Ok(_) if now.fingerprint() == state.fingerprint() => return false,
+            Ok(_) => "the lint's runs of the new migrations changed roles the older migrations made".to_string(),
+            Err(error) => format!("the roles could not be read after the lint ({})", describe(&error)),
+        };
+        self.notes
+            .push(format!("{why}: the schema is rebuilt before the older rollbacks run"));
+        true
     }
 
     /// The checks' session back in place of the lint's, the lint's database dropped, the roles
@@ -401,6 +458,15 @@ enum Uncopied {
 
 fn database_of(target: &Target) -> String {
     target.config.get_dbname().unwrap_or("postgres").to_string()
+}
+
+/// Whether a script names a database (the word `database`, in any case, comments included: a
+/// false alarm only costs the copy).
+fn names_database(script: &Script) -> bool {
+    script
+        .text()
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| word.eq_ignore_ascii_case("database"))
 }
 
 /// Whether a script may drop a role (`DROP ROLE`, `DROP USER`, `DROP GROUP`, in any case,

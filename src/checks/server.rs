@@ -122,6 +122,11 @@ impl ServerWatch {
         !self.found.lock().await.is_empty()
     }
 
+    /// Whether the watch stopped: what scripts changed since is not known.
+    pub async fn has_stopped(&self) -> bool {
+        self.stopped.lock().await.is_some()
+    }
+
     /// Closes the watch's session, which the next read opens again: a database with a session
     /// in it cannot be copied.
     pub async fn close_reader(&self) {

@@ -68,8 +68,10 @@ impl Provider for LocalProvider {
                 what: "cannot create a temporary directory for the cluster".to_string(),
                 source,
             })?;
-        // Which run this cluster belongs to, for `dbgate gc` after a run that was killed.
-        std::fs::write(dir.path().join(OWNER_FILE), std::process::id().to_string()).map_err(|source| ProviderError::Io {
+        // Which run this cluster belongs to, for `dbgate gc` after a run that was killed: its
+        // pid, and the pid namespace where that pid means it (containers sharing /dev/shm).
+        let owner_line = format!("{}\n{}\n", std::process::id(), pid_namespace().unwrap_or_default());
+        std::fs::write(dir.path().join(OWNER_FILE), owner_line).map_err(|source| ProviderError::Io {
             what: format!("cannot write in {}", dir.path().display()),
             source,
         })?;
@@ -357,9 +359,21 @@ pub fn collect_garbage() -> Collected {
             continue;
         }
         let dir = entry.path();
-        let owner: Option<i32> = std::fs::read_to_string(dir.join(OWNER_FILE))
-            .ok()
-            .and_then(|p| p.trim().parse().ok());
+        let owner_file = std::fs::read_to_string(dir.join(OWNER_FILE)).unwrap_or_default();
+        let mut owner_lines = owner_file.lines().map(str::trim);
+        let owner: Option<i32> = owner_lines.next().and_then(|p| p.parse().ok());
+        // A run in another pid namespace (another container sharing this folder): its pid
+        // cannot be looked up here, so whether it is still going cannot be told.
+        if let Some(theirs) = owner_lines
+            .next()
+            .filter(|ns| !ns.is_empty() && Some(*ns) != pid_namespace().as_deref())
+        {
+            collected.kept.push(format!(
+                "temporary cluster {}: its run is in another pid namespace ({theirs}, another container): remove it there, or by hand once that run is over",
+                dir.display()
+            ));
+            continue;
+        }
         if let Some(pid) = owner.filter(|pid| super::dbgate_is_running(*pid)) {
             collected
                 .kept
@@ -391,6 +405,13 @@ pub fn collect_garbage() -> Collected {
         }
     }
     collected
+}
+
+/// This process's pid namespace ("pid:[4026531836]"), where its pids mean what they say.
+fn pid_namespace() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|link| link.to_string_lossy().into_owned())
 }
 
 /// Where the cluster's folder is made: where `TMPDIR` says; else in memory when the system has

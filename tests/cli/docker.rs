@@ -215,6 +215,9 @@ fn gc_removes_the_temporary_cluster_of_a_killed_local_run() {
     // The server dies with dbgate (parent-death signal); its directory stays until gc.
     support::wait_for(|| !support::postgres_running_under(tmp.path()));
     assert_eq!(support::entries(tmp.path()).len(), 1);
+    // The near miss: a cluster of a run in another container sharing the folder, whose pid
+    // (gone here) cannot be looked up: kept.
+    tmp.write("dbgate-cluster-elsewhere/dbgate.pid", "4000000\npid:[1]\n");
     let gc = Dbgate::at(repo.path())
         .args(["gc"])
         .env("TMPDIR", tmp.path())
@@ -222,7 +225,8 @@ fn gc_removes_the_temporary_cluster_of_a_killed_local_run() {
         .run();
     gc.code(0);
     gc.stdout_has("removed temporary cluster ");
-    assert_eq!(support::entries(tmp.path()), Vec::<String>::new());
+    gc.stdout_has("dbgate-cluster-elsewhere: its run is in another pid namespace (pid:[1], another container)");
+    assert_eq!(support::entries(tmp.path()), vec!["dbgate-cluster-elsewhere".to_string()]);
 }
 
 /// Builds `dockerfile` as `name`; returns the image's id.

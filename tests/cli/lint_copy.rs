@@ -181,3 +181,65 @@ fn on_a_shared_server_the_copy_is_dropped_and_a_rebuild_drops_it_first() {
     out.stdout_has(FINDING);
     assert_eq!(server.inventory(), before);
 }
+
+#[test]
+fn what_the_lint_s_runs_do_to_the_base_s_roles_is_not_left_for_the_older_rollbacks() {
+    // 004 gives the base's role a setting (its rollback takes it back): the lint's run of 004,
+    // in the copy, is never rolled back, so the schema is rebuilt before 003's rollback runs,
+    // which then passes.
+    let branch = |up: &str, down: &str| {
+        let repo = on_a_branch();
+        repo.migrations(&[("003_notes", NOTES_WITH_A_ROLE, NOTES_WITH_A_ROLE_ROLLBACK)]);
+        commit(&repo, "003");
+        repo.migrations(&[("004_email", up, down)]);
+        commit(&repo, "email");
+        Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run()
+    };
+    let out = branch(
+        "CREATE INDEX users_name ON users (id);\nALTER ROLE note_reader SET statement_timeout = 5000;\n",
+        "ALTER ROLE note_reader RESET statement_timeout;\nDROP INDEX users_name;\n",
+    );
+    out.code(1);
+    out.stdout_has(COPIED);
+    out.stdout_has("note: the lint's runs of the new migrations changed roles the older migrations made: the schema is rebuilt before the older rollbacks run");
+    out.in_order(&["PASS  migrations/003_notes.sql", "rollback chain passed"]);
+
+    // 004 names a database, which in the middle of the reverse chain would be the checks' own:
+    // no lint from the copy there; it replays at the end.
+    let out = branch(
+        "CREATE INDEX users_name ON users (id);\nDO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO note_reader', current_database()); END $$;\n",
+        "DO $$ BEGIN EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM note_reader', current_database()); END $$;\nDROP INDEX users_name;\n",
+    );
+    out.code(1);
+    out.stdout_has("its copy was dropped before the older rollbacks ran, for migrations/004_email.sql names a database");
+    out.stdout_has(REPLAYED);
+    out.in_order(&["PASS  migrations/003_notes.sql", "rollback chain passed"]);
+
+    // The near miss: 004 touches no role and names no database: the lint runs from the copy
+    // and nothing is rebuilt.
+    let out = branch("CREATE INDEX users_name ON users (id);\n", "DROP INDEX users_name;\n");
+    out.code(1);
+    out.stdout_has(COPIED);
+    assert!(!out.stdout.contains("rebuilt"), "{}", out.stdout);
+}
+
+#[test]
+fn the_copy_waits_for_every_new_rollback_before_the_older_ones() {
+    // 003 and the branch's 005 have no rollback, so the reverse chain runs 006's, then the
+    // lowest run (002's, 001's), then 004's: at 002 a new migration is still not rolled back,
+    // so the copy goes there and the lint replays at the end.
+    let repo = on_a_branch();
+    std::fs::remove_file(repo.path().join("migrations/003_notes_rollback.sql")).unwrap();
+    commit(&repo, "003 for good");
+    repo.migrations(&[(
+        "004_email",
+        "ALTER TABLE users ADD COLUMN email text;\n",
+        "ALTER TABLE users DROP COLUMN email;\n",
+    )]);
+    repo.write("migrations/005_seen.sql", "ALTER TABLE users ADD COLUMN seen bool;\n");
+    repo.migrations(&[("006_tags", "CREATE TABLE tags (id int);\n", "DROP TABLE tags;\n")]);
+    commit(&repo, "branch");
+    let out = Dbgate::at(repo.path()).args(["check", "--base", "HEAD~1"]).run();
+    out.stdout_has("its copy was dropped before the older rollbacks ran, for the reverse chain came to older rollbacks before the new migrations' were all run");
+    out.stdout_has("(the 3 earlier migrations replayed there first");
+}

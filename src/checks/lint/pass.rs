@@ -91,10 +91,16 @@ impl Chain<'_> {
         // A server that went away, or whose state dbgate could not rebuild, is not one to make
         // another database on (a stopped postmaster takes a connection and never answers).
         if let Some(stop @ (Stop::ConnectionLost(_) | Stop::RebuildFailed(_))) = forward {
+            if mid_chain {
+                return Err(stop.to_string());
+            }
             not_checked(results, stop.to_string());
             return Ok(());
         }
         if let Err(why) = self.probe().await {
+            if mid_chain {
+                return Err(why);
+            }
             not_checked(results, why);
             return Ok(());
         }
