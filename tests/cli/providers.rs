@@ -29,14 +29,15 @@ fn with_no_tmpdir_the_local_cluster_lives_in_memory_when_there_is_room_and_goes_
     } else {
         std::env::temp_dir()
     };
-    // The run's cluster: the folder whose owner file names its pid.
+    // The run's cluster: the folder whose owner file names its pid (its first line; the second
+    // is its pid namespace).
     let ours = || {
         std::fs::read_dir(&parent)
             .into_iter()
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .find(|p| std::fs::read_to_string(p.join("dbgate.pid")).is_ok_and(|owner| owner.trim() == pid))
+            .find(|p| std::fs::read_to_string(p.join("dbgate.pid")).is_ok_and(|owner| owner.lines().next() == Some(pid.as_str())))
     };
     support::wait_for(|| ours().is_some_and(|dir| support::postgres_running_under(&dir)));
     let dir = ours().unwrap();
