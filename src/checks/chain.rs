@@ -100,7 +100,14 @@ impl Chain<'_> {
                 // it goes, before their rollbacks run.
                 if broken.is_none()
                     && self.lint_copy.as_ref().is_some_and(|kept| index < kept.at())
-                    && self.lint_before_older_rollbacks(results, stopped, &state, new_left > 0).await
+                    && self
+                        .lint_before_older_rollbacks(
+                            results,
+                            stopped,
+                            (position == Position::After(index + 1)).then_some(&state),
+                            new_left > 0,
+                        )
+                        .await
                 {
                     position = Position::Astray;
                 }

@@ -295,8 +295,9 @@ impl Chain<'_> {
     /// (which only a replay from scratch, at the end, can follow), the copy goes and the lint
     /// replays at the end.
     ///
-    /// `state` is the checks' schema now, `new_rollbacks_left` whether the reverse chain still
-    /// has new migrations' rollbacks to run after this. Returns whether the lint left the roles
+    /// `state` is the checks' schema now (`None` when the chain is astray and rebuilds it
+    /// anyway), `new_rollbacks_left` whether the reverse chain still has new migrations'
+    /// rollbacks to run after this. Returns whether the lint left the roles
     /// the checks see otherwise than they were (a new migration's `ALTER ROLE` or membership
     /// grant on an older migration's role, which the lint's runs make and never undo): then the
     /// checks' schema is rebuilt before the older rollbacks run.
@@ -304,7 +305,7 @@ impl Chain<'_> {
         &mut self,
         results: &mut [MigrationResult],
         forward: Option<&Stop>,
-        state: &Snapshot,
+        state: Option<&Snapshot>,
         new_rollbacks_left: bool,
     ) -> bool {
         let Some((roles, at)) = self.lint_copy.as_ref().map(|k| (k.roles.clone(), k.at)) else {
@@ -362,7 +363,10 @@ impl Chain<'_> {
         self.close_lint_database(&roles).await;
         // Whatever path the pass took, the copy is gone before the older rollbacks run.
         self.drop_lint_copy("the older rollbacks", "one").await;
-        self.lint_left_changes(state).await
+        match state {
+            Some(state) => self.lint_left_changes(state).await,
+            None => false,
+        }
     }
 
     /// Whether the roles the checks see (read with every script) are not what they were
