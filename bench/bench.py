@@ -177,8 +177,11 @@ def floor(server, files):
     driver = Path(tempfile.mkstemp(suffix=".sql")[1])
     driver.write_text("".join(f"BEGIN;\n\\i {p}\nCOMMIT;\n" for p in sequence(files)))
     t = time.monotonic()
-    subprocess.run(server.psql("b_floor") + ["-f", str(driver)], check=True, capture_output=True)
-    return time.monotonic() - t
+    try:
+        subprocess.run(server.psql("b_floor") + ["-f", str(driver)], check=True, capture_output=True)
+        return time.monotonic() - t
+    finally:
+        driver.unlink()
 
 def script(server, files):
     server.fresh("b_script")
