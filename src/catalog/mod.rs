@@ -245,6 +245,18 @@ impl Part {
     }
 }
 
+/// The planner settings of a read of a few owners (the scoped catalog read, the collection of
+/// what the event triggers saw): their plans are cached, made once on the small catalogs of an
+/// empty database, where scanning a whole catalog looks cheaper than its index; with these the
+/// indexes are the only plan, whatever the statistics say (and no JIT, which the costs of the
+/// plans left out would start).
+const INDEXES_ONLY: [(&str, &str); 4] = [
+    ("enable_seqscan", "off"),
+    ("enable_hashjoin", "off"),
+    ("enable_mergejoin", "off"),
+    ("jit", "off"),
+];
+
 /// The parts' texts, the whole catalogs' (`scoped` false) or the owners' in `$1`.
 fn part_texts(function_body: &str, scoped: bool) -> Vec<String> {
     // Looked up through the catalogs' oid indexes (`= ANY`): joined to `unnest`, the generic
@@ -372,12 +384,12 @@ impl Catalog {
         // made scanning all of pg_class (and pg_constraint, pg_trigger, ...) look cheaper, and
         // each read then cost more as the schema grew. All sent together (pipelined): one
         // round trip.
-        let settings = if scope.full {
-            "SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan"
-        } else {
-            "SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan; \
-             SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off"
-        };
+        let mut settings = "SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan".to_string();
+        if !scope.full {
+            for (setting, value) in INDEXES_ONLY {
+                settings.push_str(&format!("; SET LOCAL {setting} = {value}"));
+            }
+        }
         let (begin, end) = if nested {
             (
                 format!("SAVEPOINT dbgate_catalog; {settings}"),

@@ -42,8 +42,7 @@ $$;
 -- per object: a SQL function with subqueries is not inlined, and setting it up for each of a
 -- script's hundred or so objects cost more than the rest of the query.
 CREATE FUNCTION dbgate_internal.collect() RETURNS TABLE (touched_what text, touched_value text, touched_xid text)
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off AS $$
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{indexes_only}} AS $$
 BEGIN
   RETURN QUERY
   WITH t AS (DELETE FROM dbgate_internal.touched RETURNING classid, objid, kind, xid),
@@ -80,9 +79,18 @@ ALTER EVENT TRIGGER dbgate_drop ENABLE ALWAYS;
 /// a prepared statement's generic plan is made once, on the empty database the run starts
 /// with, and kept; there a hash join over all of pg_depend looked cheaper than its index, and
 /// a script's read then cost more as the schema grew (0.47 ms a script at a thousand small
-/// tables, against 0.06 ms by the index). The function's settings leave the indexes the only
-/// plan (and no JIT, which those costs would start), whatever the catalogs' statistics say.
+/// tables, against 0.06 ms by the index). The function is made with the settings that leave
+/// the indexes the only plan (`INDEXES_ONLY`).
 const COLLECT: &str = "SELECT touched_what, touched_value, touched_xid FROM dbgate_internal.collect()";
+
+/// `INSTALL` with the collection's planner settings.
+fn install_sql() -> String {
+    let settings: Vec<String> = super::INDEXES_ONLY
+        .iter()
+        .map(|(setting, value)| format!("SET {setting} = {value}"))
+        .collect();
+    INSTALL.replace("{{indexes_only}}", &settings.join(" "))
+}
 
 /// Whether the triggers are still there: a migration may have dropped them with everything it owns.
 const INSTALLED: &str = "SELECT 1 FROM pg_event_trigger WHERE evtname = 'dbgate_ddl' AND evtenabled <> 'D'";
@@ -134,7 +142,7 @@ impl Tracker {
     pub async fn install(client: &Client) -> Tracker {
         let installed = async {
             client.batch_execute("BEGIN").await?;
-            client.batch_execute(INSTALL).await?;
+            client.batch_execute(&install_sql()).await?;
             client.batch_execute("COMMIT").await
         }
         .await;

@@ -99,7 +99,8 @@ impl Chain<'_> {
                 // The lint's copy holds the older migrations' roles: the lint runs from it, and
                 // it goes, before their rollbacks run.
                 if broken.is_none()
-                    && self.lint_copy.as_ref().is_some_and(|kept| index < kept.at())
+                    && self.lint_copy.is_some()
+                    && copied_at.is_some_and(|at| index < at)
                     && self
                         .lint_before_older_rollbacks(
                             results,

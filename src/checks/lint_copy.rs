@@ -6,13 +6,13 @@
 //! this project's CI machine, against five of replay), and the lint starts from the copy.
 //!
 //! A copy shares the cluster's roles: its owners and grants keep a role from being dropped.
-//! So the lint runs in the middle of the reverse chain, once the rollbacks of the new
-//! migrations have put the schema and the roles back where the copy was made, and the copy is
-//! dropped (with the roles the lint's runs made) before the older rollbacks run, which may drop
-//! the roles the older migrations made. Where the reverse chain does not come back there
-//! cleanly, the copy is dropped then and the lint replays at the end, as without one. Only the
-//! scripts that run while the copy is there may not drop a role: the new migrations, their
-//! rollbacks and the tests. A rebuild (which drops the roles the migrations and the preset
+//! So the lint runs in the middle of the reverse chain, once the new migrations' rollbacks have
+//! run, and the copy is dropped (with the roles the lint's runs made) before the older
+//! rollbacks run, which may drop the roles the older migrations made. Where the roles then are
+//! not the copy's, a migration changed the server, or a new script names a database (the copy
+//! cannot take the checks' database's name there), the copy is dropped then and the lint
+//! replays at the end, as without one. Only the scripts that run while the copy is there may
+//! not drop a role: the new migrations, their rollbacks and the tests. A rebuild (which drops the roles the migrations and the preset
 //! made) drops the copy first. Settings of the database itself (`ALTER DATABASE ... SET`) do not
 //! follow a copy: with any, no copy either. Copying closes the migrations' session, which opens
 //! again as a new one: the branch's migrations start in a new invocation of the tool, as a
@@ -290,10 +290,11 @@ impl Chain<'_> {
     /// Before the reverse chain runs the rollback of a migration older than the new ones: the
     /// lint, from the copy, while the roles are the ones the copy was made with (the lint works
     /// in the copy alone: the checks' schema may be anywhere); then the copy goes, with the
-    /// roles the lint's runs made, and the server is put back. Where the roles are others, a
-    /// migration changed the server, or the lint's database went another way than the replay's
-    /// (which only a replay from scratch, at the end, can follow), the copy goes and the lint
-    /// replays at the end.
+    /// roles the lint's runs made, and the server is put back. Where a new rollback is still to
+    /// run, the roles are others, a migration changed the server, a new script names a
+    /// database, or the lint's database went another way than the replay's (which only a
+    /// replay from scratch, at the end, can follow), the copy goes and the lint replays at the
+    /// end.
     ///
     /// `state` is the checks' schema now (`None` when the chain is astray and rebuilds it
     /// anyway), `new_rollbacks_left` whether the reverse chain still has new migrations'
@@ -467,10 +468,7 @@ fn database_of(target: &Target) -> String {
 /// Whether a script names a database (the word `database`, in any case, comments included: a
 /// false alarm only costs the copy).
 fn names_database(script: &Script) -> bool {
-    script
-        .text()
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|word| word.eq_ignore_ascii_case("database"))
+    words(script.text()).any(|word| word.eq_ignore_ascii_case("database"))
 }
 
 /// Whether a script may drop a role (`DROP ROLE`, `DROP USER`, `DROP GROUP`, in any case,
@@ -480,14 +478,15 @@ fn drops_a_role(script: &Script) -> bool {
 }
 
 fn names_drop_role(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let words: Vec<String> = words(text).map(str::to_ascii_lowercase).collect();
     words
         .windows(2)
         .any(|pair| pair[0] == "drop" && matches!(pair[1].as_str(), "role" | "user" | "group"))
+}
+
+/// The words of a text, as SQL spells names and keywords (quotes not followed).
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty())
 }
 
 /// The text with its comments (`--` to the end of the line, `/* */`) made spaces: `DROP /* x */

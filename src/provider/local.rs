@@ -353,6 +353,7 @@ pub fn collect_garbage() -> Collected {
         parents.push(PathBuf::from(IN_MEMORY));
     }
     let entries = parents.iter().filter_map(|parent| std::fs::read_dir(parent).ok()).flatten();
+    let our_namespace = pid_namespace();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with(CLUSTER_PREFIX) || !entry.path().is_dir() {
@@ -366,7 +367,7 @@ pub fn collect_garbage() -> Collected {
         // cannot be looked up here, so whether it is still going cannot be told.
         if let Some(theirs) = owner_lines
             .next()
-            .filter(|ns| !ns.is_empty() && Some(*ns) != pid_namespace().as_deref())
+            .filter(|ns| !ns.is_empty() && Some(*ns) != our_namespace.as_deref())
         {
             collected.kept.push(format!(
                 "temporary cluster {}: its run is in another pid namespace ({theirs}, another container): remove it there, or by hand once that run is over",
