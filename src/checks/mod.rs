@@ -24,6 +24,7 @@ mod reapply;
 mod recovery;
 mod replay;
 pub mod rls;
+mod role_settings;
 mod rollback;
 mod server;
 pub mod session;
@@ -497,8 +498,31 @@ impl Chain<'_> {
     async fn new_invocation(&self) {
         // A session that cannot take this is gone: the script's own run says so.
         let _ = self.client().batch_execute(&self.invocation_sql()).await;
+        self.take_role_settings().await;
         // Apart: a temporary table that cannot go (a cursor held on it) must not undo the reset.
         let _ = self.client().batch_execute("DISCARD TEMP").await;
+    }
+
+    /// After the reset: the settings of the login role and the database that a new connection
+    /// would take and this session did not start with (a migration's `ALTER ROLE ... SET`;
+    /// RESET ALL goes back to the session's start). Read again only when the server watch
+    /// saw the server change since the last read (or without a watch).
+    async fn take_role_settings(&self) {
+        let Some(start) = &self.session.role_settings else {
+            return;
+        };
+        let changes = match &self.server {
+            Some(watch) => watch.changes().await,
+            None => None,
+        };
+        let differences = start.differences(self.client(), changes).await;
+        if !differences.is_empty() {
+            role_settings::set(self.client(), &differences).await;
+            // The session's limits after them, as the tool sets its own after connecting.
+            for (_, set) in self.options.session_limits() {
+                let _ = self.client().batch_execute(&set).await;
+            }
+        }
     }
 
     /// What puts the session as a new invocation of the tool finds it (inside a transaction

@@ -31,6 +31,8 @@ pub(super) struct ServerWatch {
     found: Mutex<Vec<Found>>,
     /// Why the watch stopped, said once.
     stopped: Mutex<Option<String>>,
+    /// How many reads found the server changed since the one before.
+    changes: std::sync::atomic::AtomicU64,
 }
 
 struct Found {
@@ -56,7 +58,18 @@ impl ServerWatch {
             said: Mutex::default(),
             found: Mutex::default(),
             stopped: Mutex::default(),
+            changes: Default::default(),
         })
+    }
+
+    /// How many times a read found the server changed; the same number: nothing cluster-wide
+    /// changed in between (a role's or database's settings among it). `None` once the watch
+    /// stopped: it can no longer tell.
+    pub async fn changes(&self) -> Option<u64> {
+        if self.has_stopped().await {
+            return None;
+        }
+        Some(self.changes.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Reads the server after `script` and keeps what it changed that was not said yet.
@@ -68,7 +81,10 @@ impl ServerWatch {
         let now = match self.read(config).await {
             // Nothing cluster-wide changed since the last read: nothing new to say.
             Ok(None) => return,
-            Ok(Some(now)) => now,
+            Ok(Some(now)) => {
+                self.changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                now
+            }
             Err(why) => {
                 *self.stopped.lock().await = Some(format!(
                     "dbgate stopped watching the server outside the database after {} ({why}): changes there by it and later migrations are not checked",

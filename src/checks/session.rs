@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use tokio_postgres::Client;
 
+use super::role_settings::RoleSettings;
 use super::Options;
 use crate::catalog::{Catalog, Tracker};
 use crate::execute::{connect, run_script, Target};
@@ -64,6 +65,8 @@ pub struct Session {
     pub roles_before: BTreeSet<u32>,
     /// The search path before the first migration: a new session starts with it.
     pub search_path: String,
+    /// The settings the session started with from its role and database (`None`: unread).
+    pub role_settings: Option<RoleSettings>,
 }
 
 impl Session {
@@ -84,6 +87,7 @@ impl Session {
         roles_before: BTreeSet<u32>,
         search_path: String,
     ) -> Result<Session, tokio_postgres::Error> {
+        let role_settings = RoleSettings::at_start(&client).await;
         let (server_version, catalog) = catalog_of(&client).await?;
         let tracker = if baseline.full_snapshots {
             Tracker::full_snapshots()
@@ -104,11 +108,14 @@ impl Session {
             server_version,
             roles_before,
             search_path,
+            role_settings,
         })
     }
 
     /// Makes the database `client` is connected to ready.
     pub(super) async fn ready(client: Client, config: Target, baseline: &Baseline<'_>) -> Result<Session, SessionError> {
+        // Before the preset and the setup files: what the session's RESET ALL goes back to.
+        let role_settings = RoleSettings::at_start(&client).await;
         let roles_before = crate::provider::fresh::role_oids(&client).await.map_err(SessionError::Connect)?;
         let (server_version, catalog) = catalog_of(&client).await.map_err(SessionError::Connect)?;
         if baseline.supabase_preset {
@@ -153,6 +160,7 @@ impl Session {
             server_version,
             roles_before,
             search_path,
+            role_settings,
         })
     }
 }

@@ -142,3 +142,51 @@ fn a_rollback_runs_in_a_new_session_as_its_tool_runs_it_not_as_the_role_its_migr
     out.code(0);
     out.stdout_has("PASS  migrations/001_owner.sql");
 }
+
+#[test]
+fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session() {
+    // `migrate down` connects anew, and a new connection takes the role's settings: the
+    // rollback of 002 finds app.mode that 001 set on the login role.
+    let repo = TempRepo::new();
+    let needs_mode = "DO $$ BEGIN IF current_setting('app.mode', true) IS DISTINCT FROM 'strict' THEN RAISE EXCEPTION 'app.mode is %', current_setting('app.mode', true); END IF; END $$;\nDROP TABLE t;\n";
+    repo.migrations(&[
+        (
+            "001_mode",
+            "ALTER ROLE CURRENT_USER SET app.mode = 'strict';\n",
+            "ALTER ROLE CURRENT_USER RESET app.mode;\n",
+        ),
+        ("002_t", "CREATE TABLE t (id int);\n", needs_mode),
+    ]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/002_t.sql");
+
+    // The same from the database's settings (Supabase repos set `app.settings.*` so).
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_mode",
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET app.mode = %L', current_database(), 'strict'); END $$;\n",
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET app.mode', current_database()); END $$;\n",
+        ),
+        ("002_t", "CREATE TABLE t (id int);\n", needs_mode),
+    ]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/002_t.sql");
+
+    // Near miss: the setting is another role's, which the login's new session does not take.
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_mode",
+            "CREATE ROLE role_settings_other;\nALTER ROLE role_settings_other SET app.mode = 'strict';\n",
+            "DROP ROLE role_settings_other;\n",
+        ),
+        ("002_t", "CREATE TABLE t (id int);\n", needs_mode),
+    ]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(1);
+    out.stdout_has("rollback       FAILED migrations/002_t_rollback.sql failed");
+    out.stdout_has("migrations/002_t_rollback.sql:1:1: app.mode is \n");
+}
