@@ -219,6 +219,7 @@ async fn run_checks(
         replacements: database.replacements.clone(),
         role_words: database.role_words.clone(),
         maintenance: Some(database.maintenance.clone()),
+        formats: Default::default(),
     };
     let session = Session::open(database.config.clone(), &baseline).await?;
     let server_version = session.server_version.clone();

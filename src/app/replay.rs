@@ -53,6 +53,7 @@ impl Work {
             replacements: database.replacements.clone(),
             role_words: database.role_words.clone(),
             maintenance: None,
+            formats: Default::default(),
         };
         Ok(Session::open(database.config.clone(), &baseline).await?)
     }

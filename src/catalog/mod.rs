@@ -214,6 +214,27 @@ pub struct Catalog {
     /// the change, not the schema; a part with no owners to read does not run.
     scoped: std::sync::Mutex<Planned>,
     scoped_texts: Vec<String>,
+    /// The formats every read prints in (`SET LOCAL`s).
+    formats: String,
+}
+
+/// How the reads print times, dates, intervals and floats: column defaults and check
+/// constraints are printed in the session's `TimeZone`, `DateStyle`, `IntervalStyle` and
+/// `extra_float_digits`, which a migration may change (`ALTER DATABASE ... SET timezone`).
+#[derive(Debug, Clone)]
+pub struct Formats(String);
+
+impl Formats {
+    pub fn new(time_zone: &str, date_style: &str, interval_style: &str, extra_float_digits: &str) -> Formats {
+        let quote = crate::script::quote_literal;
+        Formats(format!(
+            "; SET LOCAL TimeZone = {}; SET LOCAL DateStyle = {}; SET LOCAL IntervalStyle = {}; SET LOCAL extra_float_digits = {}",
+            quote(time_zone),
+            quote(date_style),
+            quote(interval_style),
+            quote(extra_float_digits)
+        ))
+    }
 }
 
 /// The scoped parts, prepared when the snapshot had `objects` objects. A generic plan is made
@@ -301,7 +322,7 @@ async fn prepare_all(client: &Client, texts: &[String], scoped: bool) -> Result<
 
 impl Catalog {
     /// Prepares the catalog query for the server's version.
-    pub async fn prepare(client: &Client, server_version_num: u32) -> Result<Catalog, tokio_postgres::Error> {
+    pub async fn prepare(client: &Client, server_version_num: u32, formats: &Formats) -> Result<Catalog, tokio_postgres::Error> {
         let function_body = if server_version_num >= 140000 {
             "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END"
         } else {
@@ -316,6 +337,7 @@ impl Catalog {
             full_texts,
             scoped: std::sync::Mutex::new(Planned { statements, objects: 0 }),
             scoped_texts,
+            formats: formats.0.clone(),
         })
     }
 
@@ -384,7 +406,10 @@ impl Catalog {
         // made scanning all of pg_class (and pg_constraint, pg_trigger, ...) look cheaper, and
         // each read then cost more as the schema grew. All sent together (pipelined): one
         // round trip.
-        let mut settings = "SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan".to_string();
+        let mut settings = format!(
+            "SET LOCAL search_path TO pg_catalog; SET LOCAL plan_cache_mode = force_generic_plan{}",
+            self.formats
+        );
         if !scope.full {
             for (setting, value) in INDEXES_ONLY {
                 settings.push_str(&format!("; SET LOCAL {setting} = {value}"));

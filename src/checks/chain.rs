@@ -193,6 +193,9 @@ impl Chain<'_> {
                         break;
                     }
                 }
+                if let Some(settings) = &self.session.role_settings {
+                    settings.forget();
+                }
                 // Only when it gives what the forward chain saw there (an up that reads its data
                 // may give another schema the second time): else a rebuild.
                 if replayed {

@@ -24,7 +24,7 @@ mod reapply;
 mod recovery;
 mod replay;
 pub mod rls;
-mod role_settings;
+pub(crate) mod role_settings;
 mod rollback;
 mod server;
 pub mod session;
@@ -204,6 +204,8 @@ struct Chain<'a> {
     parked: Option<Session>,
     /// Whether the lint ran already (in the middle of the reverse chain).
     lint_ran: bool,
+    /// Why the login role's and database's settings could not be set in a new session, once.
+    role_settings_unset: std::sync::Mutex<Option<String>>,
 }
 
 /// What a check tells the driver to do next.
@@ -261,6 +263,7 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         lint_copy: None,
         parked: None,
         lint_ran: false,
+        role_settings_unset: Default::default(),
     };
     let mut results: Vec<MigrationResult> = migrations.iter().map(new_result).collect();
     let mut current = chain.full_snapshot().await?;
@@ -486,6 +489,9 @@ pub async fn run(session: Session, baseline: &Baseline<'_>, plan: &Plan<'_>) -> 
         .warnings
         .extend(chain.fallbacks.into_inner().unwrap_or_else(|e| e.into_inner()));
     outcome.warnings.extend(chain.warnings);
+    outcome
+        .warnings
+        .extend(chain.role_settings_unset.into_inner().unwrap_or_else(|e| e.into_inner()));
     outcome.notes = chain.notes;
     Ok(outcome)
 }
@@ -517,7 +523,18 @@ impl Chain<'_> {
         };
         let differences = start.differences(self.client(), changes).await;
         if !differences.is_empty() {
-            role_settings::set(self.client(), &differences).await;
+            let unset = role_settings::set(self.client(), &differences, false).await;
+            if !unset.is_empty() {
+                let warning = format!(
+                    "a new session takes the settings a migration gave the login role or the database; dbgate could not set {} (a script that needs them fails here)",
+                    unset.join("; ")
+                );
+                // Said once (not a fallback of the catalog read: the reads stay incremental).
+                self.role_settings_unset
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(warning);
+            }
             // The session's limits after them, as the tool sets its own after connecting.
             for (_, set) in self.options.session_limits() {
                 let _ = self.client().batch_execute(&set).await;

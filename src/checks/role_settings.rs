@@ -47,39 +47,73 @@ impl RoleSettings {
     /// Each setting a new session would take now with another value than this one started
     /// with (none where they cannot be read). `changes`: the server watch's count of changes,
     /// the same as at the last read when nothing changed since (`None`: no watch to tell).
-    pub(super) async fn differences(&self, client: &Client, changes: Option<u64>) -> Vec<Setting> {
+    pub(crate) async fn differences(&self, client: &Client, changes: Option<u64>) -> Vec<Setting> {
         {
             let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(known) = known.as_ref().filter(|known| changes.is_some() && known.changes == changes) {
                 return known.differences.clone();
             }
         }
-        let differences: Vec<Setting> = match read(client).await {
-            Some(now) => now
-                .into_iter()
-                .filter(|(name, value)| self.values.get(name) != Some(value))
-                .collect(),
-            None => Vec::new(),
+        // Unread (the session refused the read): nothing set, nothing kept.
+        let Some(now) = read(client).await else {
+            return Vec::new();
         };
+        let differences: Vec<Setting> = now
+            .into_iter()
+            .filter(|(name, value)| self.values.get(name) != Some(value))
+            .collect();
         *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(Known {
             changes,
             differences: differences.clone(),
         });
         differences
     }
-}
 
-/// After a reset: sets each of `differences`. A setting PostgreSQL takes only at a session's
-/// start (`log_connections`, say) cannot be, nor one the login may not set: both are left as
-/// they are. A setting removed since the session started (`ALTER ROLE ... RESET`) keeps its
-/// start value: a session cannot unset it.
-pub(super) async fn set(client: &Client, differences: &[Setting]) {
-    for (name, value) in differences {
-        let _ = client
-            .query_one("SELECT pg_catalog.set_config($1, $2, false)", &[name, value])
-            .await;
+    /// Forgets the differences last read: the session ran scripts the server watch did not
+    /// read after (ups replayed to reach a state), so its count cannot tell.
+    pub(super) fn forget(&self) {
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
+
+/// After a reset: sets each of `differences`; returns those that could not be, each with why.
+/// One the session may not set is left out: a setting PostgreSQL takes only at a session's
+/// start (`log_connections`, say), one that needs a superuser when the login is not one, and
+/// one the client set when it connected. A
+/// value a new session would refuse (a text search configuration that does not exist) fails
+/// alone, as a new session ignores it with a warning. `in_transaction` (the data check's):
+/// each in a savepoint, so that a failure leaves the transaction usable. A setting removed since
+/// the session started (`ALTER ROLE ... RESET`) keeps its start value: a session cannot unset it.
+pub(crate) async fn set(client: &Client, differences: &[Setting], in_transaction: bool) -> Vec<String> {
+    let mut unset = Vec::new();
+    for (name, value) in differences {
+        if in_transaction && client.batch_execute("SAVEPOINT dbgate_setting").await.is_err() {
+            unset.push(format!("{name}: the session did not take a savepoint"));
+            continue;
+        }
+        let set = client.execute(SET, &[name, value]).await;
+        if in_transaction {
+            let end = if set.is_ok() {
+                "RELEASE SAVEPOINT dbgate_setting"
+            } else {
+                "ROLLBACK TO SAVEPOINT dbgate_setting; RELEASE SAVEPOINT dbgate_setting"
+            };
+            let _ = client.batch_execute(end).await;
+        }
+        if let Err(error) = set {
+            unset.push(format!("{name} = {value}: {}", crate::execute::describe(&error)));
+        }
+    }
+    unset
+}
+
+/// The setting, where the session may set it now (a custom one, `app.mode`, always), and
+/// where the client did not set it when it connected (`application_name`, a URL's `options`):
+/// a new connection keeps the client's value over the role's.
+const SET: &str = "SELECT pg_catalog.set_config($1, $2, false) \
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_settings p WHERE pg_catalog.lower(p.name) = $1 \
+    AND (p.source = 'client' OR NOT (p.context = 'user' OR (p.context = 'superuser' \
+    AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)))))";
 
 /// The settings a new session would take now, by name.
 async fn read(client: &Client) -> Option<BTreeMap<String, String>> {

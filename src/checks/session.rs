@@ -33,6 +33,10 @@ pub struct Baseline<'a> {
     /// Where a session of dbgate's own sits while it copies the checks' database for the lint;
     /// `None`: never copied.
     pub maintenance: Option<String>,
+    /// How the catalog reads print times, dates, intervals and floats (in column defaults, say):
+    /// the first session's, for every read of the run. A session a migration's `ALTER DATABASE
+    /// ... SET timezone` reaches must not print the same default another way.
+    pub formats: std::sync::OnceLock<crate::catalog::Formats>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +92,7 @@ impl Session {
         search_path: String,
     ) -> Result<Session, tokio_postgres::Error> {
         let role_settings = RoleSettings::at_start(&client).await;
-        let (server_version, catalog) = catalog_of(&client).await?;
+        let (server_version, catalog) = catalog_of(&client, baseline).await?;
         let tracker = if baseline.full_snapshots {
             Tracker::full_snapshots()
         } else {
@@ -117,7 +121,7 @@ impl Session {
         // Before the preset and the setup files: what the session's RESET ALL goes back to.
         let role_settings = RoleSettings::at_start(&client).await;
         let roles_before = crate::provider::fresh::role_oids(&client).await.map_err(SessionError::Connect)?;
-        let (server_version, catalog) = catalog_of(&client).await.map_err(SessionError::Connect)?;
+        let (server_version, catalog) = catalog_of(&client, baseline).await.map_err(SessionError::Connect)?;
         if baseline.supabase_preset {
             crate::preset::apply_supabase(&client).await.map_err(SessionError::Preset)?;
         }
@@ -165,14 +169,20 @@ impl Session {
     }
 }
 
-/// The server's version, and the catalog's reads prepared for it.
-async fn catalog_of(client: &Client) -> Result<(String, Catalog), tokio_postgres::Error> {
+/// The server's version, and the catalog's reads prepared for it, in the formats of the run's
+/// first session.
+async fn catalog_of(client: &Client, baseline: &Baseline<'_>) -> Result<(String, Catalog), tokio_postgres::Error> {
     let row = client
         .query_one(
-            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int, \
+             current_setting('TimeZone'), current_setting('DateStyle'), current_setting('IntervalStyle'), \
+             current_setting('extra_float_digits')",
             &[],
         )
         .await?;
-    let catalog = Catalog::prepare(client, row.get::<_, i32>(1) as u32).await?;
+    let formats = baseline
+        .formats
+        .get_or_init(|| crate::catalog::Formats::new(row.get(2), row.get(3), row.get(4), row.get(5)));
+    let catalog = Catalog::prepare(client, row.get::<_, i32>(1) as u32, formats).await?;
     Ok((row.get(0), catalog))
 }

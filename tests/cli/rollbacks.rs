@@ -175,6 +175,44 @@ fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session(
     out.code(0);
     out.stdout_has("PASS  migrations/002_t.sql");
 
+    // The lint's data check runs the rollback on rows, in a new invocation too.
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        (
+            "001_t",
+            "CREATE TABLE t (id int);\nALTER ROLE CURRENT_USER SET app.mode = 'strict';\n",
+            "ALTER ROLE CURRENT_USER RESET app.mode;\nDROP TABLE t;\n",
+        ),
+        (
+            "002_c",
+            "ALTER TABLE t ADD COLUMN c int;\n",
+            &needs_mode.replace("DROP TABLE t;", "ALTER TABLE t DROP COLUMN c;"),
+        ),
+    ]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/002_c.sql");
+    // The data check ran, and passed.
+    out.stdout_has("rollback chain, lint, data");
+
+    // A reverse chain split by migrations without rollbacks replays ups to reach each part
+    // (the watch reads nothing then): what the replay set is still taken.
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        ("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n"),
+        ("002_b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n"),
+        (
+            "004_c",
+            "CREATE TABLE c (id int);\n",
+            &needs_mode.replace("DROP TABLE t;", "DROP TABLE c;"),
+        ),
+    ]);
+    repo.write("migrations/003_mode.sql", "ALTER ROLE CURRENT_USER SET app.mode = 'strict';\n");
+    repo.write("migrations/005_d.sql", "CREATE TABLE d (id int);\n");
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(0);
+    out.stdout_has("PASS  migrations/004_c.sql");
+
     // Near miss: the setting is another role's, which the login's new session does not take.
     let repo = TempRepo::new();
     repo.migrations(&[
@@ -189,4 +227,46 @@ fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session(
     out.code(1);
     out.stdout_has("rollback       FAILED migrations/002_t_rollback.sql failed");
     out.stdout_has("migrations/002_t_rollback.sql:1:1: app.mode is \n");
+}
+
+#[test]
+fn a_time_zone_a_migration_sets_does_not_change_how_the_schema_reads() {
+    // Defaults print in the session's TimeZone: a migration's SET TIME ZONE (kept by the ups'
+    // shared session) or its database's timezone (taken by every new session) must not make
+    // the same default read another way before and after a rollback.
+    let table = "CREATE TABLE ev (id int, at timestamptz DEFAULT '2020-01-02 03:04:05+00');\n";
+    let in_session = format!("SET TIME ZONE 'Asia/Tokyo';\n{table}");
+    let in_database =
+        format!("{table}DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone = %L', current_database(), 'Asia/Tokyo'); END $$;\n");
+    let database_back = "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET timezone', current_database()); END $$;\nDROP TABLE ev;\n";
+    for (up, down) in [(in_session.as_str(), "DROP TABLE ev;\n"), (in_database.as_str(), database_back)] {
+        let repo = TempRepo::new();
+        repo.migrations(&[
+            ("001_ev", up, down),
+            (
+                "002_note",
+                "ALTER TABLE ev ADD COLUMN note text;\n",
+                "ALTER TABLE ev DROP COLUMN note;\n",
+            ),
+        ]);
+        let out = Dbgate::at(repo.path()).arg("check").run();
+        out.code(0);
+        out.stdout_has("PASS  migrations/002_note.sql");
+    }
+
+    // Near miss: a rollback that moves the default by a second fails.
+    let repo = TempRepo::new();
+    repo.migrations(&[
+        ("001_ev", &in_session, "DROP TABLE ev;\n"),
+        (
+            "002_note",
+            "ALTER TABLE ev ADD COLUMN note text;\n",
+            "ALTER TABLE ev DROP COLUMN note;\nALTER TABLE ev ALTER COLUMN at SET DEFAULT '2020-01-02 03:04:06+00';\n",
+        ),
+    ]);
+    let out = Dbgate::at(repo.path()).arg("check").run();
+    out.code(1);
+    // In the zone the run's first session had (the server's), whatever the migration set.
+    out.stdout_has("default of column public.ev.at is '2020-01-02 ");
+    out.stdout_has(":06");
 }

@@ -35,6 +35,9 @@ pub struct Replayed {
     pub rollback_failed: bool,
     /// What puts the session as a new invocation of the tool finds it: the rollback runs in one.
     pub invocation: String,
+    /// The login role's and database's settings a new invocation takes that the session did
+    /// not start with (set after the reset).
+    pub role_settings: Vec<(String, String)>,
     /// The lint's `drop-table` and `drop-column` rules are on: they say what the migration drops
     /// (and an allow comment silences them), so the data check does not say it again.
     pub drops_said_by_lint: (bool, bool),
@@ -81,7 +84,12 @@ pub async fn round_trip(
         }
     };
     let ran = match client.batch_execute(&replayed.invocation).await {
-        Ok(()) => run_statements(client, down, statements, timeout, |_, _| {}).await,
+        Ok(()) => {
+            // Not set (dbgate's own failure): the rollback runs without them, and says so if
+            // it needs them.
+            let _ = crate::checks::role_settings::set(client, &replayed.role_settings, true).await;
+            run_statements(client, down, statements, timeout, |_, _| {}).await
+        }
         Err(error) => Err(ScriptError::ConnectionLost(Failure::new(crate::execute::describe(&error), None))),
     };
     if let Err(error) = ran {

@@ -507,9 +507,15 @@ impl Chain<'_> {
                     )),
                     (Some(before), None) => {
                         let said = |rule| linting && options.severity(rule) != Severity::Off;
+                        // Read in the migration's transaction, which sees what it set.
+                        let role_settings = match &self.session.role_settings {
+                            Some(start) => start.differences(client, None).await,
+                            None => Vec::new(),
+                        };
                         let replayed = data::check::Replayed {
                             rollback_failed: replayed.rollback_failed,
                             invocation: self.invocation_sql(),
+                            role_settings,
                             drops_said_by_lint: (said(Rule::DropTable), said(Rule::DropColumn)),
                             names_existing,
                         };
