@@ -143,53 +143,51 @@ fn a_rollback_runs_in_a_new_session_as_its_tool_runs_it_not_as_the_role_its_migr
     out.stdout_has("PASS  migrations/001_owner.sql");
 }
 
+/// The gate on a repo of `migrations` (name, up, rollback), and `more` files (name, text).
+fn gate_on(migrations: &[(&str, &str, &str)], more: &[(&str, &str)]) -> crate::support::Output {
+    let repo = TempRepo::new();
+    repo.migrations(migrations);
+    for (name, text) in more {
+        repo.write(name, text);
+    }
+    Dbgate::at(repo.path()).arg("check").run()
+}
+
 #[test]
 fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session() {
     // `migrate down` connects anew, and a new connection takes the role's settings: the
     // rollback of 002 finds app.mode that 001 set on the login role.
-    let repo = TempRepo::new();
     let needs_mode = "DO $$ BEGIN IF current_setting('app.mode', true) IS DISTINCT FROM 'strict' THEN RAISE EXCEPTION 'app.mode is %', current_setting('app.mode', true); END IF; END $$;\nDROP TABLE t;\n";
-    repo.migrations(&[
-        (
-            "001_mode",
-            "ALTER ROLE CURRENT_USER SET app.mode = 'strict';\n",
-            "ALTER ROLE CURRENT_USER RESET app.mode;\n",
-        ),
-        ("002_t", "CREATE TABLE t (id int);\n", needs_mode),
-    ]);
-    let out = Dbgate::at(repo.path()).arg("check").run();
-    out.code(0);
-    out.stdout_has("PASS  migrations/002_t.sql");
-
+    let by_role = (
+        "001_mode",
+        "ALTER ROLE CURRENT_USER SET app.mode = 'strict';\n",
+        "ALTER ROLE CURRENT_USER RESET app.mode;\n",
+    );
     // The same from the database's settings (Supabase repos set `app.settings.*` so).
-    let repo = TempRepo::new();
-    repo.migrations(&[
-        (
-            "001_mode",
-            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET app.mode = %L', current_database(), 'strict'); END $$;\n",
-            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET app.mode', current_database()); END $$;\n",
-        ),
-        ("002_t", "CREATE TABLE t (id int);\n", needs_mode),
-    ]);
-    let out = Dbgate::at(repo.path()).arg("check").run();
-    out.code(0);
-    out.stdout_has("PASS  migrations/002_t.sql");
+    let by_database = (
+        "001_mode",
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET app.mode = %L', current_database(), 'strict'); END $$;\n",
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET app.mode', current_database()); END $$;\n",
+    );
+    for setting in [by_role, by_database] {
+        let out = gate_on(&[setting, ("002_t", "CREATE TABLE t (id int);\n", needs_mode)], &[]);
+        out.code(0);
+        out.stdout_has("PASS  migrations/002_t.sql");
+    }
 
     // The lint's data check runs the rollback on rows, in a new invocation too.
-    let repo = TempRepo::new();
-    repo.migrations(&[
-        (
-            "001_t",
-            "CREATE TABLE t (id int);\nALTER ROLE CURRENT_USER SET app.mode = 'strict';\n",
-            "ALTER ROLE CURRENT_USER RESET app.mode;\nDROP TABLE t;\n",
-        ),
-        (
-            "002_c",
-            "ALTER TABLE t ADD COLUMN c int;\n",
-            &needs_mode.replace("DROP TABLE t;", "ALTER TABLE t DROP COLUMN c;"),
-        ),
-    ]);
-    let out = Dbgate::at(repo.path()).arg("check").run();
+    let drop_c = needs_mode.replace("DROP TABLE t;", "ALTER TABLE t DROP COLUMN c;");
+    let out = gate_on(
+        &[
+            (
+                "001_t",
+                "CREATE TABLE t (id int);\nALTER ROLE CURRENT_USER SET app.mode = 'strict';\n",
+                "ALTER ROLE CURRENT_USER RESET app.mode;\nDROP TABLE t;\n",
+            ),
+            ("002_c", "ALTER TABLE t ADD COLUMN c int;\n", &drop_c),
+        ],
+        &[],
+    );
     out.code(0);
     out.stdout_has("PASS  migrations/002_c.sql");
     // The data check ran, and passed.
@@ -197,33 +195,33 @@ fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session(
 
     // A reverse chain split by migrations without rollbacks replays ups to reach each part
     // (the watch reads nothing then): what the replay set is still taken.
-    let repo = TempRepo::new();
-    repo.migrations(&[
-        ("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n"),
-        ("002_b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n"),
-        (
-            "004_c",
-            "CREATE TABLE c (id int);\n",
-            &needs_mode.replace("DROP TABLE t;", "DROP TABLE c;"),
-        ),
-    ]);
-    repo.write("migrations/003_mode.sql", "ALTER ROLE CURRENT_USER SET app.mode = 'strict';\n");
-    repo.write("migrations/005_d.sql", "CREATE TABLE d (id int);\n");
-    let out = Dbgate::at(repo.path()).arg("check").run();
+    let drop_table_c = needs_mode.replace("DROP TABLE t;", "DROP TABLE c;");
+    let out = gate_on(
+        &[
+            ("001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n"),
+            ("002_b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n"),
+            ("004_c", "CREATE TABLE c (id int);\n", &drop_table_c),
+        ],
+        &[
+            ("migrations/003_mode.sql", "ALTER ROLE CURRENT_USER SET app.mode = 'strict';\n"),
+            ("migrations/005_d.sql", "CREATE TABLE d (id int);\n"),
+        ],
+    );
     out.code(0);
     out.stdout_has("PASS  migrations/004_c.sql");
 
     // Near miss: the setting is another role's, which the login's new session does not take.
-    let repo = TempRepo::new();
-    repo.migrations(&[
-        (
-            "001_mode",
-            "CREATE ROLE role_settings_other;\nALTER ROLE role_settings_other SET app.mode = 'strict';\n",
-            "DROP ROLE role_settings_other;\n",
-        ),
-        ("002_t", "CREATE TABLE t (id int);\n", needs_mode),
-    ]);
-    let out = Dbgate::at(repo.path()).arg("check").run();
+    let out = gate_on(
+        &[
+            (
+                "001_mode",
+                "CREATE ROLE role_settings_other;\nALTER ROLE role_settings_other SET app.mode = 'strict';\n",
+                "DROP ROLE role_settings_other;\n",
+            ),
+            ("002_t", "CREATE TABLE t (id int);\n", needs_mode),
+        ],
+        &[],
+    );
     out.code(1);
     out.stdout_has("rollback       FAILED migrations/002_t_rollback.sql failed");
     out.stdout_has("migrations/002_t_rollback.sql:1:1: app.mode is \n");
@@ -239,32 +237,20 @@ fn a_time_zone_a_migration_sets_does_not_change_how_the_schema_reads() {
     let in_database =
         format!("{table}DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone = %L', current_database(), 'Asia/Tokyo'); END $$;\n");
     let database_back = "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET timezone', current_database()); END $$;\nDROP TABLE ev;\n";
+    let note = (
+        "002_note",
+        "ALTER TABLE ev ADD COLUMN note text;\n",
+        "ALTER TABLE ev DROP COLUMN note;\n",
+    );
     for (up, down) in [(in_session.as_str(), "DROP TABLE ev;\n"), (in_database.as_str(), database_back)] {
-        let repo = TempRepo::new();
-        repo.migrations(&[
-            ("001_ev", up, down),
-            (
-                "002_note",
-                "ALTER TABLE ev ADD COLUMN note text;\n",
-                "ALTER TABLE ev DROP COLUMN note;\n",
-            ),
-        ]);
-        let out = Dbgate::at(repo.path()).arg("check").run();
+        let out = gate_on(&[("001_ev", up, down), note], &[]);
         out.code(0);
         out.stdout_has("PASS  migrations/002_note.sql");
     }
 
     // Near miss: a rollback that moves the default by a second fails.
-    let repo = TempRepo::new();
-    repo.migrations(&[
-        ("001_ev", &in_session, "DROP TABLE ev;\n"),
-        (
-            "002_note",
-            "ALTER TABLE ev ADD COLUMN note text;\n",
-            "ALTER TABLE ev DROP COLUMN note;\nALTER TABLE ev ALTER COLUMN at SET DEFAULT '2020-01-02 03:04:06+00';\n",
-        ),
-    ]);
-    let out = Dbgate::at(repo.path()).arg("check").run();
+    let moved = "ALTER TABLE ev DROP COLUMN note;\nALTER TABLE ev ALTER COLUMN at SET DEFAULT '2020-01-02 03:04:06+00';\n";
+    let out = gate_on(&[("001_ev", &in_session, "DROP TABLE ev;\n"), (note.0, note.1, moved)], &[]);
     out.code(1);
     // In the zone the run's first session had (the server's), whatever the migration set.
     out.stdout_has("default of column public.ev.at is '2020-01-02 ");
