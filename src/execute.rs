@@ -48,6 +48,38 @@ pub async fn connect(target: &Target) -> Result<Client, tokio_postgres::Error> {
     })
 }
 
+/// The settings that change how PostgreSQL prints a value or a name (column defaults, check
+/// constraints, `quote_ident`): a migration may set them in its session or on its role or
+/// database, and dbgate's reads must print the same thing the same way all run long.
+const PRINTING: [&str; 8] = [
+    "TimeZone",
+    "DateStyle",
+    "IntervalStyle",
+    "extra_float_digits",
+    "bytea_output",
+    "quote_all_identifiers",
+    "standard_conforming_strings",
+    "lc_monetary",
+];
+
+/// The printing settings of `client`'s session now, each as a `SET` clause body
+/// (`TimeZone = 'UTC'`), to set on other sessions (`SET` or `SET LOCAL`).
+pub async fn printing_settings(client: &Client) -> Result<Vec<String>, tokio_postgres::Error> {
+    let names: Vec<&str> = PRINTING.to_vec();
+    let row = client
+        .query_one(
+            "SELECT array_agg(current_setting(n) ORDER BY o) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, o)",
+            &[&names],
+        )
+        .await?;
+    let values: Vec<String> = row.get(0);
+    Ok(PRINTING
+        .iter()
+        .zip(values)
+        .map(|(name, value)| format!("{name} = {}", crate::script::quote_literal(&value)))
+        .collect())
+}
+
 /// A session of dbgate's own (not the migrations'): a timeout or read-only default that a
 /// migration set on the server, its database or its role (`ALTER SYSTEM SET statement_timeout`)
 /// must not keep dbgate from reading the server and cleaning up.

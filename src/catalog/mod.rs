@@ -218,22 +218,17 @@ pub struct Catalog {
     formats: String,
 }
 
-/// How the reads print times, dates, intervals and floats: column defaults and check
-/// constraints are printed in the session's `TimeZone`, `DateStyle`, `IntervalStyle` and
-/// `extra_float_digits`, which a migration may change (`ALTER DATABASE ... SET timezone`).
+/// How the reads print values and names: column defaults and check constraints are printed in
+/// the session's `TimeZone`, `DateStyle`, `bytea_output` and the rest
+/// (`execute::printing_settings`), which a migration may change (`ALTER DATABASE ... SET
+/// timezone`): each read sets those of the run's first session.
 #[derive(Debug, Clone)]
 pub struct Formats(String);
 
 impl Formats {
-    pub fn new(time_zone: &str, date_style: &str, interval_style: &str, extra_float_digits: &str) -> Formats {
-        let quote = crate::script::quote_literal;
-        Formats(format!(
-            "; SET LOCAL TimeZone = {}; SET LOCAL DateStyle = {}; SET LOCAL IntervalStyle = {}; SET LOCAL extra_float_digits = {}",
-            quote(time_zone),
-            quote(date_style),
-            quote(interval_style),
-            quote(extra_float_digits)
-        ))
+    /// From `printing_settings`.
+    pub fn new(settings: &[String]) -> Formats {
+        Formats(settings.iter().map(|set| format!("; SET LOCAL {set}")).collect())
     }
 }
 

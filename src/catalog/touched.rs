@@ -37,12 +37,14 @@ END
 $$;
 
 -- What the triggers wrote down, as owners, dropped objects and GRANTs; emptied as it is read.
+-- A dropped object's catalog is printed as a name (`pg_class`), unquoted whatever a migration
+-- set (`quote_all_identifiers`).
 -- An object's owner: a relation for its indexes, constraints, triggers, policies, rules and
 -- column defaults; a composite type for its relation. Written out rather than as a function
 -- per object: a SQL function with subqueries is not inlined, and setting it up for each of a
 -- script's hundred or so objects cost more than the rest of the query.
 CREATE FUNCTION dbgate_internal.collect() RETURNS TABLE (touched_what text, touched_value text, touched_xid text)
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp {{indexes_only}} AS $$
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET quote_all_identifiers = off {{indexes_only}} AS $$
 BEGIN
   RETURN QUERY
   WITH t AS (DELETE FROM dbgate_internal.touched RETURNING classid, objid, kind, xid),

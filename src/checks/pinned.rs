@@ -80,6 +80,12 @@ impl Chain<'_> {
         within(&client, timeout, client.batch_execute(&self.invocation_sql()))
             .await
             .map_err(lost)?;
+        // As the checks' new sessions take them: the reset's search path above gives way to
+        // one a migration set on the role or database.
+        if let Some(start) = &self.session.role_settings {
+            let differences = start.differences(&client, None).await;
+            let _ = super::role_settings::set(&client, &differences, false).await;
+        }
         let at_start = || Some(test.script.location(test.script.body().start));
         if test.moment == Moment::Before {
             // As psql runs a file: each statement on its own, kept; the first error stops it.

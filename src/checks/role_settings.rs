@@ -60,7 +60,7 @@ impl RoleSettings {
         };
         let differences: Vec<Setting> = now
             .into_iter()
-            .filter(|(name, value)| self.values.get(name) != Some(value))
+            .filter(|(name, value)| self.values.get(name) != Some(value) && !NOT_TAKEN.contains(&name.as_str()))
             .collect();
         *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(Known {
             changes,
@@ -106,6 +106,11 @@ pub(crate) async fn set(client: &Client, differences: &[Setting], in_transaction
     }
     unset
 }
+
+/// Not taken from the role or database: `quote_all_identifiers` changes only how names print
+/// (it is pg_dump's option), no migration's behaviour, and dbgate's own queries on the session
+/// read names printed bare.
+const NOT_TAKEN: [&str; 1] = ["quote_all_identifiers"];
 
 /// The setting, where the session may set it now (a custom one, `app.mode`, always), and
 /// where the client did not set it when it connected (`application_name`, a URL's `options`):

@@ -174,15 +174,17 @@ impl Session {
 async fn catalog_of(client: &Client, baseline: &Baseline<'_>) -> Result<(String, Catalog), tokio_postgres::Error> {
     let row = client
         .query_one(
-            "SELECT current_setting('server_version'), current_setting('server_version_num')::int, \
-             current_setting('TimeZone'), current_setting('DateStyle'), current_setting('IntervalStyle'), \
-             current_setting('extra_float_digits')",
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
             &[],
         )
         .await?;
-    let formats = baseline
-        .formats
-        .get_or_init(|| crate::catalog::Formats::new(row.get(2), row.get(3), row.get(4), row.get(5)));
+    let formats = match baseline.formats.get() {
+        Some(formats) => formats,
+        None => {
+            let settings = crate::execute::printing_settings(client).await?;
+            baseline.formats.get_or_init(|| crate::catalog::Formats::new(&settings))
+        }
+    };
     let catalog = Catalog::prepare(client, row.get::<_, i32>(1) as u32, formats).await?;
     Ok((row.get(0), catalog))
 }

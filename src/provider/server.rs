@@ -106,6 +106,8 @@ struct Scope {
     /// Whether `ALTER SYSTEM` settings, and passwords, can be read.
     system_settings: bool,
     passwords: bool,
+    /// The baseline's session's printing settings, for every reader.
+    printing: Vec<String>,
 }
 
 /// The server's cluster-wide state at one moment.
@@ -161,6 +163,7 @@ impl ServerState {
             own_prefix: format!("dbgate_{}_{}", std::process::id(), super::run_id()),
             system_settings: row.get(3),
             passwords: row.get(4),
+            printing: crate::execute::printing_settings(client).await?,
         };
         read(client, scope).await
     }
@@ -172,8 +175,13 @@ impl ServerState {
 
     /// A session that reads the server as the baseline was read, again and again: the query
     /// (a union of a dozen catalog reads, longer to plan than to run) prepared and planned once.
+    /// It prints names and values as the baseline's session did, whatever a migration set on
+    /// the role or database since (a session opened again after a rebuild takes those).
     pub async fn reader(&self, client: Client) -> Result<Reader, tokio_postgres::Error> {
-        client.batch_execute("SET plan_cache_mode = force_generic_plan").await?;
+        let printing: String = self.scope.printing.iter().map(|set| format!("; SET {set}")).collect();
+        client
+            .batch_execute(&format!("SET plan_cache_mode = force_generic_plan{printing}"))
+            .await?;
         let statement = client.prepare(&query(&self.scope)).await?;
         let fingerprint = client.prepare(&fingerprint(&self.scope)).await?;
         Ok(Reader {

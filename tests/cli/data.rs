@@ -660,3 +660,42 @@ fn pins_are_read_as_people_write_them_and_one_several_migrations_match_is_a_find
     out.stdout_has("tests/data/002/after.sql:1:1: this data test is pinned to 002, which 2 migrations have");
     assert!(!out.stdout.contains("before 002_split_names.sql"), "{}", out.stdout);
 }
+
+#[test]
+fn a_pinned_test_takes_the_search_path_a_migration_set_on_the_login_role() {
+    // A data test runs in a new session, which takes the role's search path as a new
+    // connection does; `t` resolves only through it.
+    let run = |set_on_role: bool| {
+        let repo = TempRepo::new();
+        let role = if set_on_role {
+            "ALTER ROLE CURRENT_USER SET search_path = app, public;\n"
+        } else {
+            ""
+        };
+        repo.migrations(&[
+            (
+                "001_app",
+                &format!("CREATE SCHEMA app;\nCREATE TABLE app.t (id int);\n{role}"),
+                "ALTER ROLE CURRENT_USER RESET search_path;\nDROP SCHEMA app CASCADE;\n",
+            ),
+            ("002_u", "CREATE TABLE app.u (id int);\n", "DROP TABLE app.u;\n"),
+        ]);
+        repo.write("tests/data/002_u/after.sql", "SELECT count(*) FROM t;\n");
+        let json = repo.path().join("report.json");
+        let out = Dbgate::at(repo.path()).args(["check", "--json"]).arg(&json).run();
+        (out, cases(&json_of(&json)))
+    };
+    let (out, all) = run(true);
+    out.code(0);
+    assert!(
+        all.contains(&case("data_migration", "after 002_u.sql: after.sql", "passed")),
+        "{all:?}"
+    );
+    // Near miss: no search path on the role, and `t` is not found.
+    let (out, all) = run(false);
+    out.code(1);
+    assert!(
+        all.contains(&case("data_migration", "after 002_u.sql: after.sql", "failed")),
+        "{all:?}"
+    );
+}

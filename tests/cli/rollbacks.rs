@@ -228,7 +228,7 @@ fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session(
 }
 
 #[test]
-fn a_time_zone_a_migration_sets_does_not_change_how_the_schema_reads() {
+fn a_printing_setting_a_migration_sets_does_not_change_how_the_schema_reads() {
     // Defaults print in the session's TimeZone: a migration's SET TIME ZONE (kept by the ups'
     // shared session) or its database's timezone (taken by every new session) must not make
     // the same default read another way before and after a rollback.
@@ -247,6 +247,31 @@ fn a_time_zone_a_migration_sets_does_not_change_how_the_schema_reads() {
         out.code(0);
         out.stdout_has("PASS  migrations/002_note.sql");
     }
+
+    // bytea_output and quote_all_identifiers on the database (taken by every new session), and
+    // quote_all_identifiers in the ups' shared session, where a later up drops a table.
+    let on_database = "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET quote_all_identifiers = on', current_database()); \
+                       EXECUTE format('ALTER DATABASE %I SET bytea_output = escape', current_database()); END $$;\n";
+    let bytes = format!("CREATE TABLE b (id int, x bytea DEFAULT '\\x0102');\n{on_database}");
+    let bytes_back = "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET ALL', current_database()); END $$;\nDROP TABLE b;\n";
+    let note_b = (
+        "002_note",
+        "ALTER TABLE b ADD COLUMN note text;\n",
+        "ALTER TABLE b DROP COLUMN note;\n",
+    );
+    let out = gate_on(&[("001_b", &bytes, bytes_back), note_b], &[]);
+    out.code(0);
+    out.stdout_has("PASS  migrations/002_note.sql");
+    let quoted = "SET quote_all_identifiers = on;\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n";
+    let out = gate_on(
+        &[
+            ("001_a", quoted, "DROP TABLE b;\nDROP TABLE a;\n"),
+            ("002_drop", "DROP TABLE b;\n", "CREATE TABLE b (id int);\n"),
+        ],
+        &[],
+    );
+    out.code(0);
+    out.stdout_has("PASS  migrations/002_drop.sql");
 
     // Near miss: a rollback that moves the default by a second fails.
     let moved = "ALTER TABLE ev DROP COLUMN note;\nALTER TABLE ev ALTER COLUMN at SET DEFAULT '2020-01-02 03:04:06+00';\n";
