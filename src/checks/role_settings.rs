@@ -27,10 +27,10 @@ pub struct RoleSettings {
 }
 
 /// A setting by name, with its value.
-type Setting = (String, String);
+pub(crate) type Setting = (String, String);
 
 struct Known {
-    changes: Option<u64>,
+    changes: u64,
     differences: Vec<Setting>,
 }
 
@@ -50,7 +50,7 @@ impl RoleSettings {
     pub(crate) async fn differences(&self, client: &Client, changes: Option<u64>) -> Vec<Setting> {
         {
             let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(known) = known.as_ref().filter(|known| changes.is_some() && known.changes == changes) {
+            if let Some(known) = known.as_ref().filter(|known| Some(known.changes) == changes) {
                 return known.differences.clone();
             }
         }
@@ -62,10 +62,14 @@ impl RoleSettings {
             .into_iter()
             .filter(|(name, value)| self.values.get(name) != Some(value) && !NOT_TAKEN.contains(&name.as_str()))
             .collect();
-        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(Known {
-            changes,
-            differences: differences.clone(),
-        });
+        // Kept only where a count can tell it is still true: a read without one (no watch, a
+        // session of its own) would take the place of one that can be used again.
+        if let Some(changes) = changes {
+            *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(Known {
+                changes,
+                differences: differences.clone(),
+            });
+        }
         differences
     }
 

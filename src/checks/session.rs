@@ -33,9 +33,10 @@ pub struct Baseline<'a> {
     /// Where a session of dbgate's own sits while it copies the checks' database for the lint;
     /// `None`: never copied.
     pub maintenance: Option<String>,
-    /// How the catalog reads print times, dates, intervals and floats (in column defaults, say):
-    /// the first session's, for every read of the run. A session a migration's `ALTER DATABASE
-    /// ... SET timezone` reaches must not print the same default another way.
+    /// How the catalog reads print values and names (`execute::printing_settings`: time zone,
+    /// date style, `bytea_output`, `quote_all_identifiers`, ...): the first session's, for every
+    /// read of the run. A session a migration's `ALTER DATABASE ... SET timezone` reaches must
+    /// not print the same default another way.
     pub formats: std::sync::OnceLock<crate::catalog::Formats>,
 }
 

@@ -37,7 +37,7 @@ pub struct Replayed {
     pub invocation: String,
     /// The login role's and database's settings a new invocation takes that the session did
     /// not start with (set after the reset).
-    pub role_settings: Vec<(String, String)>,
+    pub role_settings: Vec<crate::checks::role_settings::Setting>,
     /// The lint's `drop-table` and `drop-column` rules are on: they say what the migration drops
     /// (and an allow comment silences them), so the data check does not say it again.
     pub drops_said_by_lint: (bool, bool),
