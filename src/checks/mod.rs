@@ -204,8 +204,8 @@ struct Chain<'a> {
     parked: Option<Session>,
     /// Whether the lint ran already (in the middle of the reverse chain).
     lint_ran: bool,
-    /// Why the login role's and database's settings could not be set in a new session, once.
-    role_settings_unset: std::sync::Mutex<Option<String>>,
+    /// The login role's and database's settings a new session could not take, each said once.
+    role_settings_unset: std::sync::Mutex<Vec<String>>,
 }
 
 /// What a check tells the driver to do next.
@@ -524,16 +524,25 @@ impl Chain<'_> {
         let differences = start.differences(self.client(), changes).await;
         if !differences.is_empty() {
             let unset = role_settings::set(self.client(), &differences, false).await;
-            if !unset.is_empty() {
+            for ((name, value), why) in unset {
+                // Where it was set: the first migration that spells it.
+                let spelled = self
+                    .migrations
+                    .iter()
+                    .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+                    .find_map(|script| {
+                        let at = script.text().to_ascii_lowercase().find(name.as_str())?;
+                        Some(format!("{}: ", script.location(script.body().start + at)))
+                    })
+                    .unwrap_or_default();
                 let warning = format!(
-                    "a new session takes the settings a migration gave the login role or the database; dbgate could not set {} (a script that needs them fails here)",
-                    unset.join("; ")
+                    "{spelled}the login role or database has {name} = {value}, which dbgate's new sessions could not take ({why}); a new connection in production skips it with a warning too, unless the value is valid there"
                 );
-                // Said once (not a fallback of the catalog read: the reads stay incremental).
-                self.role_settings_unset
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(warning);
+                // Each said once (not a fallback of the catalog read: the reads stay incremental).
+                let mut said = self.role_settings_unset.lock().unwrap_or_else(|e| e.into_inner());
+                if !said.contains(&warning) {
+                    said.push(warning);
+                }
             }
             // The session's limits after them, as the tool sets its own after connecting.
             for (_, set) in self.options.session_limits() {

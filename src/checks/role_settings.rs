@@ -88,11 +88,11 @@ impl RoleSettings {
 /// alone, as a new session ignores it with a warning. `in_transaction` (the data check's):
 /// each in a savepoint, so that a failure leaves the transaction usable. A setting removed since
 /// the session started (`ALTER ROLE ... RESET`) keeps its start value: a session cannot unset it.
-pub(crate) async fn set(client: &Client, differences: &[Setting], in_transaction: bool) -> Vec<String> {
+pub(crate) async fn set(client: &Client, differences: &[Setting], in_transaction: bool) -> Vec<(Setting, String)> {
     let mut unset = Vec::new();
     for (name, value) in differences {
         if in_transaction && client.batch_execute("SAVEPOINT dbgate_setting").await.is_err() {
-            unset.push(format!("{name}: the session did not take a savepoint"));
+            unset.push(((name.clone(), value.clone()), "the session did not take a savepoint".to_string()));
             continue;
         }
         let set = client.execute(SET, &[name, value]).await;
@@ -105,7 +105,7 @@ pub(crate) async fn set(client: &Client, differences: &[Setting], in_transaction
             let _ = client.batch_execute(end).await;
         }
         if let Err(error) = set {
-            unset.push(format!("{name} = {value}: {}", crate::execute::describe(&error)));
+            unset.push(((name.clone(), value.clone()), crate::execute::describe(&error)));
         }
     }
     unset

@@ -173,7 +173,20 @@ fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session(
         let out = gate_on(&[setting, ("002_t", "CREATE TABLE t (id int);\n", needs_mode)], &[]);
         out.code(0);
         out.stdout_has("PASS  migrations/002_t.sql");
+        assert!(!out.stdout.contains("could not take"), "{}", out.stdout);
     }
+
+    // A value a new session refuses (PostgreSQL checks it only then) is said, where it was
+    // set; the others are still taken.
+    let refused = (
+        "001_mode",
+        "ALTER ROLE CURRENT_USER SET app.mode = 'strict';\nALTER ROLE CURRENT_USER SET default_text_search_config = 'nope.nope';\n",
+        "ALTER ROLE CURRENT_USER RESET ALL;\n",
+    );
+    let out = gate_on(&[refused, ("002_t", "CREATE TABLE t (id int);\n", needs_mode)], &[]);
+    out.code(0);
+    out.stdout_has("PASS  migrations/002_t.sql");
+    out.stdout_has("warning: migrations/001_mode.sql:2:29: the login role or database has default_text_search_config = nope.nope, which dbgate's new sessions could not take (invalid value for parameter \"default_text_search_config\": \"nope.nope\"");
 
     // The lint's data check runs the rollback on rows, in a new invocation too.
     let drop_c = needs_mode.replace("DROP TABLE t;", "ALTER TABLE t DROP COLUMN c;");
