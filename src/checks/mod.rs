@@ -525,14 +525,15 @@ impl Chain<'_> {
         if !differences.is_empty() {
             let unset = role_settings::set(self.client(), &differences, false).await;
             for ((name, value), why) in unset {
-                // Where it was set: the first migration that spells it.
+                // Where it was set: the first statement of a migration that spells it.
                 let spelled = self
                     .migrations
                     .iter()
                     .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
                     .find_map(|script| {
-                        let at = script.text().to_ascii_lowercase().find(name.as_str())?;
-                        Some(format!("{}: ", script.location(script.body().start + at)))
+                        let statements = script.statements().ok()?;
+                        let at = script.statement_spelling(statements, &[&[name.as_str()]], false)?;
+                        Some(format!("{}: ", script.location(at)))
                     })
                     .unwrap_or_default();
                 let warning = format!(

@@ -243,14 +243,16 @@ fn check(found: &[&Found], shared: bool) -> CheckResult {
     )
 }
 
-/// The statement of `script` that spells every one of `words` (else the first that spells the
-/// first of them; else the script's start): where the change was made.
+/// The statement of `script` that spells every one of `words` (else the first that spells one
+/// of them, tried in order; else the script's start): where the change was made.
 fn locate(script: &Script, words: &[String]) -> Location {
     let start = script.body().start;
     let Ok(statements) = script.statements() else {
         return script.location(start);
     };
     let all: Vec<&str> = words.iter().map(String::as_str).collect();
-    let first: Vec<&str> = all.iter().take(1).copied().collect();
-    script.location(script.statement_spelling(statements, &[&all, &first], false).unwrap_or(start))
+    // Then each word alone, in order: a role named as CURRENT_USER spells only the setting.
+    let mut wanted: Vec<&[&str]> = vec![&all];
+    wanted.extend(all.chunks(1));
+    script.location(script.statement_spelling(statements, &wanted, false).unwrap_or(start))
 }

@@ -186,7 +186,10 @@ fn a_setting_a_migration_gives_its_login_role_reaches_the_rollbacks_new_session(
     let out = gate_on(&[refused, ("002_t", "CREATE TABLE t (id int);\n", needs_mode)], &[]);
     out.code(0);
     out.stdout_has("PASS  migrations/002_t.sql");
-    out.stdout_has("warning: migrations/001_mode.sql:2:29: the login role or database has default_text_search_config = nope.nope, which dbgate's new sessions could not take (invalid value for parameter \"default_text_search_config\": \"nope.nope\"");
+    // The server watch places the change at the statement that spells the setting (the role
+    // is named as CURRENT_USER).
+    out.stdout_has("warning (server): migrations/001_mode.sql:2:1: changed the server outside its database: role ");
+    out.stdout_has("warning: migrations/001_mode.sql:2:1: the login role or database has default_text_search_config = nope.nope, which dbgate's new sessions could not take (invalid value for parameter \"default_text_search_config\": \"nope.nope\"");
 
     // The lint's data check runs the rollback on rows, in a new invocation too.
     let drop_c = needs_mode.replace("DROP TABLE t;", "ALTER TABLE t DROP COLUMN c;");
